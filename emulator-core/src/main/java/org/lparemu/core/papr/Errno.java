@@ -1,0 +1,37 @@
+package org.lparemu.core.papr;
+
+/** Linux errno values the guest kernel returns to its callers. */
+public enum Errno {
+    EIO(5),
+    EAGAIN(11),
+    EACCES(13),
+    EEXIST(17),
+    EBUSY(16),
+    ENODEV(19),
+    EINVAL(22),
+    ENOSPC(28),
+    ETIMEDOUT(110),
+    ECANCELED(125),
+    ENOTSUPP(524);
+
+    public final int value;
+
+    Errno(int value) {
+        this.value = value;
+    }
+
+    /** The negative form the kernel returns ({@code -EBUSY}). */
+    public int negative() {
+        return -value;
+    }
+
+    public static Errno of(int value) {
+        int v = Math.abs(value);
+        for (Errno e : values()) {
+            if (e.value == v) {
+                return e;
+            }
+        }
+        throw new IllegalArgumentException("unknown errno " + value);
+    }
+}

@@ -1,0 +1,26 @@
+package org.lparemu.core.port;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The guest kernel's own view of itself, sent to the platform for GetState and for the guest-vs-hypervisor
+ * and device-tree oracles.
+ */
+public record GuestReport(long seq, List<Credits> credits, long migrationsOk, long migrationsFailed,
+                          Map<String, Long> errorsByErrno, List<Window> windows, DeviceTree deviceTree,
+                          long inReplyToEvent, String vasPolicy, String prrnPolicy, long pastesOk,
+                          long pastesFailed, long prrnHandled, long prrnFailed) {
+
+    /** One credit type as the guest counts it (vascaps[winType]). */
+    public record Credits(int winType, int creditsTotal, int creditsUsed, int windowsOpen, int windowsClosed,
+                          int windowsInProgress) {
+    }
+
+    /** One listed window: Linux status bits (0 active, 0x1 NO_CRED_CLOSE, 0x2 MIGRATE_CLOSE). */
+    public record Window(long winId, int winType, int status, long pasteAddress, int pid, String task) {
+        public boolean active() {
+            return status == 0;
+        }
+    }
+}
