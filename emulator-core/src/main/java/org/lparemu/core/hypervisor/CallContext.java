@@ -1,0 +1,117 @@
+package org.lparemu.core.hypervisor;
+
+import java.util.concurrent.CompletableFuture;
+import org.lparemu.core.port.HcallResult;
+import org.lparemu.core.port.RtasResult;
+
+/**
+ * One guest call as a handler sees it: who made it, its arguments and buffer, and the partition it runs
+ * against. Handlers run under {@code partition.lock}; they read arguments into named locals on their first
+ * lines and return a PAPR status directly.
+ *
+ * <p>A handler that cannot answer at once (H_JOIN waiting for the other vCPUs, ibm,suspend-me waiting for
+ * the resume) calls {@link #defer()} and returns {@link #PENDING_HCALL} / {@link #PENDING_RTAS}; whoever
+ * completes the returned future later does so from any thread (the pipeline continues off the lock).
+ */
+public final class CallContext {
+    /** Marker return value of a deferred hcall handler. */
+    public static final HcallResult PENDING_HCALL = new HcallResult(Long.MIN_VALUE, null, null);
+    /** Marker return value of a deferred RTAS handler. */
+    public static final RtasResult PENDING_RTAS = new RtasResult(Integer.MIN_VALUE, null, null);
+
+    private final Platform platform;
+    private final Partition partition;
+    private final GuestSession session;
+    private final int vcpu;
+    private final String task;
+    private final long opcode;
+    private final String service;
+    private final long[] args;
+    private final byte[] data;
+    private CompletableFuture<Object> deferred;
+
+    CallContext(Platform platform, Partition partition, GuestSession session, int vcpu, String task, long opcode,
+                String service, long[] args, byte[] data) {
+        this.platform = platform;
+        this.partition = partition;
+        this.session = session;
+        this.vcpu = vcpu;
+        this.task = task == null ? "" : task;
+        this.opcode = opcode;
+        this.service = service;
+        this.args = args == null ? new long[0] : args;
+        this.data = data == null ? new byte[0] : data;
+    }
+
+    public Platform platform() {
+        return platform;
+    }
+
+    public Partition partition() {
+        return partition;
+    }
+
+    /** The connection that made the call (null for calls the platform makes itself). */
+    public GuestSession session() {
+        return session;
+    }
+
+    public int vcpu() {
+        return vcpu;
+    }
+
+    public String task() {
+        return task;
+    }
+
+    public long opcode() {
+        return opcode;
+    }
+
+    /** RTAS service name, or null for an hcall. */
+    public String service() {
+        return service;
+    }
+
+    public boolean isRtas() {
+        return service != null;
+    }
+
+    /** Argument register i (R4 = 0), or 0 when the caller passed fewer. */
+    public long arg(int i) {
+        return i < args.length ? args[i] : 0;
+    }
+
+    public int argCount() {
+        return args.length;
+    }
+
+    public long[] args() {
+        return args.clone();
+    }
+
+    /** Input buffer (hcall) or work area (RTAS); empty when none was passed. Not a copy: do not modify. */
+    public byte[] data() {
+        return data;
+    }
+
+    /**
+     * Marks the call as answered later and returns the future to complete with an {@link HcallResult} or an
+     * {@link RtasResult}. Complete it off the partition lock, or through {@link Platform#completeLater}.
+     */
+    public CompletableFuture<Object> defer() {
+        if (deferred == null) {
+            deferred = new CompletableFuture<>();
+        }
+        return deferred;
+    }
+
+    CompletableFuture<Object> deferredFuture() {
+        return deferred;
+    }
+
+    /** "H_JOIN vcpu 2" style label for logs. */
+    public String label() {
+        return (service != null ? service : org.lparemu.core.papr.Hcall.name(opcode)) + " vcpu " + vcpu;
+    }
+}

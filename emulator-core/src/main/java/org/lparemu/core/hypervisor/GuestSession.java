@@ -1,0 +1,114 @@
+package org.lparemu.core.hypervisor;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.lparemu.core.port.BootInfo;
+import org.lparemu.core.port.GuestReport;
+import org.lparemu.core.port.HcallResult;
+import org.lparemu.core.port.RtasResult;
+
+/**
+ * One guest connection bound to a partition (after Hello). The transport calls in here; the platform calls
+ * out through the {@link GuestSink}.
+ *
+ * <p>Thread-safety: every method may be called from any thread; calls are dispatched asynchronously and
+ * answered through the returned futures, possibly out of order.
+ */
+public final class GuestSession {
+    private final long id;
+    private final Platform platform;
+    private final Partition partition;
+    private final String clientName;
+    private final boolean receivesEvents;
+    private final GuestSink sink;
+    private final AtomicBoolean open = new AtomicBoolean(true);
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    GuestSession(long id, Platform platform, Partition partition, String clientName, boolean receivesEvents,
+                 GuestSink sink) {
+        this.id = id;
+        this.platform = platform;
+        this.partition = partition;
+        this.clientName = clientName == null ? "" : clientName;
+        this.receivesEvents = receivesEvents;
+        this.sink = sink;
+    }
+
+    public long id() {
+        return id;
+    }
+
+    public Partition partition() {
+        return partition;
+    }
+
+    public String clientName() {
+        return clientName;
+    }
+
+    public boolean receivesEvents() {
+        return receivesEvents;
+    }
+
+    GuestSink sink() {
+        return sink;
+    }
+
+    public boolean isOpen() {
+        return open.get();
+    }
+
+    /** Calls dispatched on this session and not yet answered. */
+    public int callsInFlight() {
+        return inFlight.get();
+    }
+
+    /** What the guest learns at Hello (Welcome). */
+    public BootInfo bootInfo() {
+        return partition.bootInfo();
+    }
+
+    /** Dispatches one hcall; {@code task} names the guest thread (may be empty). */
+    public CompletableFuture<HcallResult> hcall(int vcpu, long opcode, long[] args, byte[] buffer, String task) {
+        inFlight.incrementAndGet();
+        return platform.dispatch(this, vcpu, task, opcode, null, args, buffer)
+                .thenApply(r -> (HcallResult) r)
+                .whenComplete((r, e) -> inFlight.decrementAndGet());
+    }
+
+    /** Dispatches one RTAS call. */
+    public CompletableFuture<RtasResult> rtas(int vcpu, String service, long[] args, byte[] workArea, String task) {
+        inFlight.incrementAndGet();
+        return platform.dispatch(this, vcpu, task, 0, service, args, workArea)
+                .thenApply(r -> (RtasResult) r)
+                .whenComplete((r, e) -> inFlight.decrementAndGet());
+    }
+
+    /** The guest finished handling an event. */
+    public void ack(long eventId, int status, String detail) {
+        platform.acknowledge(this, eventId, status, detail);
+    }
+
+    /** The guest's own view; the latest one is kept for GetState and the oracles. */
+    public void report(GuestReport report) {
+        platform.acceptReport(this, report);
+    }
+
+    /** The transport is gone (socket closed, port closed): the platform cleans up after this connection. */
+    public void close() {
+        if (open.compareAndSet(true, false)) {
+            platform.detach(this);
+        }
+    }
+
+    /** Marks the session closed without calling back into the platform (the platform is closing it). */
+    boolean markClosed() {
+        return open.compareAndSet(true, false);
+    }
+
+    @Override
+    public String toString() {
+        return "connection " + id + " (" + partition.name() + ", " + clientName + ", " + sink.remote() + ")";
+    }
+}

@@ -1,0 +1,120 @@
+package org.lparemu.core.hypervisor;
+
+import java.util.List;
+import org.lparemu.core.papr.HStatus;
+import org.lparemu.core.papr.RtasStatus;
+
+/**
+ * Everything the platform is configured with: managed systems, the partitions created at start and after
+ * Reset, defaults, the behaviour PAPR leaves UNCONFIRMED, and the limits on what clients can make it hold.
+ * The daemon reads it from a protobuf text file; {@link #defaults()} is the embedded default.
+ */
+public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> partitions, PartitionDefaults partitionDefaults,
+                             HypervisorOptions hypervisor, Limits limits) {
+
+    public PlatformConfig {
+        systems = List.copyOf(systems);
+        partitions = List.copyOf(partitions);
+        if (systems.isEmpty()) {
+            throw new ControlException(ControlError.BAD_SPEC, "at least one managed system is required");
+        }
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (SystemConfig s : systems) {
+            if (!names.add(s.name())) {
+                throw new ControlException(ControlError.BAD_SPEC, "duplicate managed system " + s.name());
+            }
+        }
+    }
+
+    /** Two systems, "source" and "destination", with different paste-address bases, NUMA domains and
+     *  device-tree content, and one partition "lpar1". */
+    public static PlatformConfig defaults() {
+        return new PlatformConfig(
+                List.of(SystemConfig.named("source", 0), SystemConfig.named("destination", 1)),
+                List.of(PartitionSpec.named("lpar1")),
+                PartitionDefaults.DEFAULT, HypervisorOptions.DEFAULT, Limits.DEFAULT);
+    }
+
+    public PlatformConfig withHypervisor(HypervisorOptions options) {
+        return new PlatformConfig(systems, partitions, partitionDefaults, options, limits);
+    }
+
+    public PlatformConfig withLimits(Limits l) {
+        return new PlatformConfig(systems, partitions, partitionDefaults, hypervisor, l);
+    }
+
+    public PlatformConfig withPartitions(List<PartitionSpec> p) {
+        return new PlatformConfig(systems, p, partitionDefaults, hypervisor, limits);
+    }
+
+    /** One system-specific device-tree property: on migration it is replaced by the destination's value. */
+    public record OverlayProperty(String path, String name, byte[] value) {
+    }
+
+    /**
+     * A managed system (a physical server).
+     *
+     * @param creditsPerCore   default VAS credits per dedicated core (20)
+     * @param maxLparCredits   max_lpar_creds per type
+     * @param maxWindowCredits max_win_creds
+     * @param pasteAddressBase base of paste addresses handed out on this system
+     * @param numaDomainBase   first NUMA domain; CPU associativity derives from it
+     */
+    public record SystemConfig(String name, int creditsPerCore, int maxLparCredits, int maxWindowCredits,
+                               boolean qosFeature, boolean userModeCopyPaste, long nxReqMaxProcessedLen,
+                               long nxMinCompressLen, long nxMinDecompressLen, long pasteAddressBase, int numaDomainBase,
+                               List<OverlayProperty> deviceTreeOverlay) {
+        public SystemConfig {
+            deviceTreeOverlay = List.copyOf(deviceTreeOverlay);
+        }
+
+        /** Defaults for the index-th system: distinct paste base, NUMA domains and model strings. */
+        public static SystemConfig named(String name, int index) {
+            return new SystemConfig(name, 20, 2048, 1, true, true, 1L << 20, 32768, 32768,
+                    0x0006_0300_0000_0000L + ((long) index << 36), 16 * index,
+                    List.of(new OverlayProperty("/", "ibm,model", org.lparemu.core.port.DeviceTree.string(
+                                    "IBM,9080-HEX-" + name)),
+                            new OverlayProperty("/", "system-id", org.lparemu.core.port.DeviceTree.string(
+                                    String.format("IBM,02%05X", 0x78A10 + index))),
+                            new OverlayProperty("/rtas", "ibm,max-associativity-domains",
+                                    org.lparemu.core.port.DeviceTree.cells(4, 1, 2 + index, 16, 64)),
+                            new OverlayProperty("/ibm,platform-facilities", "ibm,max-sync-cop",
+                                    org.lparemu.core.port.DeviceTree.cells(0x100000 >> index))));
+        }
+    }
+
+    public record PartitionDefaults(int vcpus, int cores, int qosCredits) {
+        public static final PartitionDefaults DEFAULT = new PartitionDefaults(4, 2, 0);
+    }
+
+    /**
+     * Hypervisor behaviour that papr-notes marks UNCONFIRMED, and the orchestrator's timings.
+     *
+     * @param suspendWithWindows   what ibm,suspend-me does while a VAS window is open
+     * @param suspendRefusalStatus RTAS status of that refusal (-9006 RTAS_OUTSTANDING_COPROC)
+     * @param overCreditStatus     hcall status for an allocation beyond the target credits (H_CONSTRAINED)
+     * @param updateNodesBatch     node records per ibm,update-nodes call, 0 = as many as fit
+     * @param updatePropertiesBytes descriptor bytes per ibm,update-properties call, 0 = as many as fit
+     */
+    public record HypervisorOptions(SuspendWithWindows suspendWithWindows, int suspendRefusalStatus,
+                                    long overCreditStatus, long orchestratorReadyMs, long blackoutMs, long transferMs,
+                                    long migrationTimeoutMs, int updateNodesBatch, int updatePropertiesBytes) {
+        public static final HypervisorOptions DEFAULT = new HypervisorOptions(SuspendWithWindows.REFUSE,
+                RtasStatus.OUTSTANDING_COPROC, HStatus.H_CONSTRAINED, 0, 0, 0, 60_000, 0, 0);
+    }
+
+    public enum SuspendWithWindows {
+        /** ibm,suspend-me fails with suspendRefusalStatus; the stream stays SUSPENDING so the OS may retry. */
+        REFUSE,
+        /** The platform aborts the stream (VASI ABORTED) and ibm,suspend-me returns RTAS_SUSPEND_ABORTED. */
+        ABORT_STREAM
+    }
+
+    /** Bounds on everything a client can make the daemon hold. */
+    public record Limits(int maxFrameBytes, int maxConnections, int maxInFlightPerConnection, int maxFaultRules,
+                         int maxParkedHolds, int traceCapacity, int maxPartitions, int maxWindowsPerPartition,
+                         int maxPendingEvents, int maxDeferredCalls) {
+        public static final Limits DEFAULT = new Limits(1 << 20, 4096, 4096, 1024, 4096, 1 << 18, 4096, 65536, 1024,
+                65536);
+    }
+}
