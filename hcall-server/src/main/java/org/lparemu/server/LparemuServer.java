@@ -1,0 +1,170 @@
+package org.lparemu.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.protobuf.ProtobufDecoder;
+import io.netty.handler.codec.protobuf.ProtobufEncoder;
+import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
+import io.netty.util.AttributeKey;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.lparemu.core.hypervisor.Platform;
+import org.lparemu.proto.v1.ControlRequest;
+import org.lparemu.proto.v1.GuestFrame;
+import org.lparemu.server.control.ControlHandler;
+import org.lparemu.server.control.ControlService;
+import org.lparemu.server.guest.GuestHandler;
+import org.lparemu.server.wire.BoundedVarint32FrameDecoder;
+import org.lparemu.server.wire.DistinctErrorLog;
+import org.lparemu.server.wire.Transports;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The daemon's bootstrap: two listeners (guest port, control port) over one Netty event-loop group, in
+ * front of one {@link Platform}.
+ *
+ * <p>Pipeline per connection: connection limiter -> bounded varint32 frame decoder -> protobuf decoder ->
+ * length prepender + protobuf encoder -> the per-connection handler, which dispatches into the core
+ * asynchronously and never blocks the event loop.
+ */
+public final class LparemuServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LparemuServer.class);
+    public static final int PROTOCOL_VERSION = 1;
+    public static final String VERSION = "0.1.0";
+    /** Set on a channel accepted over the connection limit. */
+    public static final AttributeKey<Boolean> OVER_LIMIT = AttributeKey.valueOf("lparemu.overLimit");
+    /** Outbound bytes above which a connection stops reading until its peer catches up. */
+    public static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
+
+    private final Platform platform;
+    private final ServerSettings settings;
+    private final EventLoopGroup group;
+    private final DistinctErrorLog errors = new DistinctErrorLog(log);
+    private final ConnectionLimiter limiter;
+    private final ControlService control;
+    private Channel guestChannel;
+    private Channel controlChannel;
+    private volatile boolean stopped;
+
+    private LparemuServer(Platform platform, ServerSettings settings) {
+        this.platform = platform;
+        this.settings = settings;
+        this.group = Transports.group(settings.ioThreads(), "lparemu-io");
+        this.limiter = new ConnectionLimiter(platform.config().limits().maxConnections());
+        this.control = new ControlService(platform);
+    }
+
+    /** Binds both ports and returns the running server. */
+    public static LparemuServer start(Platform platform, ServerSettings settings) throws InterruptedException {
+        LparemuServer s = new LparemuServer(platform, settings);
+        try {
+            s.bind();
+        } catch (RuntimeException | InterruptedException e) {
+            s.group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+        return s;
+    }
+
+    private void bind() throws InterruptedException {
+        int maxFrame = platform.config().limits().maxFrameBytes();
+        int maxInFlight = platform.config().limits().maxInFlightPerConnection();
+        guestChannel = bootstrap(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                ChannelPipeline p = ch.pipeline();
+                p.addLast("limit", limiter);
+                p.addLast("frame", new BoundedVarint32FrameDecoder(maxFrame));
+                p.addLast("decode", new ProtobufDecoder(GuestFrame.getDefaultInstance()));
+                p.addLast("prepend", new ProtobufVarint32LengthFieldPrepender());
+                p.addLast("encode", new ProtobufEncoder());
+                p.addLast("session", new GuestHandler(platform, errors, maxInFlight, VERSION));
+            }
+        }).bind(new InetSocketAddress(settings.bind(), settings.guestPort())).sync().channel();
+        controlChannel = bootstrap(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                ChannelPipeline p = ch.pipeline();
+                p.addLast("limit", limiter);
+                p.addLast("frame", new BoundedVarint32FrameDecoder(maxFrame));
+                p.addLast("decode", new ProtobufDecoder(ControlRequest.getDefaultInstance()));
+                p.addLast("prepend", new ProtobufVarint32LengthFieldPrepender());
+                p.addLast("encode", new ProtobufEncoder());
+                p.addLast("control", new ControlHandler(control, errors, settings.controlToken(), maxInFlight));
+            }
+        }).bind(new InetSocketAddress(settings.bind(), settings.controlPort())).sync().channel();
+        if (!settings.bind().isLoopbackAddress() && settings.controlToken() == null) {
+            log.warn("*** The control port {} is bound to a non-loopback address WITHOUT a control token: anyone who "
+                    + "can reach it can delete partitions and inject faults. Use --control-token. ***",
+                    controlChannel.localAddress());
+        }
+        log.info("lparemu {} listening: guest {}, control {} ({} transport)", VERSION, guestChannel.localAddress(),
+                controlChannel.localAddress(), Transports.name());
+    }
+
+    private ServerBootstrap bootstrap(ChannelInitializer<SocketChannel> init) {
+        return new ServerBootstrap().group(group).channel(Transports.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .childHandler(init);
+    }
+
+    public int guestPort() {
+        return ((InetSocketAddress) guestChannel.localAddress()).getPort();
+    }
+
+    public int controlPort() {
+        return ((InetSocketAddress) controlChannel.localAddress()).getPort();
+    }
+
+    public Platform platform() {
+        return platform;
+    }
+
+    public ControlService controlService() {
+        return control;
+    }
+
+    /** Distinct protocol errors seen so far, by kind. */
+    public DistinctErrorLog errors() {
+        return errors;
+    }
+
+    public int openConnections() {
+        return limiter.open();
+    }
+
+    /** True when the server channel uses the native epoll transport. */
+    public boolean usesEpoll() {
+        return guestChannel.getClass().getSimpleName().startsWith("Epoll");
+    }
+
+    /**
+     * Stops accepting, closes every guest connection with SHUTTING_DOWN (failing pending calls), and shuts
+     * the event loops down.
+     */
+    @Override
+    public void close() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        if (guestChannel != null) {
+            guestChannel.close().syncUninterruptibly();
+        }
+        if (controlChannel != null) {
+            controlChannel.close().syncUninterruptibly();
+        }
+        platform.close();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        log.info("lparemu stopped");
+    }
+}

@@ -1,0 +1,150 @@
+package org.lparemu.server.control;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.TooLongFrameException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.lparemu.proto.v1.ControlRequest;
+import org.lparemu.proto.v1.ControlResponse;
+import org.lparemu.proto.v1.Error;
+import org.lparemu.proto.v1.ErrorCode;
+import org.lparemu.server.LparemuServer;
+import org.lparemu.server.wire.DistinctErrorLog;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One control connection: authenticates it (when the daemon has a token), hands each request to the
+ * {@link ControlService}, and writes responses as they complete (possibly out of order), flushing once per
+ * read batch. Fields are touched only on the channel's event loop.
+ */
+public final class ControlHandler extends SimpleChannelInboundHandler<ControlRequest> {
+    private static final Logger log = LoggerFactory.getLogger(ControlHandler.class);
+
+    private final ControlService service;
+    private final DistinctErrorLog errors;
+    private final byte[] token;
+    private final int maxInFlight;
+
+    private ChannelHandlerContext ctx;
+    private boolean authenticated;
+    private boolean reading;
+    private boolean needsFlush;
+    private int inFlight;
+    private final AtomicBoolean flushQueued = new AtomicBoolean();
+
+    public ControlHandler(ControlService service, DistinctErrorLog errors, String token, int maxInFlight) {
+        this.service = service;
+        this.errors = errors;
+        this.token = token == null || token.isEmpty() ? null : token.getBytes(StandardCharsets.UTF_8);
+        this.authenticated = this.token == null;
+        this.maxInFlight = maxInFlight;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        this.ctx = ctx;
+        if (Boolean.TRUE.equals(ctx.channel().attr(LparemuServer.OVER_LIMIT).get())) {
+            failAndClose(0, ErrorCode.LIMIT_EXCEEDED, "the daemon's connection limit is reached");
+            return;
+        }
+        log.info("control connection from {} opened", ctx.channel().remoteAddress());
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        log.info("control connection from {} closed", ctx.channel().remoteAddress());
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, ControlRequest req) {
+        reading = true;
+        if (!authenticated) {
+            byte[] given = req.getAuthToken().getBytes(StandardCharsets.UTF_8);
+            // Constant-time comparison: the time taken does not reveal how much of the token matched.
+            if (!MessageDigest.isEqual(given, token)) {
+                errors.record("control UNAUTHENTICATED", "bad or missing token from " + ctx.channel().remoteAddress());
+                failAndClose(req.getRequestId(), ErrorCode.UNAUTHENTICATED, "this daemon requires its control token");
+                return;
+            }
+            authenticated = true;
+        }
+        inFlight++;
+        updateAutoRead();
+        service.handle(req).whenComplete((resp, e) -> {
+            ControlResponse r = e == null ? resp : ControlService.error(req.getRequestId(), e);
+            if (ctx.executor().inEventLoop()) {
+                respond(r);
+            } else {
+                ctx.executor().execute(() -> respond(r));
+            }
+        });
+    }
+
+    private void respond(ControlResponse r) {
+        inFlight--;
+        updateAutoRead();
+        ctx.write(r);
+        if (reading) {
+            needsFlush = true;
+        } else if (flushQueued.compareAndSet(false, true)) {
+            ctx.executor().execute(() -> {
+                flushQueued.set(false);
+                ctx.flush();
+            });
+        }
+    }
+
+    private void updateAutoRead() {
+        boolean shouldRead = inFlight < maxInFlight && ctx.channel().isWritable();
+        if (ctx.channel().config().isAutoRead() != shouldRead) {
+            ctx.channel().config().setAutoRead(shouldRead);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        updateAutoRead();
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
+        if (needsFlush) {
+            needsFlush = false;
+            ctx.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void failAndClose(long requestId, ErrorCode code, String message) {
+        ctx.writeAndFlush(ControlResponse.newBuilder().setRequestId(requestId)
+                .setError(Error.newBuilder().setCode(code).setMessage(message)).build()).addListener(f -> ctx.close());
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof TooLongFrameException) {
+            errors.record("control frame too large", cause.getMessage());
+            failAndClose(0, ErrorCode.BAD_REQUEST, cause.getMessage());
+        } else if (cause instanceof CorruptedFrameException || cause instanceof DecoderException) {
+            Throwable c = cause.getCause() != null ? cause.getCause() : cause;
+            errors.record("control malformed frame", String.valueOf(c.getMessage()));
+            failAndClose(0, ErrorCode.BAD_REQUEST, "frame does not parse as ControlRequest: " + c.getMessage());
+        } else if (cause instanceof IOException) {
+            log.debug("control connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        } else {
+            errors.record("control " + cause.getClass().getSimpleName(), String.valueOf(cause.getMessage()));
+            ctx.close();
+        }
+    }
+}
