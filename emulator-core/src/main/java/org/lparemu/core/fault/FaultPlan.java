@@ -1,0 +1,142 @@
+package org.lparemu.core.fault;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The ordered list of fault rules ({@code when(match).then(action)}) that the dispatcher consults for every
+ * call, with the counters that show how often each matched and fired.
+ *
+ * <p>Evaluation: rules are visited in the order they were added. A rule whose match covers the call counts
+ * a match; it fires unless it is still skipping ({@code skip_first}), has fired {@code max_fires} times, or
+ * its seeded generator says no ({@code probability}). Every rule that fires contributes its action; the first
+ * terminal action (ReturnStatus, Disconnect) ends the evaluation.
+ *
+ * <p>Thread-safety: rule list and counters are guarded by this object's monitor; the list is also published
+ * as an immutable snapshot so the no-rule case costs one volatile read per call.
+ */
+public final class FaultPlan {
+    /** One rule with its counters. */
+    public static final class Entry {
+        private final long id;
+        private final FaultRule rule;
+        private final SplittableRandom random;
+        private long matched;
+        private long fired;
+        private long holdsRefused;
+
+        Entry(long id, FaultRule rule) {
+            this.id = id;
+            this.rule = rule;
+            this.random = new SplittableRandom(rule.match().seed());
+        }
+
+        public long id() {
+            return id;
+        }
+
+        public FaultRule rule() {
+            return rule;
+        }
+    }
+
+    /** A rule as ListFaults shows it. */
+    public record RuleStatus(long id, FaultRule rule, long matched, long fired, long holdsRefused) {
+    }
+
+    /** An action that fired for a call, with the rule it came from. */
+    public record Fired(long ruleId, FaultAction action) {
+    }
+
+    private final int maxRules;
+    private final List<Entry> rules = new ArrayList<>();
+    private volatile boolean empty = true;
+    private long nextId = 1;
+
+    public FaultPlan(int maxRules) {
+        this.maxRules = maxRules;
+    }
+
+    /** Adds a rule at the end; returns its id. */
+    public synchronized long add(FaultRule rule) {
+        if (rules.size() >= maxRules) {
+            throw new IllegalStateException("fault rule limit " + maxRules + " reached");
+        }
+        long id = nextId++;
+        rules.add(new Entry(id, rule));
+        empty = false;
+        return id;
+    }
+
+    /** Removes a rule; false if there was none with that id. */
+    public synchronized boolean remove(long id) {
+        boolean removed = rules.removeIf(e -> e.id == id);
+        empty = rules.isEmpty();
+        return removed;
+    }
+
+    /** Removes every rule; returns how many there were. */
+    public synchronized int clear() {
+        int n = rules.size();
+        rules.clear();
+        empty = true;
+        return n;
+    }
+
+    public synchronized List<RuleStatus> list() {
+        List<RuleStatus> out = new ArrayList<>();
+        for (Entry e : rules) {
+            out.add(new RuleStatus(e.id, e.rule, e.matched, e.fired, e.holdsRefused));
+        }
+        return out;
+    }
+
+    public synchronized int size() {
+        return rules.size();
+    }
+
+    /** The actions that fire for this call, in rule order (empty in the common no-rule case). */
+    public List<Fired> evaluate(CallInfo call) {
+        if (empty) {
+            return List.of();
+        }
+        List<Fired> out = null;
+        synchronized (this) {
+            for (Entry e : rules) {
+                FaultMatch m = e.rule.match();
+                if (!m.matches(call)) {
+                    continue;
+                }
+                e.matched++;
+                if (e.matched <= m.skipFirst()) {
+                    continue;
+                }
+                if (m.maxFires() > 0 && e.fired >= m.maxFires()) {
+                    continue;
+                }
+                if (m.probability() > 0 && m.probability() < 1 && e.random.nextDouble() >= m.probability()) {
+                    continue;
+                }
+                e.fired++;
+                if (out == null) {
+                    out = new ArrayList<>(2);
+                }
+                out.add(new Fired(e.id, e.rule.action()));
+                if (e.rule.action().terminal()) {
+                    break;
+                }
+            }
+        }
+        return out == null ? List.of() : out;
+    }
+
+    /** Counts a Hold of rule {@code id} that could not park because the parked-holds limit was reached. */
+    public synchronized void holdRefused(long id) {
+        for (Entry e : rules) {
+            if (e.id == id) {
+                e.holdsRefused++;
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package org.lparemu.core.fault;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.lparemu.core.papr.HStatus;
+import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.papr.RtasService;
+import org.junit.jupiter.api.Test;
+
+class FaultPlanTest {
+    static CallInfo hcall(String partition, int vcpu, String task, long opcode) {
+        return new CallInfo(partition, vcpu, task, opcode, null, new long[0], 1, 0);
+    }
+
+    static CallInfo rtas(String partition, String service) {
+        return new CallInfo(partition, 0, "t", 0, service, new long[0], 1, 0);
+    }
+
+    static final FaultAction BUSY = new FaultAction.ReturnStatus(HStatus.H_BUSY, null, When.BEFORE);
+
+    @Test
+    void matchesOnPartitionOpcodeServiceVcpuAndTask() {
+        FaultMatch m = FaultMatch.hcall(Hcall.H_MODIFY_VAS_WINDOW).partition("lpar1").onVcpu(2).onTask("opener");
+        assertTrue(m.matches(hcall("lpar1", 2, "opener", Hcall.H_MODIFY_VAS_WINDOW)));
+        assertEquals(false, m.matches(hcall("lpar2", 2, "opener", Hcall.H_MODIFY_VAS_WINDOW)));
+        assertEquals(false, m.matches(hcall("lpar1", 1, "opener", Hcall.H_MODIFY_VAS_WINDOW)));
+        assertEquals(false, m.matches(hcall("lpar1", 2, "other", Hcall.H_MODIFY_VAS_WINDOW)));
+        assertEquals(false, m.matches(hcall("lpar1", 2, "opener", Hcall.H_ALLOCATE_VAS_WINDOW)));
+        assertEquals(false, m.matches(rtas("lpar1", RtasService.SUSPEND_ME)));
+        FaultMatch r = FaultMatch.rtas(RtasService.SUSPEND_ME);
+        assertTrue(r.matches(rtas("any", RtasService.SUSPEND_ME)));
+        assertEquals(false, r.matches(hcall("any", 0, "t", Hcall.H_JOIN)));
+        assertThrows(IllegalArgumentException.class,
+                () -> new FaultMatch(null, 1L, "ibm,suspend-me", null, 0, 0, 0, 0, null));
+    }
+
+    @Test
+    void skipFirstAndMaxFiresCountMatches() {
+        FaultPlan plan = new FaultPlan(8);
+        long id = plan.add(new FaultRule(FaultMatch.hcall(Hcall.H_ALLOCATE_VAS_WINDOW).skip(2).times(3), BUSY));
+        List<Integer> fired = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            if (!plan.evaluate(hcall("p", 0, "t", Hcall.H_ALLOCATE_VAS_WINDOW)).isEmpty()) {
+                fired.add(i);
+            }
+        }
+        assertEquals(List.of(2, 3, 4), fired);
+        FaultPlan.RuleStatus s = plan.list().get(0);
+        assertEquals(id, s.id());
+        assertEquals(10, s.matched());
+        assertEquals(3, s.fired());
+    }
+
+    @Test
+    void rulesApplyInOrderAndATerminalActionEndsEvaluation() {
+        FaultPlan plan = new FaultPlan(8);
+        FaultAction delay = new FaultAction.Delay(5, When.BEFORE);
+        FaultAction hold = new FaultAction.Hold("h", When.AFTER);
+        long a = plan.add(new FaultRule(FaultMatch.hcall(Hcall.H_JOIN), delay));
+        long b = plan.add(new FaultRule(FaultMatch.hcall(Hcall.H_JOIN), hold));
+        long c = plan.add(new FaultRule(FaultMatch.hcall(Hcall.H_JOIN), BUSY));
+        long d = plan.add(new FaultRule(FaultMatch.hcall(Hcall.H_JOIN), new FaultAction.Disconnect()));
+        List<FaultPlan.Fired> f = plan.evaluate(hcall("p", 0, "t", Hcall.H_JOIN));
+        assertEquals(List.of(a, b, c), f.stream().map(FaultPlan.Fired::ruleId).toList());
+        assertEquals(0, plan.list().get(3).matched(), "rule after the terminal one is not even matched");
+        assertTrue(plan.remove(c));
+        assertEquals(List.of(a, b, d), plan.evaluate(hcall("p", 0, "t", Hcall.H_JOIN)).stream()
+                .map(FaultPlan.Fired::ruleId).toList());
+        assertEquals(false, plan.remove(c));
+        assertEquals(3, plan.clear());
+        assertTrue(plan.evaluate(hcall("p", 0, "t", Hcall.H_JOIN)).isEmpty());
+    }
+
+    @Test
+    void probabilityIsReproducibleFromTheSeed() {
+        long seed = 0x5EEDL;
+        List<Integer> first = firings(seed);
+        assertEquals(first, firings(seed), "same seed, same firings (seed " + seed + ")");
+        assertTrue(first.size() > 20 && first.size() < 80, "about half of 100 should fire, got " + first.size());
+        assertTrue(!first.equals(firings(seed + 1)), "another seed gives another sequence");
+    }
+
+    private static List<Integer> firings(long seed) {
+        FaultPlan plan = new FaultPlan(8);
+        plan.add(new FaultRule(FaultMatch.hcall(Hcall.H_MODIFY_VAS_WINDOW).withProbability(0.5, seed), BUSY));
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            if (!plan.evaluate(hcall("p", 0, "t", Hcall.H_MODIFY_VAS_WINDOW)).isEmpty()) {
+                out.add(i);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void ruleLimitIsEnforced() {
+        FaultPlan plan = new FaultPlan(2);
+        plan.add(new FaultRule(FaultMatch.hcall(1), BUSY));
+        plan.add(new FaultRule(FaultMatch.hcall(2), BUSY));
+        assertThrows(IllegalStateException.class, () -> plan.add(new FaultRule(FaultMatch.hcall(3), BUSY)));
+        assertEquals(2, plan.size());
+    }
+}
