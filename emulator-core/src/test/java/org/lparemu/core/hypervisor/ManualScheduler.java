@@ -36,8 +36,8 @@ public final class ManualScheduler extends AbstractExecutorService implements Sc
         final long dueMs;
         final long order;
 
-        Timer(Runnable r, long dueMs, long order) {
-            this.task = new FutureTask<>(r, null);
+        Timer(FutureTask<Object> task, long dueMs, long order) {
+            this.task = task;
             this.dueMs = dueMs;
             this.order = order;
         }
@@ -106,10 +106,20 @@ public final class ManualScheduler extends AbstractExecutorService implements Sc
 
     @Override
     public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
+        return timer(new FutureTask<>(command, null), delay, unit);
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <V> ScheduledFuture<V> schedule(Callable<V> callable, long delay, TimeUnit unit) {
+        return (ScheduledFuture<V>) timer(new FutureTask<>((Callable<Object>) callable), delay, unit);
+    }
+
+    private ScheduledFuture<Object> timer(FutureTask<Object> task, long delay, TimeUnit unit) {
         long ms = unit.toMillis(delay);
         Timer t;
         synchronized (this) {
-            t = new Timer(command, nowMs + ms, seq++);
+            t = new Timer(task, nowMs + ms, seq++);
             if (ms > 0) {
                 timers.add(t);
                 return t;
@@ -117,11 +127,6 @@ public final class ManualScheduler extends AbstractExecutorService implements Sc
         }
         worker.execute(t.task);
         return t;
-    }
-
-    @Override
-    public <V> ScheduledFuture<V> schedule(Callable<V> callable, long delay, TimeUnit unit) {
-        throw new UnsupportedOperationException("not needed by the platform");
     }
 
     @Override
