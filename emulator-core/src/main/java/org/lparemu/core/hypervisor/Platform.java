@@ -57,6 +57,7 @@ public final class Platform implements AutoCloseable {
     private final AtomicLong nextSessionId = new AtomicLong(1);
     private final AtomicLong nextEventId = new AtomicLong(1);
     private final AtomicLong hcallCount = new AtomicLong();
+    private final AtomicLong nextStreamId = new AtomicLong(1);
     private volatile boolean closed;
 
     /** A platform with its own two-thread executor for timers and deferred completions. */
@@ -145,6 +146,11 @@ public final class Platform implements AutoCloseable {
         return nextEventId.getAndIncrement();
     }
 
+    /** A VASI stream id never handed out before by this platform. */
+    long newStreamId() {
+        return nextStreamId.getAndIncrement();
+    }
+
     // ---------------------------------------------------------------------------------------------
     // platform operations
 
@@ -196,6 +202,7 @@ public final class Platform implements AutoCloseable {
         List<GuestSession> sessions;
         List<Runnable> deferred;
         List<Partition.PendingEventEntry> events;
+        List<Runnable> pending;
         p.lock.lock();
         try {
             p.deleted = true;
@@ -205,10 +212,11 @@ public final class Platform implements AutoCloseable {
             p.deferredCalls.clear();
             events = new ArrayList<>(p.events.values());
             p.events.clear();
-            HypervisorCalls.retireLocked(p);
+            pending = HypervisorCalls.retireLocked(p);
         } finally {
             p.lock.unlock();
         }
+        pending.forEach(Runnable::run);
         // Deferred calls re-run, see the partition deleted, and fail.
         deferred.forEach(executor::execute);
         for (Partition.PendingEventEntry e : events) {
@@ -286,6 +294,63 @@ public final class Platform implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // operator actions (HMC role)
+
+    /**
+     * Starts a Live Partition Mobility: opens a VASI stream (ENABLED), pushes MigrationRequest, moves the
+     * stream to SUSPENDING after {@code orchestratorReadyMs} (at once for 0) and aborts it if the partition
+     * has not suspended within {@code migrationTimeoutMs}.
+     *
+     * @param destination managed system to move to; null or empty = the first other system
+     * @throws ControlException UNKNOWN_PARTITION, UNKNOWN_SYSTEM, INVALID_STATE (same system, no other
+     *                          system, a migration already under way), LIMIT_EXCEEDED (too many pending events)
+     */
+    public OperatorResults.MigrateResult migrate(String partition, String destination) {
+        checkOpen();
+        return Mobility.migrate(this, partition(partition), destination);
+    }
+
+    /**
+     * The outcome of the partition's current migration when it ends (COMPLETED or ABORTED), or at once the
+     * most recent outcome when none is under way. Fails with INVALID_STATE when the partition never migrated,
+     * TIMEOUT after {@code timeoutMs} (0 = wait as long as it takes).
+     */
+    public CompletableFuture<MigrationOutcome> awaitMigration(String partition, long timeoutMs) {
+        checkOpen();
+        return Mobility.awaitMigration(this, partition(partition), timeoutMs);
+    }
+
+    /**
+     * Platform Resource Reassignment: applies the changes to the partition's tree on its current system,
+     * records the touched nodes under a new scope (1, 2, ... per partition) and pushes PrrnEvent(scope).
+     *
+     * @throws ControlException BAD_REQUEST (no changes, unknown node or property, bad path; nothing changed),
+     *                          LIMIT_EXCEEDED, UNKNOWN_PARTITION
+     */
+    public OperatorResults.PrrnResult prrn(String partition, List<DeviceTreeChange> changes) {
+        checkOpen();
+        return Reconfiguration.prrn(this, partition(partition), changes);
+    }
+
+    /**
+     * DLPAR of processor cores: adds or removes (highest first) {@code cores} cores, with their CPU nodes;
+     * the Default credit target follows; one DlparCpu event per core, with its DRC index.
+     *
+     * @throws ControlException BAD_REQUEST (cores &lt; 1, none would remain), LIMIT_EXCEEDED (more than
+     *                          {@link PartitionSpec#MAX_CORES}), UNKNOWN_PARTITION
+     */
+    public OperatorResults.DlparCpuResult dlparCpu(String partition, boolean add, int cores) {
+        checkOpen();
+        return Reconfiguration.dlparCpu(this, partition(partition), add, cores);
+    }
+
+    /** Sets the partition's QoS credits (its QoS target) and pushes QosCredits; returns the event id. */
+    public long setQosCredits(String partition, int credits) {
+        checkOpen();
+        return Reconfiguration.setQosCredits(this, partition(partition), credits);
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // guest connections
 
     /**
@@ -325,10 +390,11 @@ public final class Platform implements AutoCloseable {
         Partition p = s.partition();
         List<PlatformEvent> redeliver = new ArrayList<>();
         GuestSession next;
+        List<Runnable> pending;
         p.lock.lock();
         try {
             p.sessions.remove(s);
-            HypervisorCalls.detachLocked(p, s);
+            pending = HypervisorCalls.detachLocked(p, s);
             next = p.eventSessionLocked();
             for (Partition.PendingEventEntry e : p.events.values()) {
                 if (e.deliveredTo == s) {
@@ -341,6 +407,7 @@ public final class Platform implements AutoCloseable {
         } finally {
             p.lock.unlock();
         }
+        pending.forEach(Runnable::run);
         trace.note(TraceKind.CONNECTION, p.name, "disconnect", s.toString());
         if (next != null) {
             for (PlatformEvent e : redeliver) {
@@ -476,6 +543,7 @@ public final class Platform implements AutoCloseable {
                                        long[] args, byte[] data) {
         hcallCount.incrementAndGet();
         Partition p = session.partition();
+        p.callsMade.incrementAndGet();
         String name = service != null ? service : Hcall.name(opcode);
         long beginNanos = trace.now();
         long beginSeq = trace.append(TraceKind.CALL_BEGIN, p.name, vcpu, task, name, args, 0, 0, 0, "", opcode);
@@ -508,6 +576,7 @@ public final class Platform implements AutoCloseable {
         } finally {
             p.lock.unlock();
         }
+        ctx.runAfterUnlock();
         if (result == null) {
             finish(ctx, reply, beginSeq, beginNanos, null,
                     new ControlException(ControlError.UNKNOWN_PARTITION, "partition " + p.name + " is gone"));
