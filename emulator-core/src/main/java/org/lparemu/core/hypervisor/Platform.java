@@ -15,12 +15,20 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import org.lparemu.core.fault.CallInfo;
+import org.lparemu.core.fault.FaultAction;
+import org.lparemu.core.fault.FaultPlan;
+import org.lparemu.core.fault.FaultRule;
+import org.lparemu.core.fault.Holds;
+import org.lparemu.core.fault.ParkedCall;
+import org.lparemu.core.fault.When;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.port.GuestReport;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PlatformEvent;
+import org.lparemu.core.port.PortException;
 import org.lparemu.core.port.RtasResult;
 import org.lparemu.core.trace.TraceKind;
 import org.lparemu.core.trace.TraceRing;
@@ -57,6 +65,8 @@ public final class Platform implements AutoCloseable {
     private final AtomicLong nextSessionId = new AtomicLong(1);
     private final AtomicLong nextEventId = new AtomicLong(1);
     private final AtomicLong hcallCount = new AtomicLong();
+    private final FaultPlan faults;
+    private final Holds holds;
     private final AtomicLong nextStreamId = new AtomicLong(1);
     private volatile boolean closed;
 
@@ -75,6 +85,8 @@ public final class Platform implements AutoCloseable {
         this.executor = executor;
         this.ownsExecutor = ownsExecutor;
         this.trace = new TraceRing(config.limits().traceCapacity());
+        this.faults = new FaultPlan(config.limits().maxFaultRules());
+        this.holds = new Holds(config.limits().maxParkedHolds());
         int i = 0;
         for (PlatformConfig.SystemConfig s : config.systems()) {
             systems.put(s.name(), new ManagedSystem(s, i++));
@@ -217,6 +229,7 @@ public final class Platform implements AutoCloseable {
             p.lock.unlock();
         }
         pending.forEach(Runnable::run);
+        holds.failPartition(p.name, message);
         // Deferred calls re-run, see the partition deleted, and fail.
         deferred.forEach(executor::execute);
         for (Partition.PendingEventEntry e : events) {
@@ -275,6 +288,8 @@ public final class Platform implements AutoCloseable {
             all = new ArrayList<>(partitions.values());
             partitions.clear();
         }
+        faults.clear();
+        holds.failAll("daemon reset");
         for (Partition p : all) {
             retire(p, GuestSink.DisconnectReason.PARTITION_GONE, "daemon reset");
         }
@@ -408,6 +423,7 @@ public final class Platform implements AutoCloseable {
             p.lock.unlock();
         }
         pending.forEach(Runnable::run);
+        holds.failConnection(s.id(), "the guest connection closed");
         trace.note(TraceKind.CONNECTION, p.name, "disconnect", s.toString());
         if (next != null) {
             for (PlatformEvent e : redeliver) {
@@ -537,7 +553,12 @@ public final class Platform implements AutoCloseable {
 
     /**
      * Dispatches one guest call. Returns a future of {@link HcallResult} (hcall) or {@link RtasResult} (RTAS).
-     * It fails only when the partition is gone; every other outcome is a PAPR or RTAS status.
+     * It fails only when the partition is gone or a fault rule disconnected the caller; every other outcome
+     * is a PAPR or RTAS status.
+     *
+     * <p>Pipeline: CALL_BEGIN trace -> the fault plan's BEFORE actions in rule order (delay, hold, trigger;
+     * a ReturnStatus answers instead of the handler; Disconnect closes the caller) -> the handler, or
+     * deferral while the partition is suspended -> the AFTER actions -> CALL_END trace -> the reply.
      */
     CompletableFuture<Object> dispatch(GuestSession session, int vcpu, String task, long opcode, String service,
                                        long[] args, byte[] data) {
@@ -548,44 +569,185 @@ public final class Platform implements AutoCloseable {
         long beginNanos = trace.now();
         long beginSeq = trace.append(TraceKind.CALL_BEGIN, p.name, vcpu, task, name, args, 0, 0, 0, "", opcode);
         CallContext ctx = new CallContext(this, p, session, vcpu, task, opcode, service, args, data);
-        CompletableFuture<Object> reply = new CompletableFuture<>();
-        run(ctx, reply, beginSeq, beginNanos);
-        return reply;
+        InFlight call = new InFlight(ctx, beginSeq, beginNanos);
+        if (!faults.isEmpty()) {
+            call.info = new CallInfo(p.name, vcpu, ctx.task(), opcode, service, ctx.args(), session.id(), beginSeq);
+            call.fired = faults.evaluate(call.info);
+        }
+        call.before(0);
+        return call.reply;
     }
 
-    private void run(CallContext ctx, CompletableFuture<Object> reply, long beginSeq, long beginNanos) {
-        Partition p = ctx.partition();
-        Object result;
-        p.lock.lock();
-        try {
-            if (p.deleted) {
-                result = null;
-            } else if (p.suspended) {
-                if (p.deferredCalls.size() >= config.limits().maxDeferredCalls()) {
-                    result = busy(ctx);
-                } else {
-                    p.deferredCalls.add(() -> run(ctx, reply, beginSeq, beginNanos));
+    /** One call on its way through the pipeline; each step may continue on another thread. */
+    private final class InFlight {
+        final CallContext ctx;
+        final long beginSeq;
+        final long beginNanos;
+        final CompletableFuture<Object> reply = new CompletableFuture<>();
+        CallInfo info;
+        List<FaultPlan.Fired> fired = List.of();
+
+        InFlight(CallContext ctx, long beginSeq, long beginNanos) {
+            this.ctx = ctx;
+            this.beginSeq = beginSeq;
+            this.beginNanos = beginNanos;
+        }
+
+        /** Applies BEFORE actions from index i, then runs the call. */
+        void before(int i) {
+            for (; i < fired.size(); i++) {
+                FaultPlan.Fired f = fired.get(i);
+                FaultAction a = f.action();
+                if (a.when() != When.BEFORE) {
+                    continue;
+                }
+                noteFault(f, null);
+                int next = i + 1;
+                if (a instanceof FaultAction.Delay d) {
+                    executor.schedule(() -> before(next), d.ms(), TimeUnit.MILLISECONDS);
+                    return;
+                } else if (a instanceof FaultAction.Hold h) {
+                    CompletableFuture<Void> released = holds.park(h.latch(), info, When.BEFORE, 0);
+                    if (released == null) {
+                        faults.holdRefused(f.ruleId());
+                        continue;
+                    }
+                    released.whenCompleteAsync((v, e) -> {
+                        if (e != null) {
+                            finish(null, e);
+                        } else {
+                            before(next);
+                        }
+                    }, executor);
+                    return;
+                } else if (a instanceof FaultAction.Trigger t) {
+                    trigger(f, t);
+                } else if (a instanceof FaultAction.ReturnStatus rs) {
+                    finish(injected(rs), null);
+                    return;
+                } else if (a instanceof FaultAction.Disconnect) {
+                    GuestSession s = ctx.session();
+                    s.sink().disconnect(GuestSink.DisconnectReason.FAULT_DISCONNECT,
+                            "fault rule " + f.ruleId() + " disconnected this connection at " + ctx.label());
+                    s.close();
+                    finish(null, new PortException("disconnected by fault rule " + f.ruleId()));
                     return;
                 }
-            } else {
-                result = invokeLocked(ctx);
             }
-        } catch (RuntimeException e) {
-            log.error("handler for {} failed on partition {}", ctx.label(), p.name, e);
-            result = ctx.isRtas() ? RtasResult.of(RtasStatus.HARDWARE_ERROR) : HcallResult.of(HStatus.H_HARDWARE);
-        } finally {
-            p.lock.unlock();
+            invoke();
         }
-        ctx.runAfterUnlock();
-        if (result == null) {
-            finish(ctx, reply, beginSeq, beginNanos, null,
-                    new ControlException(ControlError.UNKNOWN_PARTITION, "partition " + p.name + " is gone"));
-        } else if (result == CallContext.PENDING_HCALL || result == CallContext.PENDING_RTAS) {
-            ctx.deferredFuture().whenCompleteAsync(
-                    (r, e) -> finish(ctx, reply, beginSeq, beginNanos, r, e), executor);
-        } else {
-            finish(ctx, reply, beginSeq, beginNanos, result, null);
+
+        void invoke() {
+            Partition p = ctx.partition();
+            Object result;
+            p.lock.lock();
+            try {
+                if (p.deleted) {
+                    result = null;
+                } else if (p.suspended) {
+                    if (p.deferredCalls.size() >= config.limits().maxDeferredCalls()) {
+                        result = busy(ctx);
+                    } else {
+                        p.deferredCalls.add(this::invoke);
+                        return;
+                    }
+                } else {
+                    result = invokeLocked(ctx);
+                }
+            } catch (RuntimeException e) {
+                log.error("handler for {} failed on partition {}", ctx.label(), p.name, e);
+                result = ctx.isRtas() ? RtasResult.of(RtasStatus.HARDWARE_ERROR) : HcallResult.of(HStatus.H_HARDWARE);
+            } finally {
+                p.lock.unlock();
+            }
+            ctx.runAfterUnlock();
+            if (result == null) {
+                finish(null, new ControlException(ControlError.UNKNOWN_PARTITION, "partition " + p.name + " is gone"));
+            } else if (result == CallContext.PENDING_HCALL || result == CallContext.PENDING_RTAS) {
+                ctx.deferredFuture().whenCompleteAsync((r, e) -> {
+                    if (e != null) {
+                        finish(null, e);
+                    } else {
+                        after(r, 0);
+                    }
+                }, executor);
+            } else {
+                after(result, 0);
+            }
         }
+
+        /** Applies AFTER actions from index i to the handler's result, then replies. */
+        void after(Object handlerResult, int i) {
+            Object result = handlerResult;
+            for (; i < fired.size(); i++) {
+                FaultPlan.Fired f = fired.get(i);
+                FaultAction a = f.action();
+                if (a.when() != When.AFTER) {
+                    continue;
+                }
+                noteFault(f, result);
+                int next = i + 1;
+                Object current = result;
+                if (a instanceof FaultAction.Delay d) {
+                    executor.schedule(() -> after(current, next), d.ms(), TimeUnit.MILLISECONDS);
+                    return;
+                } else if (a instanceof FaultAction.Hold h) {
+                    CompletableFuture<Void> released = holds.park(h.latch(), info, When.AFTER, status(current));
+                    if (released == null) {
+                        faults.holdRefused(f.ruleId());
+                        continue;
+                    }
+                    released.whenCompleteAsync((v, e) -> {
+                        if (e != null) {
+                            finish(null, e);
+                        } else {
+                            after(current, next);
+                        }
+                    }, executor);
+                    return;
+                } else if (a instanceof FaultAction.Trigger t) {
+                    trigger(f, t);
+                } else if (a instanceof FaultAction.ReturnStatus rs) {
+                    result = injected(rs);
+                }
+            }
+            finish(result, null);
+        }
+
+        Object injected(FaultAction.ReturnStatus rs) {
+            return ctx.isRtas() ? new RtasResult((int) rs.status(), rs.rets(), null)
+                    : new HcallResult(rs.status(), rs.rets(), null);
+        }
+
+        void trigger(FaultPlan.Fired f, FaultAction.Trigger t) {
+            try {
+                Triggers.run(Platform.this, t.action(), ctx.partition().name);
+            } catch (RuntimeException e) {
+                trace.append(TraceKind.FAULT, ctx.partition().name, ctx.vcpu(), ctx.task(),
+                        "rule " + f.ruleId() + " trigger failed", null, 0, beginSeq, 0, e.getMessage(), ctx.opcode());
+                log.debug("trigger of rule {} failed: {}", f.ruleId(), e.toString());
+            }
+        }
+
+        void noteFault(FaultPlan.Fired f, Object result) {
+            FaultAction a = f.action();
+            String what = a instanceof FaultAction.Hold h ? "Hold(" + h.latch() + ")"
+                    : a instanceof FaultAction.Delay d ? "Delay(" + d.ms() + " ms)"
+                    : a instanceof FaultAction.ReturnStatus rs ? "ReturnStatus(" + (ctx.isRtas()
+                            ? RtasStatus.name(rs.status()) : HStatus.name(rs.status())) + ")"
+                    : a instanceof FaultAction.Trigger t ? "Trigger(" + t.action().describe() + ")" : "Disconnect";
+            trace.append(TraceKind.FAULT, ctx.partition().name, ctx.vcpu(), ctx.task(),
+                    "rule " + f.ruleId() + " " + what + " " + a.when(), null, result == null ? 0 : status(result),
+                    beginSeq, 0, ctx.label(), ctx.opcode());
+        }
+
+        void finish(Object result, Throwable error) {
+            Platform.this.finish(ctx, reply, beginSeq, beginNanos, result, error);
+        }
+    }
+
+    private static long status(Object result) {
+        return result instanceof HcallResult h ? h.status() : result instanceof RtasResult r ? r.status() : 0;
     }
 
     private static Object busy(CallContext ctx) {
@@ -619,6 +781,36 @@ public final class Platform implements AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // faults and holds
+
+    public FaultPlan faults() {
+        return faults;
+    }
+
+    public Holds holds() {
+        return holds;
+    }
+
+    /** Adds a fault rule; LIMIT_EXCEEDED past the configured maximum. */
+    public long addFault(FaultRule rule) {
+        try {
+            long id = faults.add(rule);
+            trace.note(TraceKind.OPERATOR, rule.match().partition(), "AddFault", "rule " + id + ": " + rule);
+            return id;
+        } catch (IllegalStateException e) {
+            throw new ControlException(ControlError.LIMIT_EXCEEDED, e.getMessage());
+        }
+    }
+
+    /** Waits until {@code minCount} calls are parked at a latch; TIMEOUT after {@code timeoutMs}. */
+    public CompletableFuture<List<ParkedCall>> awaitHold(String latch, int minCount, long timeoutMs) {
+        if (latch == null || latch.isEmpty()) {
+            throw new ControlException(ControlError.BAD_REQUEST, "AwaitHold needs a latch name");
+        }
+        return withTimeout(holds.await(latch, minCount), timeoutMs, "no call parked at latch '" + latch + "'");
+    }
+
     /** Re-runs the calls a suspension deferred (called by the resume path after it releases the lock). */
     void runDeferred(List<Runnable> calls) {
         for (Runnable r : calls) {
@@ -645,6 +837,7 @@ public final class Platform implements AutoCloseable {
             return;
         }
         closed = true;
+        holds.failAll("the daemon is shutting down");
         List<Partition> all = new ArrayList<>(partitions.values());
         partitions.clear();
         for (Partition p : all) {
