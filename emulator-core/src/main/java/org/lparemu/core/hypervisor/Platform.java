@@ -517,6 +517,37 @@ public final class Platform implements AutoCloseable {
                 "no event " + eventId + " is pending or recently acknowledged"));
     }
 
+    /**
+     * Asks the partition's guest for a fresh report (a ReportRequest event) and completes with it once the
+     * guest has acknowledged the request; empty when no guest connection takes events. The guest sends the
+     * report before the ack on the same connection, so the ack means the report has arrived.
+     */
+    public CompletableFuture<java.util.Optional<GuestReport>> freshReport(String partition, long timeoutMs) {
+        Partition p = partition(partition);
+        p.lock.lock();
+        try {
+            if (p.eventSessionLocked() == null) {
+                return CompletableFuture.completedFuture(java.util.Optional.empty());
+            }
+        } finally {
+            p.lock.unlock();
+        }
+        PlatformEvent e = pushEvent(p, PlatformEvent.ReportRequest::new, "invariant check");
+        return awaitEvent(e.eventId(), timeoutMs <= 0 ? 5000 : timeoutMs).thenApply(ack -> {
+            p.lock.lock();
+            try {
+                GuestReport r = p.latestReport;
+                if (r == null || r.inReplyToEvent() != e.eventId()) {
+                    throw new ControlException(ControlError.INVALID_STATE, "the guest of " + p.name
+                            + " acknowledged report request " + e.eventId() + " without sending the report");
+                }
+                return java.util.Optional.of(r);
+            } finally {
+                p.lock.unlock();
+            }
+        });
+    }
+
     void acceptReport(GuestSession s, GuestReport report) {
         Partition p = s.partition();
         p.lock.lock();
