@@ -216,6 +216,14 @@ public final class ControlClient implements AutoCloseable {
                 timeout.plus(GRACE)).getInvariants();
     }
 
+    /** The first trace record after {@code sinceSeq} whose name contains any of {@code names}. */
+    public org.lparemu.proto.v1.TraceRecord awaitTrace(String partition, long sinceSeq, Duration timeout,
+                                                       String... names) {
+        return request(ControlRequest.newBuilder().setAwaitTrace(org.lparemu.proto.v1.AwaitTrace.newBuilder()
+                .setPartition(partition).setSinceSeq(sinceSeq).addAllNameContains(List.of(names))
+                .setTimeoutMs((int) timeout.toMillis())), timeout.plus(GRACE)).getTraceRecord();
+    }
+
     @Override
     public void close() {
         channel.close();

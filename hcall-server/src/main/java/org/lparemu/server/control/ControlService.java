@@ -116,6 +116,21 @@ public final class ControlService {
             }
             case AWAIT_EVENT -> platform.awaitEvent(req.getAwaitEvent().getEventId(), req.getAwaitEvent().getTimeoutMs())
                     .thenApply(ControlService::eventAck);
+            case AWAIT_TRACE -> {
+                var a = req.getAwaitTrace();
+                if (a.getNameContainsCount() == 0) {
+                    throw new ControlException(ControlError.BAD_REQUEST, "AwaitTrace needs at least one name to look for");
+                }
+                if (!a.getPartition().isEmpty()) {
+                    platform.partition(a.getPartition());
+                }
+                var f = platform.trace().await(a.getPartition(), a.getSinceSeq(),
+                        r -> a.getNameContainsList().stream().anyMatch(n -> r.name().contains(n)));
+                var timed = platform.withTimeout(f, a.getTimeoutMs() == 0 ? 30_000 : a.getTimeoutMs(),
+                        "no trace record named like " + a.getNameContainsList());
+                timed.whenComplete((v, e) -> f.cancel(false));
+                yield timed.thenApply(r -> ControlResponse.newBuilder().setTraceRecord(toProto(r)));
+            }
             case GET_TRACE -> done(ControlResponse.newBuilder().setTrace(trace(req.getGetTrace())));
             case MIGRATE -> {
                 var m = platform.migrate(req.getMigrate().getPartition(), req.getMigrate().getDestination());
