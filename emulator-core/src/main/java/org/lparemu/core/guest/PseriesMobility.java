@@ -148,10 +148,11 @@ public final class PseriesMobility {
                     migrationsOk.incrementAndGet();
                 } else {
                     migrationsFailed.incrementAndGet();
-                    errors.errno(ret);
                 }
             }
         }
+        // Only a migration that ended normally counts its errno here; an exception is counted by whoever catches it.
+        errors.errno(ret);
         return ret;
     }
 

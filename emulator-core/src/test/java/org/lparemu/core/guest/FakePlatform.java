@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.lparemu.core.papr.ConfigureConnectorWorkArea;
@@ -64,6 +65,9 @@ final class FakePlatform {
     /** Paste addresses are pasteBase + winId * 4 KiB; a migration moves to another base. */
     volatile long pasteBase = 0x6000_0000_0000L;
     final AtomicInteger pastes = new AtomicInteger();
+    /** Counted down on every successful allocate / paste, for tests that wait for activity. */
+    private volatile CountDownLatch allocateLatch = new CountDownLatch(0);
+    private volatile CountDownLatch pasteLatch = new CountDownLatch(0);
     /** What the next allocate returns as paste address instead of the real one (the invalid-address quirk). */
     volatile Long pasteAddressOverride;
 
@@ -141,6 +145,18 @@ final class FakePlatform {
         }
     }
 
+    /** A latch that opens after {@code n} more successful allocations. */
+    CountDownLatch latchAllocations(int n) {
+        allocateLatch = new CountDownLatch(n);
+        return allocateLatch;
+    }
+
+    /** A latch that opens after {@code n} more successful pastes. */
+    CountDownLatch latchPastes(int n) {
+        pasteLatch = new CountDownLatch(n);
+        return pasteLatch;
+    }
+
     int windowsOpen() {
         return windows.size();
     }
@@ -165,6 +181,7 @@ final class FakePlatform {
             for (HvWindow w : windows.values()) {
                 if (w.pasteAddress() == c.arg(0) && w.modified()) {
                     pastes.incrementAndGet();
+                    pasteLatch.countDown();
                     return HcallResult.success();
                 }
             }
@@ -237,6 +254,7 @@ final class FakePlatform {
             paste = override;
         }
         windows.put(id, new HvWindow(id, winType, paste, false));
+        allocateLatch.countDown();
         return HcallResult.success(id, paste, 0x1000 + id, 0x2000 + id);
     }
 
