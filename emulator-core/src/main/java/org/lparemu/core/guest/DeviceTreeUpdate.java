@@ -28,6 +28,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Holds no lock of its own: each tree change is atomic in {@link GuestDeviceTree}, and whether whole updates
  * may overlap is decided by the caller ({@link PrrnPolicy}). Safe to call from several threads at once.
+ *
+ * <p>One deliberate difference: the work area is decoded record by record ({@link UpdateNodesWorkArea}), so an
+ * ADD entry under an unknown parent is skipped whole. The kernel skips it before reading the entry's DRC-index
+ * word and then misreads the rest of the record; papr-notes 6.3 asks the platform never to send one.
  */
 public final class DeviceTreeUpdate {
     private static final Logger LOG = LoggerFactory.getLogger(DeviceTreeUpdate.class);

@@ -21,22 +21,26 @@ public interface GuestClock {
 
     /**
      * Sleeps like the kernel's msleep: an interrupt does not cut the sleep short. The interrupt status is
-     * restored afterwards so that the caller's owner can still see it.
+     * restored afterwards so that the caller's owner can still see it. The full duration is requested first;
+     * only after an interrupt is the remainder measured, so a shared virtual clock advanced by other threads
+     * neither shortens nor mis-records the sleep.
      */
     static void sleepUninterruptibly(GuestClock clock, Duration duration) {
         boolean interrupted = false;
         long end = clock.nanoTime() + duration.toNanos();
+        Duration next = duration;
         try {
             while (true) {
-                long left = end - clock.nanoTime();
-                if (left <= 0) {
-                    return;
-                }
                 try {
-                    clock.sleep(Duration.ofNanos(left));
+                    clock.sleep(next);
                     return;
                 } catch (InterruptedException e) {
                     interrupted = true;
+                    long left = end - clock.nanoTime();
+                    if (left <= 0) {
+                        return;
+                    }
+                    next = Duration.ofNanos(left);
                 }
             }
         } finally {

@@ -115,15 +115,12 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
         }
     }
 
-    /** Runs an accepted PRRN and then tells the gate it is finished, whatever happened. */
+    /**
+     * Runs an accepted PRRN and tells the gate it is finished, whatever happened, before acknowledging it: once
+     * the platform sees the ack, the PRRN no longer holds a migration back.
+     */
     private void executeCounted(PrrnEvent e) {
-        boolean queued = execute(() -> {
-            try {
-                handlePrrnEvent(e);
-            } finally {
-                finishOutstanding();
-            }
-        });
+        boolean queued = execute(() -> handlePrrnEvent(e, this::finishOutstanding));
         if (!queued) {
             finishOutstanding();
         }
@@ -151,12 +148,18 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
 
     /** {@code handle_prrn_event}: the device-tree update with the negated event scope, then the ack. */
     void handlePrrnEvent(PrrnEvent e) {
+        handlePrrnEvent(e, () -> { });
+    }
+
+    private void handlePrrnEvent(PrrnEvent e, Runnable finished) {
         int rc;
         try {
             rc = devicetreeUpdate(-e.scope());
         } catch (RuntimeException ex) {
             LOG.error("PRRN scope {} update failed", e.scope(), ex);
             rc = Errno.EIO.negative();
+        } finally {
+            finished.run();
         }
         if (rc == 0) {
             handled.incrementAndGet();

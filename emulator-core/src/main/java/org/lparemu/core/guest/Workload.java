@@ -157,6 +157,22 @@ public final class Workload {
         return true;
     }
 
+    /** How long {@link #stop()} waits for the tasks. */
+    public static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
+
+    /**
+     * {@link #stop(Duration)} with {@link #DEFAULT_STOP_TIMEOUT}; an interrupt ends the wait (the interrupt
+     * status is kept) and counts as not stopped.
+     */
+    public boolean stop() {
+        try {
+            return stop(DEFAULT_STOP_TIMEOUT);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     public boolean isRunning() {
         return running;
     }

@@ -47,6 +47,27 @@ class GuestClockTest {
     }
 
     @Test
+    void uninterruptibleSleepAsksForTheWholeDurationEvenWhenOthersMoveTheClock() {
+        List<Duration> asked = new java.util.ArrayList<>();
+        GuestClock busy = new GuestClock() {
+            private long now;
+
+            @Override
+            public long nanoTime() {
+                now += Duration.ofMillis(5).toNanos(); // other threads keep advancing shared virtual time
+                return now;
+            }
+
+            @Override
+            public void sleep(Duration d) {
+                asked.add(d);
+            }
+        };
+        GuestClock.sleepUninterruptibly(busy, Duration.ofMillis(10));
+        assertEquals(List.of(Duration.ofMillis(10)), asked);
+    }
+
+    @Test
     void awaitSleepSeesAnotherThreadsSleep() throws Exception {
         VirtualGuestClock c = new VirtualGuestClock();
         Thread t = new Thread(() -> GuestClock.sleepUninterruptibly(c, Duration.ofMillis(10)), "sleeper");

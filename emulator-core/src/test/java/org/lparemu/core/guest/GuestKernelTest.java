@@ -28,7 +28,7 @@ class GuestKernelTest {
     private GuestKernel kernel;
 
     private GuestKernel boot(VasPolicy v, PrrnPolicy p) {
-        kernel = GuestKernel.boot(platform.port, new GuestConfig("test-guest", v, p, clock));
+        kernel = GuestKernel.boot(platform.port, new GuestConfig(v, p, clock, "test-guest"));
         return kernel;
     }
 

@@ -32,7 +32,7 @@ class WorkloadTest {
     private Workload workload;
 
     private GuestKernel boot(VasPolicy p) {
-        kernel = GuestKernel.boot(platform.port, new GuestConfig("wl", p, PrrnPolicy.IGNORE, clock));
+        kernel = GuestKernel.boot(platform.port, new GuestConfig(p, PrrnPolicy.IGNORE, clock, "wl"));
         return kernel;
     }
 
@@ -48,6 +48,15 @@ class WorkloadTest {
 
     private static void await(CountDownLatch l) throws InterruptedException {
         assertTrue(l.await(WAIT.toMillis(), TimeUnit.MILLISECONDS), "timed out waiting for activity");
+    }
+
+    /** Waits (bounded, yielding) until the tasks report {@code n} windows held: an open is done only after section B. */
+    private void awaitHeld(int n) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (workload.summary().windowsHeld() != n) {
+            assertTrue(System.nanoTime() < deadline, "tasks never held " + n + " windows: " + workload.summary());
+            Thread.yield();
+        }
     }
 
     @Test
@@ -84,10 +93,9 @@ class WorkloadTest {
     @Test
     void keepOpenHoldsKWindowsAndClosesThemOnStop() throws Exception {
         boot(VasPolicy.UPSTREAM);
-        CountDownLatch opened = platform.latchAllocations(5);
         workload = new Workload(kernel, Workload.Spec.keepOpen(2, 5, 100, 7));
         workload.start();
-        await(opened);
+        awaitHeld(5);
         await(platform.latchPastes(20));
 
         assertEquals(5, workload.summary().windowsHeld());
@@ -103,22 +111,24 @@ class WorkloadTest {
     @Test
     void keptWindowsSurviveAMigrationAndPastesResumeAtTheNewAddresses() throws Exception {
         boot(VasPolicy.UPSTREAM);
-        CountDownLatch opened = platform.latchAllocations(4);
         workload = new Workload(kernel, Workload.Spec.keepOpen(2, 4, 200, 9));
         workload.start();
-        await(opened);
+        awaitHeld(4);
 
         platform.port.deliver(new PlatformEvent.MigrationRequest(1, FakePlatform.STREAM));
         Ack a = platform.port.awaitAck(1, WAIT);
         assertEquals(0, a.status(), a.detail());
         assertEquals(1, platform.migrations.get());
 
-        await(platform.latchPastes(20));
+        CountDownLatch pastes = platform.latchPastes(20);
+        await(pastes);
+        awaitHeld(4);
         for (PseriesVas.WindowSnapshot w : kernel.vas().snapshot(Vas.WIN_TYPE_DEFAULT).windows()) {
             assertTrue(w.active());
             assertTrue(w.pasteAddress() >= 0x7000_0000_0000L, "reopened on the destination: " + Long.toHexString(w.pasteAddress()));
         }
-        assertEquals(4, workload.summary().windowsHeld());
+        assertEquals(4, kernel.vas().snapshot(Vas.WIN_TYPE_DEFAULT).windowsOpen());
+        assertEquals(List.of(), kernel.checkInvariants());
     }
 
     @ParameterizedTest
