@@ -68,6 +68,18 @@ public final class DeviceTreeUpdate {
      *         work area could not be parsed
      */
     public int pseriesDevicetreeUpdate(int scope) {
+        port.tracepoint(Vcpu.current(), "dt_update_begin", "scope " + scope);
+        int rc = devicetreeUpdate(scope);
+        port.tracepoint(Vcpu.current(), "dt_update_end", "scope " + scope + " rc " + rc);
+        return rc;
+    }
+
+    /** A guest tracepoint on this update's port (for the PRRN worker, which has no port of its own). */
+    void tracepoint(String name, String detail) {
+        port.tracepoint(Vcpu.current(), name, detail);
+    }
+
+    private int devicetreeUpdate(int scope) {
         byte[] workArea = new byte[UpdateNodesWorkArea.SIZE];
         int rc;
         do {

@@ -795,11 +795,32 @@ public final class PseriesVas {
         if (!copypasteFeat) {
             return 0;
         }
+        port.tracepoint(Vcpu.current(), "vas_migration_begin", action.name());
         int rc = policy == VasPolicy.UPSTREAM ? migrationHandlerUpstream(action) : migrationHandlerPreFix(action);
         if (action == MigrationAction.SUSPEND) {
             suspendComplete = true;
         }
+        port.tracepoint(Vcpu.current(), "vas_migration_done", action.name() + " rc " + rc);
         return rc;
+    }
+
+    /**
+     * Takes vas_pseries_mutex for a migration step, emitting a {@code lock_contended} tracepoint first when
+     * another thread holds it (Linux's contention_begin tracepoint): a migration blocked behind an open is then
+     * visible on the timeline.
+     */
+    private void lockForMigration(String site) {
+        if (!vasPseriesMutex.tryLock()) {
+            port.tracepoint(Vcpu.current(), "lock_contended", "vas_pseries_mutex in " + site);
+            vasPseriesMutex.lock();
+        }
+    }
+
+    /** Tracepoint after SUSPEND closed the listed windows of one type. */
+    private void tracepointClosedLocked(VasCaps vcaps, int closedBefore) {
+        port.tracepoint(Vcpu.current(), "vas_migration_closed", String.format(
+                "type %s: %d listed, %d closed by this pass, %d half-open", vcaps.type == Vas.WIN_TYPE_QOS ? "qos"
+                        : "default", vcaps.nrOpenWindows, vcaps.nrCloseWins - closedBefore, vcaps.windowsHalfOpen.get()));
     }
 
     private int migrationHandlerUpstream(MigrationAction action) {
@@ -814,10 +835,16 @@ public final class PseriesVas {
             if (qrc != 0 && action == MigrationAction.RESUME) {
                 return qrc;
             }
-            vasPseriesMutex.lock();
+            lockForMigration("migration " + action);
             try {
                 if (action == MigrationAction.SUSPEND) {
+                    int closedBefore = vcaps.nrCloseWins;
                     rc = reconfigCloseWindowsLocked(vcaps, vcaps.nrOpenWindows, true);
+                    tracepointClosedLocked(vcaps, closedBefore);
+                    if (vcaps.nrOpenWinsProgress != 0) {
+                        port.tracepoint(Vcpu.current(), "vas_migration_wait_opens",
+                                vcaps.nrOpenWinsProgress + " open(s) in progress");
+                    }
                     // Windows join the list only after a successful open: wait for opens that are half-way. They
                     // see migration_in_progress in section B and deallocate.
                     while (vcaps.nrOpenWinsProgress != 0) {
@@ -844,7 +871,7 @@ public final class PseriesVas {
     }
 
     private int migrationHandlerPreFix(MigrationAction action) {
-        vasPseriesMutex.lock();
+        lockForMigration("migration " + action);
         try {
             if (action == MigrationAction.RESUME) {
                 suspendComplete = false;
@@ -858,7 +885,9 @@ public final class PseriesVas {
                     return qrc;
                 }
                 if (action == MigrationAction.SUSPEND) {
+                    int closedBefore = vcaps.nrCloseWins;
                     rc = reconfigCloseWindowsLocked(vcaps, vcaps.nrOpenWindows, true);
+                    tracepointClosedLocked(vcaps, closedBefore);
                 } else {
                     vcaps.nrTotalCredits.set(newCreds[0]);
                     rc = reconfigOpenWindowsLocked(vcaps, newCreds[0], true);
