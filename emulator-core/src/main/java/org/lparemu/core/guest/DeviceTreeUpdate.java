@@ -68,9 +68,10 @@ public final class DeviceTreeUpdate {
      *         work area could not be parsed
      */
     public int pseriesDevicetreeUpdate(int scope) {
-        port.tracepoint(Vcpu.current(), "dt_update_begin", "scope " + scope);
+        String kind = scope == org.lparemu.core.papr.RtasService.MIGRATION_SCOPE ? "[migration]" : "[prrn]";
+        port.tracepoint(Vcpu.current(), "dt_update_begin" + kind, "scope " + scope);
         int rc = devicetreeUpdate(scope);
-        port.tracepoint(Vcpu.current(), "dt_update_end", "scope " + scope + " rc " + rc);
+        port.tracepoint(Vcpu.current(), "dt_update_end" + kind, "scope " + scope + " rc " + rc);
         return rc;
     }
 

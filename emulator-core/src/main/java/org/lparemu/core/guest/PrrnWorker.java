@@ -178,7 +178,11 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
         if (policy != PrrnPolicy.DT_MUTEX) {
             return update.pseriesDevicetreeUpdate(scope);
         }
-        dtUpdateMutex.lock();
+        if (!dtUpdateMutex.tryLock()) {
+            // Linux's contention_begin: the migration's update waiting behind a PRRN shows on the timeline.
+            update.tracepoint("lock_contended", "dt_update_mutex");
+            dtUpdateMutex.lock();
+        }
         try {
             return update.pseriesDevicetreeUpdate(scope);
         } finally {

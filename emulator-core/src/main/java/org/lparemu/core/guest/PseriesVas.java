@@ -818,9 +818,9 @@ public final class PseriesVas {
 
     /** Tracepoint after SUSPEND closed the listed windows of one type. */
     private void tracepointClosedLocked(VasCaps vcaps, int closedBefore) {
-        port.tracepoint(Vcpu.current(), "vas_migration_closed", String.format(
-                "type %s: %d listed, %d closed by this pass, %d half-open", vcaps.type == Vas.WIN_TYPE_QOS ? "qos"
-                        : "default", vcaps.nrOpenWindows, vcaps.nrCloseWins - closedBefore, vcaps.windowsHalfOpen.get()));
+        String type = vcaps.type == Vas.WIN_TYPE_QOS ? "qos" : "default";
+        port.tracepoint(Vcpu.current(), "vas_migration_closed[" + type + "]", String.format(
+                "%d listed, %d closed by this pass, %d half-open", vcaps.nrOpenWindows, vcaps.nrCloseWins - closedBefore, vcaps.windowsHalfOpen.get()));
     }
 
     private int migrationHandlerUpstream(MigrationAction action) {

@@ -125,7 +125,7 @@ public final class ControlService {
                     platform.partition(a.getPartition());
                 }
                 var f = platform.trace().await(a.getPartition(), a.getSinceSeq(),
-                        r -> a.getNameContainsList().stream().anyMatch(n -> r.name().contains(n)));
+                        r -> a.getNameContainsList().stream().anyMatch(n -> (r.kind() + " " + r.name()).contains(n)));
                 var timed = platform.withTimeout(f, a.getTimeoutMs() == 0 ? 30_000 : a.getTimeoutMs(),
                         "no trace record named like " + a.getNameContainsList());
                 timed.whenComplete((v, e) -> f.cancel(false));
