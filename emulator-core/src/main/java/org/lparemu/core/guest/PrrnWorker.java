@@ -180,7 +180,7 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
         }
         if (!dtUpdateMutex.tryLock()) {
             // Linux's contention_begin: the migration's update waiting behind a PRRN shows on the timeline.
-            update.tracepoint("lock_contended", "dt_update_mutex");
+            update.tracepoint("lock_contended[dt_update_mutex]", "migration or PRRN update waits for the device-tree update lock");
             dtUpdateMutex.lock();
         }
         try {

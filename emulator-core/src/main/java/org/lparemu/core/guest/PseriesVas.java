@@ -811,7 +811,7 @@ public final class PseriesVas {
      */
     private void lockForMigration(String site) {
         if (!vasPseriesMutex.tryLock()) {
-            port.tracepoint(Vcpu.current(), "lock_contended", "vas_pseries_mutex in " + site);
+            port.tracepoint(Vcpu.current(), "lock_contended[vas_pseries_mutex]", site);
             vasPseriesMutex.lock();
         }
     }

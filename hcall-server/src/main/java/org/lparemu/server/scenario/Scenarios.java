@@ -14,7 +14,7 @@ public final class Scenarios {
 
     /** All scenarios, in matrix order. */
     public static List<Scenario> all() {
-        return List.of(new VasOpenVsMigration());
+        return List.of(new VasOpenVsMigration(), new PrrnVsMigration());
     }
 
     /** One cell of the matrix. */

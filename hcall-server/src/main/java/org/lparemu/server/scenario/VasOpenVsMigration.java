@@ -77,7 +77,7 @@ public final class VasOpenVsMigration implements Scenario {
         long since = r.lastSeq();
         var m = r.control().migrate(ScenarioRun.PARTITION, "");
         TraceRecord moment = r.awaitTrace(since, "CALL_END " + RtasService.SUSPEND_ME, "vas_migration_wait_opens",
-                "lock_contended");
+                "lock_contended[vas_pseries_mutex]");
         r.release(LATCH);
 
         var ack = r.control().awaitEvent(m.getEventId(), ScenarioRun.WAIT);
