@@ -15,6 +15,7 @@ import org.lparemu.proto.v1.Error;
 import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.server.LparemuServer;
 import org.lparemu.server.wire.DistinctErrorLog;
+import org.lparemu.server.wire.LingeringClose;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -126,7 +127,10 @@ public final class ControlHandler extends SimpleChannelInboundHandler<ControlReq
     }
 
     private void updateAutoRead() {
-        boolean shouldRead = inFlight < maxInFlight && ctx.channel().isWritable() && !closing;
+        if (closing) {
+            return; // LingeringClose owns reading now
+        }
+        boolean shouldRead = inFlight < maxInFlight && ctx.channel().isWritable();
         if (shouldRead == readSuspended) {
             readSuspended = !shouldRead;
             ctx.channel().config().setAutoRead(shouldRead);
@@ -167,8 +171,8 @@ public final class ControlHandler extends SimpleChannelInboundHandler<ControlReq
         closing = true;
         held.clear();
         ctx.channel().config().setAutoRead(false);
-        ctx.writeAndFlush(ControlResponse.newBuilder().setRequestId(requestId)
-                .setError(Error.newBuilder().setCode(code).setMessage(message)).build()).addListener(f -> ctx.close());
+        LingeringClose.writeAndClose(ctx, ControlResponse.newBuilder().setRequestId(requestId)
+                .setError(Error.newBuilder().setCode(code).setMessage(message)).build());
     }
 
     /** The daemon is stopping: answer SHUTTING_DOWN (request id 0) and close. */

@@ -32,6 +32,7 @@ import org.lparemu.proto.v1.RtasResponse;
 import org.lparemu.proto.v1.Welcome;
 import org.lparemu.server.LparemuServer;
 import org.lparemu.server.wire.DistinctErrorLog;
+import org.lparemu.server.wire.LingeringClose;
 import org.lparemu.server.wire.ProtoMapping;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -163,11 +164,11 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
             closing = true;
             held.clear();
             ctx.channel().config().setAutoRead(false);
-            ctx.writeAndFlush(HostFrame.newBuilder().setError(ProtocolError.newBuilder()
+            LingeringClose.writeAndClose(ctx, HostFrame.newBuilder().setError(ProtocolError.newBuilder()
                     .setCode(ProtocolError.Code.VERSION_MISMATCH)
                     .setMessage("protocol version " + hello.getProtocolVersion() + " is not spoken here; this daemon speaks "
                             + LparemuServer.PROTOCOL_VERSION)
-                    .addSupportedVersions(LparemuServer.PROTOCOL_VERSION))).addListener(f -> ctx.close());
+                    .addSupportedVersions(LparemuServer.PROTOCOL_VERSION)).build());
             errors.record("guest VERSION_MISMATCH", "version " + hello.getProtocolVersion() + " from "
                     + ctx.channel().remoteAddress());
             return;
@@ -289,8 +290,11 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
     }
 
     private void updateAutoRead() {
+        if (closing) {
+            return; // LingeringClose owns reading now
+        }
         Channel ch = ctx.channel();
-        boolean shouldRead = inFlight < maxInFlight && ch.isWritable() && !closing;
+        boolean shouldRead = inFlight < maxInFlight && ch.isWritable();
         if (shouldRead == readSuspended) {
             readSuspended = !shouldRead;
             ch.config().setAutoRead(shouldRead);
@@ -357,8 +361,8 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
         closing = true;
         held.clear();
         ctx.channel().config().setAutoRead(false);
-        ctx.writeAndFlush(HostFrame.newBuilder().setError(ProtocolError.newBuilder().setCode(code)
-                .setMessage(message))).addListener(f -> ctx.close());
+        LingeringClose.writeAndClose(ctx, HostFrame.newBuilder().setError(ProtocolError.newBuilder().setCode(code)
+                .setMessage(message)).build());
     }
 
     @Override
