@@ -138,7 +138,15 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
             }
             case REPORT -> {
                 if (requireSession()) {
-                    session.report(ProtoMapping.fromProto(frame.getReport()));
+                    org.lparemu.core.port.GuestReport report;
+                    try {
+                        report = ProtoMapping.fromProto(frame.getReport());
+                    } catch (IllegalArgumentException e) {
+                        // e.g. a device-tree node with a bad path: the frame parsed, its content is invalid
+                        fail(ProtocolError.Code.MALFORMED_FRAME, "GuestReport is not valid: " + e.getMessage());
+                        return;
+                    }
+                    session.report(report);
                 }
             }
             case KIND_NOT_SET -> fail(ProtocolError.Code.MALFORMED_FRAME, "empty or unknown GuestFrame kind");
