@@ -670,6 +670,14 @@ public final class Platform implements AutoCloseable {
 
         void invoke() {
             Partition p = ctx.partition();
+            GuestSession caller = ctx.session();
+            if (caller != null && !caller.isOpen()) {
+                // The connection went away while the call waited (a Delay, a released Hold, a suspension):
+                // nobody can receive the answer, so the call is cancelled rather than run. Running it could
+                // allocate a window no guest will ever know about.
+                finish(null, new PortException("the guest connection closed before " + ctx.label() + " ran"));
+                return;
+            }
             Object result;
             p.lock.lock();
             try {

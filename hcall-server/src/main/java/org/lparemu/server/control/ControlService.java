@@ -74,6 +74,13 @@ public final class ControlService {
             if (e == null) {
                 return b.setRequestId(req.getRequestId()).build();
             }
+            if (platform.isClosed()) {
+                // Waits failed by the shutdown (AwaitHold, AwaitMigration ...) say so, whatever failed them.
+                return ControlResponse.newBuilder().setRequestId(req.getRequestId()).setError(Error.newBuilder()
+                        .setCode(org.lparemu.proto.v1.ErrorCode.SHUTTING_DOWN)
+                        .setMessage("the daemon is shutting down (" + error(0, e).getError().getMessage() + ")"))
+                        .build();
+            }
             return error(req.getRequestId(), e);
         });
     }
@@ -84,8 +91,11 @@ public final class ControlService {
         while (c instanceof CompletionException && c.getCause() != null) {
             c = c.getCause();
         }
-        ControlError code = c instanceof ControlException ce ? ce.code() : ControlError.INTERNAL;
-        String message = c instanceof ControlException ? c.getMessage() : c.toString();
+        // A wait on a hold failed by Reset is a state change, not a daemon fault.
+        ControlError code = c instanceof ControlException ce ? ce.code()
+                : c instanceof org.lparemu.core.fault.Holds.HoldFailed ? ControlError.INVALID_STATE : ControlError.INTERNAL;
+        String message = c instanceof ControlException || c instanceof org.lparemu.core.fault.Holds.HoldFailed
+                ? c.getMessage() : c.toString();
         return ControlResponse.newBuilder().setRequestId(requestId)
                 .setError(Error.newBuilder().setCode(ProtoMapping.toProto(code)).setMessage(message)).build();
     }
