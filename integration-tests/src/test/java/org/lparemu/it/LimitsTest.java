@@ -170,13 +170,14 @@ class LimitsTest {
         try (EmbeddedDaemon d = l.start(); ControlClient c = d.control(); RawConn g = new RawConn(d.guestPort())) {
             c.addFault(holdRule("gate"));
             assertEquals(HostFrame.KindCase.WELCOME, g.hello("lpar1").getKindCase());
+            // Counted before the write: the daemon starts dispatching as soon as the bytes arrive.
+            long callsBefore = d.platform().callCount();
             // All 100 in one write: one socket read holds far more than the limit.
             ByteArrayOutputStream batch = new ByteArrayOutputStream();
             for (long id = 0; id < total; id++) {
                 nop(id).writeDelimitedTo(batch);
             }
             g.write(batch.toByteArray());
-            long callsBefore = d.platform().callCount();
             int released = 0;
             while (released < total) {
                 int expect = Math.min(8, total - released);
