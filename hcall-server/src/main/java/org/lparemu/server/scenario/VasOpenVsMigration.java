@@ -117,7 +117,9 @@ public final class VasOpenVsMigration implements Scenario {
                 + ", " + o.getAttempts() + " suspend attempt(s): " + o.getRtasStatusesList().stream()
                 .map(RtasStatus::name).toList() + (o.getReason().isEmpty() ? "" : ", " + o.getReason()));
         evidence.add("guest migration handler ack " + ack.getStatus() + " (" + ack.getDetail() + ")");
-        evidence.add("released the modify hold at " + moment.getName() + " (" + moment.getDetail() + ")");
+        evidence.add("released the modify hold at " + (moment.getKind() == TraceKind.CALL_END
+                ? moment.getName() + " answered " + RtasStatus.name(moment.getStatus()) + " while H_MODIFY was held"
+                : moment.getName() + " (" + moment.getDetail() + ")"));
         evidence.add("opener: " + (opened.ok() ? "window " + nx.window(opened.handle()).winId() : opened.error())
                 + "; its first window " + winId + (deallocs.isEmpty() ? " was never deallocated"
                 : " deallocated by " + deallocs.stream().map(TraceRecord::getTask).distinct().toList()));
