@@ -138,8 +138,10 @@ public final class ControlService {
                         r -> a.getNameContainsList().stream().anyMatch(n -> (r.kind() + " " + r.name()).contains(n)));
                 var timed = platform.withTimeout(f, a.getTimeoutMs() == 0 ? 30_000 : a.getTimeoutMs(),
                         "no trace record named like " + a.getNameContainsList());
-                timed.whenComplete((v, e) -> f.cancel(false));
-                yield timed.thenApply(r -> ControlResponse.newBuilder().setTraceRecord(toProto(r)));
+                // Drop the waiter before the answer is built: a dependent registered separately would run after
+                // the response (dependents run newest first), so a client could still see the waiter registered.
+                yield timed.whenComplete((v, e) -> f.cancel(false))
+                        .thenApply(r -> ControlResponse.newBuilder().setTraceRecord(toProto(r)));
             }
             case GET_TRACE -> done(ControlResponse.newBuilder().setTrace(trace(req.getGetTrace())));
             case MIGRATE -> {

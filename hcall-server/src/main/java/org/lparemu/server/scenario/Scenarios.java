@@ -14,7 +14,8 @@ public final class Scenarios {
 
     /** All scenarios, in matrix order. */
     public static List<Scenario> all() {
-        return List.of(new VasOpenVsMigration(), new PrrnVsMigration());
+        return List.of(new VasOpenVsMigration(), new PrrnVsMigration(), new DlparRemoveDuringMigration(),
+                new CloseDuringMigration(), new BusyStorm(), new ModifyHardwareError(), new GuestDisconnectWhileHeld());
     }
 
     /** One cell of the matrix. */
