@@ -725,7 +725,7 @@ public final class PseriesVas {
             return Errno.EINVAL.negative();
         }
         VasCaps vcaps = vascaps[type];
-        vasPseriesMutex.lock();
+        lockTraced("reconfig_capabilities");
         try {
             int old = vcaps.nrTotalCredits.get();
             vcaps.nrTotalCredits.set(newCreds);
@@ -805,11 +805,11 @@ public final class PseriesVas {
     }
 
     /**
-     * Takes vas_pseries_mutex for a migration step, emitting a {@code lock_contended} tracepoint first when
-     * another thread holds it (Linux's contention_begin tracepoint): a migration blocked behind an open is then
-     * visible on the timeline.
+     * Takes vas_pseries_mutex for a migration or reconfiguration step, emitting a {@code lock_contended}
+     * tracepoint first when another thread holds it (Linux's contention_begin tracepoint): a migration blocked
+     * behind an open, or a DLPAR change blocked behind a migration, is then visible on the timeline.
      */
-    private void lockForMigration(String site) {
+    private void lockTraced(String site) {
         if (!vasPseriesMutex.tryLock()) {
             port.tracepoint(Vcpu.current(), "lock_contended[vas_pseries_mutex]", site);
             vasPseriesMutex.lock();
@@ -835,7 +835,7 @@ public final class PseriesVas {
             if (qrc != 0 && action == MigrationAction.RESUME) {
                 return qrc;
             }
-            lockForMigration("migration " + action);
+            lockTraced("migration " + action);
             try {
                 if (action == MigrationAction.SUSPEND) {
                     int closedBefore = vcaps.nrCloseWins;
@@ -871,7 +871,7 @@ public final class PseriesVas {
     }
 
     private int migrationHandlerPreFix(MigrationAction action) {
-        lockForMigration("migration " + action);
+        lockTraced("migration " + action);
         try {
             if (action == MigrationAction.RESUME) {
                 suspendComplete = false;

@@ -43,6 +43,11 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         out = spec.commandLine().getOut();
+        if (System.getProperty("lparemu.log.level.set") == null) {
+            // The guest kernels' printk (e.g. "Target credits mismatch") is evidence, not noise, but the matrix
+            // already carries it; --log-level WARN shows it.
+            LparemuCli.setRootLevel(ch.qos.logback.classic.Level.OFF);
+        }
         try {
             return run();
         } finally {

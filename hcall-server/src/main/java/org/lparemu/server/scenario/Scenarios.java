@@ -14,7 +14,7 @@ public final class Scenarios {
 
     /** All scenarios, in matrix order. */
     public static List<Scenario> all() {
-        return List.of(new VasOpenVsMigration(), new PrrnVsMigration(), new DlparRemoveDuringMigration(),
+        return List.of(new VasOpenVsMigration(), new PrrnVsMigration(), new DlparBeforeVasSuspend(), new DlparRemoveDuringMigration(),
                 new CloseDuringMigration(), new BusyStorm(), new ModifyHardwareError(), new GuestDisconnectWhileHeld());
     }
 
