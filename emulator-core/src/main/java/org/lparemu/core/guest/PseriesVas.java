@@ -575,21 +575,14 @@ public final class PseriesVas {
         try {
             hDeallocateVasWindow(win.winId());
         } finally {
-            caps.windowsHalfOpen.decrementAndGet();
-            if (policy == VasPolicy.UPSTREAM) {
-                vasPseriesMutex.lock();
-                try {
-                    caps.nrOpenWinsProgress--;
-                } finally {
-                    vasPseriesMutex.unlock();
-                }
-            }
+            abandon(caps);
         }
     }
 
     /**
-     * The port failed in the middle of an open (the platform is gone; a real CPU never sees this). Undo the
-     * bookkeeping so a SUSPEND does not wait for a window nobody will finish.
+     * Ends a half-open window's bookkeeping: after out_free's deallocate, or when the port failed in the middle
+     * of an open (the platform is gone; a real CPU never sees this), so a SUSPEND does not wait for a window
+     * nobody will finish.
      */
     private void abandon(VasCaps caps) {
         caps.windowsHalfOpen.decrementAndGet();

@@ -77,14 +77,7 @@ public final class DlparBeforeVasSuspend implements Scenario, Scenarios.Configur
     public Result run(ScenarioRun r) throws Exception {
         GuestKernel guest = r.guest();
         NxGzipDevice nx = guest.nxGzip();
-        List<Long> handles = new ArrayList<>();
-        for (int i = 0; i < WINDOWS; i++) {
-            NxGzipDevice.OpenResult o = ScenarioRun.await(r.onTask("user" + i, () -> nx.open(false, 0)), "open " + i);
-            if (!o.ok()) {
-                throw new IllegalStateException("open " + i + " failed: " + o.error());
-            }
-            handles.add(o.handle());
-        }
+        List<Long> handles = VasEvidence.openWindows(r, nx, WINDOWS);
         List<String> evidence = new ArrayList<>();
         // The migration task queries QoS first, then Default: hold the second.
         r.fault(FaultMatch.newBuilder().setOpcode(Hcall.H_QUERY_VAS_CAPABILITIES).setTask("drmgr").setSkipFirst(1)

@@ -78,14 +78,7 @@ public final class DlparRemoveDuringMigration implements Scenario, Scenarios.Con
     public Result run(ScenarioRun r) throws Exception {
         GuestKernel guest = r.guest();
         NxGzipDevice nx = guest.nxGzip();
-        List<Long> handles = new ArrayList<>();
-        for (int i = 0; i < WINDOWS; i++) {
-            NxGzipDevice.OpenResult o = ScenarioRun.await(r.onTask("user" + i, () -> nx.open(false, 0)), "open " + i);
-            if (!o.ok()) {
-                throw new IllegalStateException("open " + i + " failed: " + o.error());
-            }
-            handles.add(o.handle());
-        }
+        List<Long> handles = VasEvidence.openWindows(r, nx, WINDOWS);
         List<String> evidence = new ArrayList<>();
         evidence.add("opened " + VasEvidence.bits(guest, nx, handles) + ", " + VasEvidence.counters(guest));
 

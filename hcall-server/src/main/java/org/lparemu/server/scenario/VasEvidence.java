@@ -19,6 +19,19 @@ final class VasEvidence {
      * ({@link PseriesVas#snapshots()}): "A" active, "C" NO_CRED_CLOSE, "M" MIGRATE_CLOSE, "CM" both, "-" no
      * listed window. E.g. "[M M CM CM]".
      */
+    /** Opens {@code n} windows, each from its own task "user0".."userN-1"; fails the run if one does not open. */
+    static List<Long> openWindows(ScenarioRun r, NxGzipDevice nx, int n) throws Exception {
+        List<Long> handles = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            NxGzipDevice.OpenResult o = ScenarioRun.await(r.onTask("user" + i, () -> nx.open(false, 0)), "open " + i);
+            if (!o.ok()) {
+                throw new IllegalStateException("open " + i + " failed: " + o.error());
+            }
+            handles.add(o.handle());
+        }
+        return handles;
+    }
+
     static String bits(GuestKernel guest, NxGzipDevice nx, List<Long> handles) {
         List<PseriesVas.WindowSnapshot> listed = new ArrayList<>();
         for (PseriesVas.CapsSnapshot c : guest.vas().snapshots()) {
