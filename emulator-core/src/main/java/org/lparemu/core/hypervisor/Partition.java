@@ -71,6 +71,8 @@ public final class Partition {
     final ArrayDeque<Runnable> deferredCalls = new ArrayDeque<>();
     /** Set once the partition is deleted; calls still arriving are failed. Guarded by lock. */
     boolean deleted;
+    /** Counts SetQosCredits calls, so a lowering applied at the guest's ack never undoes a later change. Guarded by lock. */
+    long qosChange;
 
     /** Hcalls and RTAS calls dispatched for this partition (for MigrationOutcome.hcalls). Atomic. */
     final AtomicLong callsMade = new AtomicLong();

@@ -201,8 +201,18 @@ final class Reconfiguration {
         return new OperatorResults.DlparCpuResult(now, target, ids);
     }
 
-    /** Platform.setQosCredits: 0..max_lpar_creds of the current system; pushes QosCredits. */
+    /**
+     * Platform.setQosCredits: 0..max_lpar_creds of the current system; pushes QosCredits.
+     *
+     * <p>Order (papr-notes 3.7, "notifies OS with the new QoS credits and then the hypervisor"): a lower total
+     * reaches the hypervisor's target only when the guest has acknowledged the event, so the guest never has an
+     * open that passes its own credit check refused by a target it has not heard of; a higher total is in the
+     * hypervisor at once, so the guest's reopens find the credits there. A later change supersedes a lowering
+     * still waiting for its ack.
+     */
     static long setQosCredits(Platform platform, Partition p, int credits) {
+        boolean lowering;
+        long change;
         p.lock.lock();
         try {
             checkLiveLocked(platform, p, 1);
@@ -210,12 +220,39 @@ final class Reconfiguration {
             if (credits < 0 || credits > max) {
                 throw bad("QoS credits must be 0.." + max + ", got " + credits);
             }
-            PartitionSpec s = p.spec;
-            p.spec = new PartitionSpec(s.name(), s.vcpus(), s.cores(), s.sharedProcessor(), credits, s.system());
+            change = ++p.qosChange;
+            lowering = credits < p.spec.qosCredits();
+            if (!lowering) {
+                setQosLocked(p, credits);
+            }
         } finally {
             p.lock.unlock();
         }
-        platform.trace().note(TraceKind.OPERATOR, p.name, "SetQosCredits", Integer.toString(credits));
-        return platform.pushEvent(p, id -> new PlatformEvent.QosCredits(id, credits), credits + " credits").eventId();
+        platform.trace().note(TraceKind.OPERATOR, p.name, "SetQosCredits", credits
+                + (lowering ? " (the hypervisor lowers its target when the guest acknowledges)" : ""));
+        long id = platform.pushEvent(p, eid -> new PlatformEvent.QosCredits(eid, credits), credits + " credits")
+                .eventId();
+        if (lowering) {
+            platform.awaitEvent(id, 0).whenComplete((ack, error) -> {
+                if (error != null) {
+                    return; // the partition went away with the event
+                }
+                p.lock.lock();
+                try {
+                    if (!p.deleted && p.qosChange == change) {
+                        setQosLocked(p, credits);
+                    }
+                } finally {
+                    p.lock.unlock();
+                }
+                platform.trace().note(TraceKind.STATE, p.name, "QoS target " + credits, "after the guest's ack");
+            });
+        }
+        return id;
+    }
+
+    private static void setQosLocked(Partition p, int credits) {
+        PartitionSpec s = p.spec;
+        p.spec = new PartitionSpec(s.name(), s.vcpus(), s.cores(), s.sharedProcessor(), credits, s.system());
     }
 }

@@ -119,4 +119,37 @@ class DlparAndQosTest {
                 assertThrows(ControlException.class, () -> rig.platform.setQosCredits("lpar1", 4096)).code());
         assertEquals(H_SUCCESS, g.hcall(0, Hcall.H_QUERY_VAS_CAPABILITIES, Vas.QUERY_GZIP_QOS, Rig.BUF).status());
     }
+
+    @Test
+    void aLowerQosTotalReachesTheHypervisorOnlyAfterTheGuestAcknowledgesIt() {
+        // lpar1 starts with 3 QoS credits.
+        long lower = rig.platform.setQosCredits("lpar1", 1);
+        assertEquals(new PlatformEvent.QosCredits(lower, 1), g.nextEvent());
+        assertEquals(3, g.caps(Vas.QUERY_GZIP_QOS).targetLparCreds(), "the OS is told first");
+        g.allocate(Vas.WIN_TYPE_QOS);
+        g.allocate(Vas.WIN_TYPE_QOS); // still within the old target: not refused behind the guest's back
+        g.port.ackEvent(lower, 0, "reconfigured");
+        Rig.await(rig.platform.awaitEvent(lower, 5000));
+        assertEquals(1, g.caps(Vas.QUERY_GZIP_QOS).targetLparCreds(), "then the hypervisor");
+
+        long raise = rig.platform.setQosCredits("lpar1", 6);
+        assertEquals(6, g.caps(Vas.QUERY_GZIP_QOS).targetLparCreds(), "a higher total is there at once");
+        assertEquals(new PlatformEvent.QosCredits(raise, 6), g.nextEvent());
+
+        long pending = rig.platform.setQosCredits("lpar1", 2);
+        long later = rig.platform.setQosCredits("lpar1", 8);
+        g.port.ackEvent(pending, 0, "late ack");
+        Rig.await(rig.platform.awaitEvent(pending, 5000));
+        assertEquals(8, g.caps(Vas.QUERY_GZIP_QOS).targetLparCreds(), "a late ack never undoes a later change");
+        assertEquals(later, ((PlatformEvent.QosCredits) drain(pending)).eventId());
+    }
+
+    /** Skips events up to and including {@code id}; returns the next one. */
+    private PlatformEvent drain(long id) {
+        PlatformEvent e;
+        do {
+            e = g.nextEvent();
+        } while (e.eventId() <= id);
+        return e;
+    }
 }
