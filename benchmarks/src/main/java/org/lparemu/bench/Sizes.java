@@ -1,0 +1,39 @@
+package org.lparemu.bench;
+
+import java.time.Duration;
+
+/**
+ * How long and how big each measurement is. {@link #FULL} keeps the whole run to a few minutes on 2 cores;
+ * {@link #SMOKE} exercises every code path in a few seconds (inside {@code mvn verify}) and its numbers mean
+ * nothing.
+ *
+ * @param runs         measured runs per contender (interleaved), after one warm-up pass
+ * @param syncWarmup   warm-up time per blocking contender
+ * @param syncMeasure  measured time per blocking contender and run
+ * @param connections  pipelined connections
+ * @param depth        calls in flight per pipelined connection
+ * @param pipeWarmup   warm-up time per pipelined contender
+ * @param pipeRamp     unmeasured time after each pipelined start (connections reach full depth)
+ * @param pipeMeasure  measured time per pipelined contender and run
+ */
+public record Sizes(String name, int runs, Duration syncWarmup, Duration syncMeasure, int connections, int depth,
+                    Duration pipeWarmup, Duration pipeRamp, Duration pipeMeasure) {
+
+    public static final Sizes FULL = new Sizes("full", 3, Duration.ofMillis(1500), Duration.ofMillis(2500), 16, 64,
+            Duration.ofMillis(2000), Duration.ofMillis(500), Duration.ofMillis(3000));
+
+    public static final Sizes SMOKE = new Sizes("smoke", 3, Duration.ofMillis(40), Duration.ofMillis(60), 2, 8,
+            Duration.ofMillis(40), Duration.ofMillis(10), Duration.ofMillis(60));
+
+    public static Sizes named(String name) {
+        return switch (name) {
+            case "full" -> FULL;
+            case "smoke" -> SMOKE;
+            default -> throw new IllegalArgumentException("sizes must be full or smoke, not " + name);
+        };
+    }
+
+    public boolean full() {
+        return this == FULL || "full".equals(name);
+    }
+}

@@ -1,0 +1,34 @@
+package org.lparemu.bench.report;
+
+/**
+ * A ratio between two measured figures, and the target it is held to (if any).
+ *
+ * @param name       what is compared, e.g. "p50: daemon (socket client) / floor"
+ * @param value      the measured ratio (of medians)
+ * @param comparator "<=" or ">=" for a target, null for an informational ratio
+ * @param target     the target value (ignored when comparator is null)
+ * @param met        whether the target is met (null when informational)
+ * @param placement  the CPU placement of the figures compared
+ */
+public record Ratio(String name, double value, String comparator, double target, Boolean met, String placement) {
+
+    public static Ratio atMost(String name, double value, double target, String placement) {
+        return new Ratio(name, value, "<=", target, value <= target, placement);
+    }
+
+    public static Ratio atLeast(String name, double value, double target, String placement) {
+        return new Ratio(name, value, ">=", target, value >= target, placement);
+    }
+
+    public static Ratio info(String name, double value, String placement) {
+        return new Ratio(name, value, null, 0, null, placement);
+    }
+
+    /** How far from the target, as a factor (1.0 = exactly on it); 0 for informational ratios. */
+    public double gap() {
+        if (comparator == null) {
+            return 0;
+        }
+        return "<=".equals(comparator) ? value / target : target / value;
+    }
+}
