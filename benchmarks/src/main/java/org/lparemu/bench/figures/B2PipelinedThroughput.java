@@ -34,6 +34,9 @@ public final class B2PipelinedThroughput implements Figure {
     public static final String FLOOR = "floor: raw Netty echo, pipelined Netty client";
     public static final String GRPC_DEFAULT = "gRPC async stub, default executors";
     public static final String GRPC_DIRECT = "gRPC async stub, directExecutor";
+    /** Diagnostic: the same daemon with a small trace ring, to show what the default ring's retention costs. */
+    public static final String DAEMON_SMALL_TRACE = "daemon, trace ring of " + Diagnostics.SMALL_TRACE
+            + " records (diagnostic), pipelined Netty client";
 
     static final List<Column> COLUMNS = List.of(new Column("calls_per_s", "calls/s", 0),
             new Column("p50_us", "p50 µs", 0), new Column("p99_us", "p99 µs", 0));
@@ -59,8 +62,11 @@ public final class B2PipelinedThroughput implements Figure {
         Workload w;
         long expected;
         try (EmbeddedDaemon daemon = EmbeddedDaemon.start();
-             GuestConnection setup = daemon.guest(Workload.PARTITION)) {
+             GuestConnection setup = daemon.guest(Workload.PARTITION);
+             EmbeddedDaemon smallTrace = EmbeddedDaemon.start(Diagnostics.smallTraceConfig());
+             GuestConnection smallSetup = smallTrace.guest(Workload.PARTITION)) {
             w = Workload.prepare(setup);
+            Workload ws = Workload.prepare(smallSetup);
             ReplyTemplate template = ReplyTemplate.capture(daemon.guestPort(), w);
             expected = template.status();
             try (EchoFloorServer floor = EchoFloorServer.start(template);
@@ -73,6 +79,8 @@ public final class B2PipelinedThroughput implements Figure {
                     cs.add(new PipelinedContender(DAEMON_GUEST_CONNECTION,
                             new GuestConnectionLoad(daemon.guestPort(), w, n, d), s));
                     cs.add(new PipelinedContender(FLOOR, new PipelinedNettyClient(floor.port(), w, expected, n, d), s));
+                    cs.add(new PipelinedContender(DAEMON_SMALL_TRACE,
+                            new PipelinedNettyClient(smallTrace.guestPort(), ws, expected, n, d), s));
                     cs.add(new PipelinedContender(GRPC_DEFAULT, new GrpcAsyncLoad(grpcDefault, w, expected, n, d), s));
                     cs.add(new PipelinedContender(GRPC_DIRECT, new GrpcAsyncLoad(grpcDirect, w, expected, n, d), s));
                     table.rows.addAll(Interleaved.run(id(), cs, s.runs(), ctx));
@@ -92,6 +100,10 @@ public final class B2PipelinedThroughput implements Figure {
                 + "percentiles here are queueing under the deep window (in flight / rate), not service time.";
         f.tables.add(table);
         f.ratios.addAll(ratios(table));
+        f.notes.add("The diagnostic row runs a second daemon, identical except for a trace ring of "
+                + Diagnostics.SMALL_TRACE + " records instead of the default " + Diagnostics.defaultTraceCapacity()
+                + ": the default ring keeps that many TraceRecord objects reachable, which every young GC copies "
+                + "and promotes under load. Its ratios are informational.");
         f.notes.add("Client and server share the same " + Runtime.getRuntime().availableProcessors() + " vCPUs: the "
                 + "client's cost is in every row, which is why the ratios, not the absolute rates, are the figures.");
         return f;
@@ -104,12 +116,17 @@ public final class B2PipelinedThroughput implements Figure {
         ResultRow gd = t.row(GRPC_DEFAULT);
         ResultRow gx = t.row(GRPC_DIRECT);
         ResultRow gc = t.row(DAEMON_GUEST_CONNECTION);
+        ResultRow small = t.row(DAEMON_SMALL_TRACE);
         List<Ratio> out = new ArrayList<>();
         out.add(Ratio.atLeast("calls/s daemon / floor", daemon.get("calls_per_s") / floor.get("calls_per_s"), 0.7, pl));
         out.add(Ratio.atLeast("calls/s daemon / gRPC async (default executors)",
                 daemon.get("calls_per_s") / gd.get("calls_per_s"), 5, pl));
         out.add(Ratio.atLeast("calls/s daemon / gRPC async (directExecutor)",
                 daemon.get("calls_per_s") / gx.get("calls_per_s"), 5, pl));
+        out.add(Ratio.info("calls/s daemon with a " + Diagnostics.SMALL_TRACE + "-record trace ring / floor",
+                small.get("calls_per_s") / floor.get("calls_per_s"), pl));
+        out.add(Ratio.info("p99 daemon / daemon with a " + Diagnostics.SMALL_TRACE + "-record trace ring",
+                daemon.get("p99_us") / small.get("p99_us"), pl));
         out.add(Ratio.info("calls/s daemon via GuestConnection / floor",
                 gc.get("calls_per_s") / floor.get("calls_per_s"), pl));
         out.add(Ratio.info("calls/s daemon via GuestConnection / gRPC async (default executors)",
