@@ -156,6 +156,74 @@ public final class ControlClient implements AutoCloseable {
                 .setSinceSeq(sinceSeq).setMaxRecords(max))).getTrace();
     }
 
+    public org.lparemu.proto.v1.MigrateResult migrate(String partition, String destination) {
+        return request(ControlRequest.newBuilder().setMigrate(org.lparemu.proto.v1.Migrate.newBuilder()
+                .setPartition(partition).setDestination(destination == null ? "" : destination))).getMigrate();
+    }
+
+    public org.lparemu.proto.v1.MigrationOutcome awaitMigration(String partition, Duration timeout) {
+        return request(ControlRequest.newBuilder().setAwaitMigration(org.lparemu.proto.v1.AwaitMigration.newBuilder()
+                .setPartition(partition).setTimeoutMs((int) timeout.toMillis())), timeout.plus(GRACE)).getMigration();
+    }
+
+    public org.lparemu.proto.v1.PrrnResult prrn(String partition, List<org.lparemu.proto.v1.DeviceTreeChange> changes) {
+        return request(ControlRequest.newBuilder().setPrrn(org.lparemu.proto.v1.Prrn.newBuilder()
+                .setPartition(partition).addAllChanges(changes))).getPrrn();
+    }
+
+    public org.lparemu.proto.v1.DlparCpuResult dlparCpu(String partition, boolean add, int cores) {
+        return request(ControlRequest.newBuilder().setDlparCpu(org.lparemu.proto.v1.DlparCpu.newBuilder()
+                .setPartition(partition).setAction(add ? org.lparemu.proto.v1.DlparAction.ADD
+                        : org.lparemu.proto.v1.DlparAction.REMOVE).setCores(cores))).getDlparCpu();
+    }
+
+    /** Returns the QosCredits event id. */
+    public long setQosCredits(String partition, int credits) {
+        return request(ControlRequest.newBuilder().setSetQosCredits(org.lparemu.proto.v1.SetQosCredits.newBuilder()
+                .setPartition(partition).setCredits(credits))).getEventPushed().getEventId();
+    }
+
+    public long addFault(org.lparemu.proto.v1.FaultRule rule) {
+        return request(ControlRequest.newBuilder().setAddFault(org.lparemu.proto.v1.AddFault.newBuilder().setRule(rule)))
+                .getAddFault().getRuleId();
+    }
+
+    public List<org.lparemu.proto.v1.FaultRuleStatus> listFaults() {
+        return request(ControlRequest.newBuilder().setListFaults(org.lparemu.proto.v1.ListFaults.getDefaultInstance()))
+                .getFaults().getRulesList();
+    }
+
+    public long clearFaults() {
+        return request(ControlRequest.newBuilder().setClearFaults(org.lparemu.proto.v1.ClearFaults.getDefaultInstance()))
+                .getCount().getValue();
+    }
+
+    public List<org.lparemu.proto.v1.ParkedCall> awaitHold(String latch, int minCount, Duration timeout) {
+        return request(ControlRequest.newBuilder().setAwaitHold(org.lparemu.proto.v1.AwaitHold.newBuilder()
+                .setLatch(latch).setMinCount(minCount).setTimeoutMs((int) timeout.toMillis())), timeout.plus(GRACE))
+                .getParked().getCallsList();
+    }
+
+    /** Releases up to {@code count} parked calls (0 = all); returns how many. */
+    public long releaseHold(String latch, int count) {
+        return request(ControlRequest.newBuilder().setReleaseHold(org.lparemu.proto.v1.ReleaseHold.newBuilder()
+                .setLatch(latch).setCount(count))).getCount().getValue();
+    }
+
+    public org.lparemu.proto.v1.InvariantReport checkInvariants(String partition, Duration timeout) {
+        return request(ControlRequest.newBuilder().setCheckInvariants(org.lparemu.proto.v1.CheckInvariants.newBuilder()
+                .setPartition(partition == null ? "" : partition).setTimeoutMs((int) timeout.toMillis())),
+                timeout.plus(GRACE)).getInvariants();
+    }
+
+    /** The first trace record after {@code sinceSeq} whose name contains any of {@code names}. */
+    public org.lparemu.proto.v1.TraceRecord awaitTrace(String partition, long sinceSeq, Duration timeout,
+                                                       String... names) {
+        return request(ControlRequest.newBuilder().setAwaitTrace(org.lparemu.proto.v1.AwaitTrace.newBuilder()
+                .setPartition(partition).setSinceSeq(sinceSeq).addAllNameContains(List.of(names))
+                .setTimeoutMs((int) timeout.toMillis())), timeout.plus(GRACE)).getTraceRecord();
+    }
+
     @Override
     public void close() {
         channel.close();

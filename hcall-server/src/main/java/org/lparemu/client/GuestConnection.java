@@ -255,6 +255,13 @@ public final class GuestConnection implements HcallPort {
     }
 
     @Override
+    public void tracepoint(int vcpu, String name, String detail) {
+        channel.send(GuestFrame.newBuilder().setTracepoint(org.lparemu.proto.v1.Tracepoint.newBuilder()
+                .setVcpu(Math.max(0, vcpu)).setName(name).setDetail(detail == null ? "" : detail)
+                .setTask(Thread.currentThread().getName())).build());
+    }
+
+    @Override
     public boolean isOpen() {
         return channel.isActive();
     }

@@ -66,6 +66,49 @@ class CliTest {
     }
 
     @Test
+    void ctlOperatorFaultHoldAndCheckCommands() {
+        try (EmbeddedDaemon d = EmbeddedDaemon.start()) {
+            String port = Integer.toString(d.controlPort());
+            Run add = run("ctl", "--port", port, "fault", "add", "--hcall", "H_ALLOCATE_VAS_WINDOW", "--return", "H_BUSY",
+                    "--max", "2");
+            assertEquals(0, add.code(), add.err());
+            assertTrue(add.out().contains("rule 1 added"), add.out());
+            Run list = run("ctl", "--port", port, "fault", "list");
+            assertTrue(list.out().contains("rule 1: matched 0, fired 0") && list.out().contains("opcode: 904"), list.out());
+            assertEquals(2, run("ctl", "--port", port, "fault", "add", "--hcall", "H_JOIN").code(), "no action");
+            assertEquals(0, run("ctl", "--port", port, "fault", "rm", "1").code());
+            Run rmAgain = run("ctl", "--port", port, "fault", "rm", "1");
+            assertEquals(1, rmAgain.code());
+            assertTrue(rmAgain.err().contains("UNKNOWN_RULE"), rmAgain.err());
+            assertEquals(0, run("ctl", "--port", port, "fault", "add", "--rtas", "ibm,suspend-me", "--hold", "s").code());
+            assertTrue(run("ctl", "--port", port, "fault", "clear").out().contains("1 rule(s) removed"));
+
+            Run dlpar = run("ctl", "--port", port, "dlpar", "lpar1", "add", "1");
+            assertTrue(dlpar.out().contains("now has 3 cores, default credit target 60"), dlpar.out() + dlpar.err());
+            assertTrue(run("ctl", "--port", port, "qos", "lpar1", "3").out().contains("QoS credits 3 pushed"));
+            Run prrn = run("ctl", "--port", port, "prrn", "lpar1", "--set",
+                    "/cpus/PowerPC,POWER10@0:ibm,associativity=<4 1 1 1 1>");
+            assertTrue(prrn.out().contains("PRRN scope 1 pushed"), prrn.out() + prrn.err());
+            Run check = run("ctl", "--port", port, "check", "lpar1");
+            assertEquals(0, check.code(), check.out() + check.err());
+            assertTrue(check.out().contains("0 violation(s); 1 partition(s) checked, 0 against a guest report"),
+                    check.out());
+
+            Run hold = run("ctl", "--port", port, "hold", "await", "nothing", "--timeout-ms", "100");
+            assertEquals(1, hold.code());
+            assertTrue(hold.err().contains("TIMEOUT"), hold.err());
+            Run migrate = run("ctl", "--port", port, "migrate", "lpar1");
+            assertTrue(migrate.out().contains("migration of lpar1 to destination started"), migrate.out());
+            Run again = run("ctl", "--port", port, "migrate", "lpar1");
+            assertEquals(1, again.code());
+            assertTrue(again.err().contains("INVALID_STATE"), again.err());
+            Run wait = run("ctl", "--port", port, "await-migration", "lpar1", "--timeout-ms", "100");
+            assertEquals(1, wait.code(), "no guest suspends it, so the wait times out");
+            assertTrue(wait.err().contains("TIMEOUT"), wait.err());
+        }
+    }
+
+    @Test
     void ctlWithNoDaemonExitsThreeWithAClearMessage() throws Exception {
         int port;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
@@ -84,7 +127,8 @@ class CliTest {
             assertTrue(r.out().contains(sub), r.out());
         }
         Run ctl = run("ctl", "--help");
-        for (String sub : new String[] {"partitions", "state", "create", "delete", "reset", "trace", "await-event"}) {
+        for (String sub : new String[] {"partitions", "state", "create", "delete", "reset", "trace", "await-event",
+                "migrate", "await-migration", "prrn", "dlpar", "qos", "fault", "hold", "check"}) {
             assertTrue(ctl.out().contains(sub), sub + " in " + ctl.out());
         }
     }

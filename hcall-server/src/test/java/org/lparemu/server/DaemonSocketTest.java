@@ -218,6 +218,26 @@ class DaemonSocketTest {
     }
 
     @Test
+    void guestTracepointsReachTheTraceAndCanBeAwaited() {
+        try (GuestConnection g = daemon.guest("lpar1"); ControlClient c = daemon.control()) {
+            long since = c.getTrace("lpar1", 0, 100_000).getLastSeq();
+            CompletableFuture<org.lparemu.proto.v1.TraceRecord> waiting = CompletableFuture.supplyAsync(
+                    () -> c.awaitTrace("lpar1", since, Duration.ofSeconds(10), "vas_migration_closed", "lock_contended"));
+            g.tracepoint(2, "vas_migration_closed", "type default, 0 windows");
+            org.lparemu.proto.v1.TraceRecord r = waiting.join();
+            assertEquals(org.lparemu.proto.v1.TraceKind.GUEST, r.getKind());
+            assertEquals("vas_migration_closed", r.getName());
+            assertEquals(2, r.getVcpu());
+            assertEquals("type default, 0 windows", r.getDetail());
+            assertEquals(Thread.currentThread().getName(), r.getTask());
+            ControlClientException timeout = assertThrows(ControlClientException.class,
+                    () -> c.awaitTrace("lpar1", r.getSeq(), Duration.ofMillis(50), "never"));
+            assertEquals(ErrorCode.TIMEOUT, timeout.code());
+            assertEquals(0, daemon.platform().trace().waiterCount(), "a timed-out waiter is dropped");
+        }
+    }
+
+    @Test
     void controlOperationsWorkAndFailWithTypedErrors() {
         try (ControlClient c = daemon.control()) {
             PartitionState s = c.createPartition(PartitionSpec.newBuilder().setName("lpar2").build());

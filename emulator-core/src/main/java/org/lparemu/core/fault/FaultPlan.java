@@ -92,6 +92,11 @@ public final class FaultPlan {
         return out;
     }
 
+    /** True when there is no rule: the dispatcher's fast path (one volatile read). */
+    public boolean isEmpty() {
+        return empty;
+    }
+
     public synchronized int size() {
         return rules.size();
     }

@@ -29,6 +29,7 @@ public final class CallContext {
     private final long[] args;
     private final byte[] data;
     private CompletableFuture<Object> deferred;
+    private java.util.List<Runnable> afterUnlock;
 
     CallContext(Platform platform, Partition partition, GuestSession session, int vcpu, String task, long opcode,
                 String service, long[] args, byte[] data) {
@@ -97,7 +98,8 @@ public final class CallContext {
 
     /**
      * Marks the call as answered later and returns the future to complete with an {@link HcallResult} or an
-     * {@link RtasResult}. Complete it off the partition lock, or through {@link Platform#completeLater}.
+     * {@link RtasResult}. Complete it off the partition lock: through {@link #afterUnlock}, or from a task on
+     * the platform executor.
      */
     public CompletableFuture<Object> defer() {
         if (deferred == null) {
@@ -108,6 +110,29 @@ public final class CallContext {
 
     CompletableFuture<Object> deferredFuture() {
         return deferred;
+    }
+
+    /**
+     * Work the handler wants done once the partition lock is released (completing other calls' deferred
+     * futures, AwaitMigration waiters). Run by the dispatcher in registration order, on the calling thread.
+     */
+    public void afterUnlock(Runnable r) {
+        if (afterUnlock == null) {
+            afterUnlock = new java.util.ArrayList<>();
+        }
+        afterUnlock.add(r);
+    }
+
+    /** Runs and forgets what {@link #afterUnlock} collected. Caller does not hold the partition lock. */
+    void runAfterUnlock() {
+        if (afterUnlock == null) {
+            return;
+        }
+        java.util.List<Runnable> todo = afterUnlock;
+        afterUnlock = null;
+        for (Runnable r : todo) {
+            r.run();
+        }
     }
 
     /** "H_JOIN vcpu 2" style label for logs. */

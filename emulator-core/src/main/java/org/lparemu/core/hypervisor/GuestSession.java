@@ -90,6 +90,12 @@ public final class GuestSession {
         platform.acknowledge(this, eventId, status, detail);
     }
 
+    /** A guest kernel tracepoint: one GUEST trace record. */
+    public void tracepoint(int vcpu, String task, String name, String detail) {
+        platform.trace().append(org.lparemu.core.trace.TraceKind.GUEST, partition.name(), vcpu, task, name, null, 0,
+                0, 0, detail, 0);
+    }
+
     /** The guest's own view; the latest one is kept for GetState and the oracles. */
     public void report(GuestReport report) {
         platform.acceptReport(this, report);

@@ -114,6 +114,13 @@ public final class InProcessPort implements HcallPort, GuestSink {
     }
 
     @Override
+    public void tracepoint(int vcpu, String name, String detail) {
+        if (open) {
+            session.tracepoint(vcpu, Thread.currentThread().getName(), name, detail);
+        }
+    }
+
+    @Override
     public boolean isOpen() {
         return open;
     }

@@ -2,9 +2,14 @@ package org.lparemu.core.hypervisor;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.lparemu.core.port.BootInfo;
 import org.lparemu.core.port.DeviceTree;
@@ -22,10 +27,25 @@ import org.lparemu.core.port.PlatformEvent;
  * <p>Fields by owner:
  * <ul>
  *   <li>immutable after construction: {@link #name}, {@link #platform}, {@link #lock}</li>
- *   <li>guarded by {@link #lock}: everything else (spec, system, device tree, sessions, events, report,
- *       suspension and the calls deferred by it)</li>
+ *   <li>atomic, no lock: {@link #callsMade}</li>
+ *   <li>guarded by {@link #lock}: everything else, grouped below by family:
+ *     <ul>
+ *       <li>platform: spec (cores, QoS credits), system, device tree, sessions, events, report, suspension and
+ *           the calls deferred by it, deleted</li>
+ *       <li>VAS ({@link VasHcalls}): {@link #windows}</li>
+ *       <li>H_JOIN ({@link JoinHcalls}): {@link #joined}, {@link #prodPending}</li>
+ *       <li>migration ({@link Mobility}, {@link VasiHcalls}, {@link MobilityRtas}): {@link #migration},
+ *           {@link #migrationUpdate}</li>
+ *       <li>device-tree updates ({@link DeviceTreeRtas}, {@link Reconfiguration}): {@link #prrnScopes},
+ *           {@link #nextPrrnScope}, {@link #sequences}, {@link #propertyCursors}, {@link #connectorCursors}</li>
+ *     </ul></li>
  * </ul>
  * Methods that require the lock to be held end in {@code Locked}.
+ *
+ * <p>Lock order: a partition lock is a leaf. Holding it, code may use the platform's atomics and the trace
+ * ring, and may schedule on the executor; it never takes another partition's lock, never blocks, and never
+ * completes a future whose continuation could run inline (futures are completed after unlock, see
+ * {@link CallContext#afterUnlock}).
  */
 public final class Partition {
     final String name;
@@ -51,6 +71,71 @@ public final class Partition {
     final ArrayDeque<Runnable> deferredCalls = new ArrayDeque<>();
     /** Set once the partition is deleted; calls still arriving are failed. Guarded by lock. */
     boolean deleted;
+
+    /** Hcalls and RTAS calls dispatched for this partition (for MigrationOutcome.hcalls). Atomic. */
+    final AtomicLong callsMade = new AtomicLong();
+
+    // VAS ---------------------------------------------------------------------------------------------
+    /** Windows that exist in the hypervisor for this partition, by id, oldest first. Guarded by lock. */
+    final LinkedHashMap<Long, VasWindow> windows = new LinkedHashMap<>();
+
+    // H_JOIN ------------------------------------------------------------------------------------------
+    /** vCPUs parked in H_JOIN, with their pending calls. Guarded by lock. */
+    final TreeMap<Integer, JoinHcalls.Joined> joined = new TreeMap<>();
+    /** vCPUs prodded while not joined: their next H_JOIN returns H_SUCCESS at once. Guarded by lock. */
+    final TreeSet<Integer> prodPending = new TreeSet<>();
+
+    // migration ---------------------------------------------------------------------------------------
+    /** The current or most recent VASI stream, null before the first Migrate. Guarded by lock. */
+    VasiStream migration;
+    /** The latest successful migration's ibm,update-nodes(1) records. Guarded by lock. */
+    TreeUpdate migrationUpdate = TreeUpdate.EMPTY;
+
+    // device-tree updates -----------------------------------------------------------------------------
+    /** PRRN scopes recorded by the operator's Prrn actions: they move with the partition. Guarded by lock. */
+    final TreeMap<Integer, TreeUpdate> prrnScopes = new TreeMap<>();
+    /** Next PRRN scope number (per partition, from 1). Guarded by lock. */
+    int nextPrrnScope = 1;
+    /** ibm,update-nodes sequences by id, oldest first (bounded). Guarded by lock. */
+    final LinkedHashMap<Integer, DeviceTreeRtas.Sequence> sequences = new LinkedHashMap<>();
+    /** Latest sequence id per scope. Guarded by lock. */
+    final Map<Integer, Integer> latestSequenceByScope = new HashMap<>();
+    /** ibm,update-properties continuations by token (bounded). Guarded by lock. */
+    final LinkedHashMap<Integer, DeviceTreeRtas.PropertyCursor> propertyCursors = new LinkedHashMap<>();
+    /** ibm,configure-connector continuations by token (bounded). Guarded by lock. */
+    final LinkedHashMap<Integer, DeviceTreeRtas.ConnectorCursor> connectorCursors = new LinkedHashMap<>();
+    /** Source of sequence ids and continuation tokens (never 0). Guarded by lock. */
+    int nextToken = 1;
+
+    /** A fresh nonzero token for a sequence or a continuation. Caller holds the lock. */
+    int newTokenLocked() {
+        int t = nextToken++;
+        if (nextToken <= 0) {
+            nextToken = 1;
+        }
+        return t;
+    }
+
+    /** Default-credit target: cores x the current system's credits per core. Caller holds the lock. */
+    int defaultTargetCreditsLocked() {
+        return spec.cores() * system.config().creditsPerCore();
+    }
+
+    /** Target credits of a window type on the current system. Caller holds the lock. */
+    int targetCreditsLocked(int winType) {
+        return winType == org.lparemu.core.papr.Vas.WIN_TYPE_QOS ? spec.qosCredits() : defaultTargetCreditsLocked();
+    }
+
+    /** Credits held by windows of a type that exist in the hypervisor (any status). Caller holds the lock. */
+    int usedCreditsLocked(int winType) {
+        int used = 0;
+        for (VasWindow w : windows.values()) {
+            if (w.winType == winType) {
+                used += w.credits;
+            }
+        }
+        return used;
+    }
 
     /** An event pushed to the guest and awaiting its ack. */
     static final class PendingEventEntry {

@@ -88,6 +88,32 @@ public final class PartitionTrees {
         return DeviceTree.cells(4, base, base + core / 4, base * 64 + core, base * 64 + core);
     }
 
+    /**
+     * The tree the destination presents to a partition arriving with {@code current}: the same tree (the
+     * partition's content travels with it) with every system-specific property replaced by the
+     * destination's: the source's overlay properties removed, each core's ibm,associativity recomputed
+     * for the destination (cores are known by their CPU DRC index), then the destination's overlay applied.
+     * {@code current} is not modified.
+     */
+    public static DeviceTree forDestination(DeviceTree current, ManagedSystem source, ManagedSystem destination) {
+        DeviceTree t = current.copy();
+        for (DeviceTree.Node n : java.util.List.copyOf(t.nodes())) {
+            for (String name : java.util.List.copyOf(n.properties().keySet())) {
+                boolean cpuAssociativity = n.path().startsWith("/cpus/") && name.equals("ibm,associativity");
+                if (!cpuAssociativity && systemSpecific(source, n.path(), name)) {
+                    t.deleteProperty(n.path(), name);
+                }
+            }
+            int core = n.drcIndex() - CPU_DRC_BASE;
+            if (n.path().startsWith("/cpus/") && core >= 0 && core < PartitionSpec.MAX_CORES * 16
+                    && n.properties().containsKey("ibm,associativity")) {
+                t.setProperty(n.path(), "ibm,associativity", associativity(destination, core));
+            }
+        }
+        applyOverlay(t, destination);
+        return t;
+    }
+
     /** True when a property belongs to the system rather than the partition (replaced on migration). */
     public static boolean systemSpecific(ManagedSystem system, String path, String property) {
         if (path.startsWith("/cpus/") && property.equals("ibm,associativity")) {

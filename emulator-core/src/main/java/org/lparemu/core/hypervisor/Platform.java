@@ -15,12 +15,20 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import org.lparemu.core.fault.CallInfo;
+import org.lparemu.core.fault.FaultAction;
+import org.lparemu.core.fault.FaultPlan;
+import org.lparemu.core.fault.FaultRule;
+import org.lparemu.core.fault.Holds;
+import org.lparemu.core.fault.ParkedCall;
+import org.lparemu.core.fault.When;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.port.GuestReport;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PlatformEvent;
+import org.lparemu.core.port.PortException;
 import org.lparemu.core.port.RtasResult;
 import org.lparemu.core.trace.TraceKind;
 import org.lparemu.core.trace.TraceRing;
@@ -57,6 +65,9 @@ public final class Platform implements AutoCloseable {
     private final AtomicLong nextSessionId = new AtomicLong(1);
     private final AtomicLong nextEventId = new AtomicLong(1);
     private final AtomicLong hcallCount = new AtomicLong();
+    private final FaultPlan faults;
+    private final Holds holds;
+    private final AtomicLong nextStreamId = new AtomicLong(1);
     private volatile boolean closed;
 
     /** A platform with its own two-thread executor for timers and deferred completions. */
@@ -74,6 +85,8 @@ public final class Platform implements AutoCloseable {
         this.executor = executor;
         this.ownsExecutor = ownsExecutor;
         this.trace = new TraceRing(config.limits().traceCapacity());
+        this.faults = new FaultPlan(config.limits().maxFaultRules());
+        this.holds = new Holds(config.limits().maxParkedHolds());
         int i = 0;
         for (PlatformConfig.SystemConfig s : config.systems()) {
             systems.put(s.name(), new ManagedSystem(s, i++));
@@ -145,6 +158,11 @@ public final class Platform implements AutoCloseable {
         return nextEventId.getAndIncrement();
     }
 
+    /** A VASI stream id never handed out before by this platform. */
+    long newStreamId() {
+        return nextStreamId.getAndIncrement();
+    }
+
     // ---------------------------------------------------------------------------------------------
     // platform operations
 
@@ -196,6 +214,7 @@ public final class Platform implements AutoCloseable {
         List<GuestSession> sessions;
         List<Runnable> deferred;
         List<Partition.PendingEventEntry> events;
+        List<Runnable> pending;
         p.lock.lock();
         try {
             p.deleted = true;
@@ -205,10 +224,12 @@ public final class Platform implements AutoCloseable {
             p.deferredCalls.clear();
             events = new ArrayList<>(p.events.values());
             p.events.clear();
-            HypervisorCalls.retireLocked(p);
+            pending = HypervisorCalls.retireLocked(p);
         } finally {
             p.lock.unlock();
         }
+        pending.forEach(Runnable::run);
+        holds.failPartition(p.name, message);
         // Deferred calls re-run, see the partition deleted, and fail.
         deferred.forEach(executor::execute);
         for (Partition.PendingEventEntry e : events) {
@@ -267,6 +288,8 @@ public final class Platform implements AutoCloseable {
             all = new ArrayList<>(partitions.values());
             partitions.clear();
         }
+        faults.clear();
+        holds.failAll("daemon reset");
         for (Partition p : all) {
             retire(p, GuestSink.DisconnectReason.PARTITION_GONE, "daemon reset");
         }
@@ -283,6 +306,63 @@ public final class Platform implements AutoCloseable {
     /** Runs on every {@link #reset()} after the partitions are gone (fault plan, holds). */
     public void onReset(Runnable hook) {
         resetHooks.add(hook);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // operator actions (HMC role)
+
+    /**
+     * Starts a Live Partition Mobility: opens a VASI stream (ENABLED), pushes MigrationRequest, moves the
+     * stream to SUSPENDING after {@code orchestratorReadyMs} (at once for 0) and aborts it if the partition
+     * has not suspended within {@code migrationTimeoutMs}.
+     *
+     * @param destination managed system to move to; null or empty = the first other system
+     * @throws ControlException UNKNOWN_PARTITION, UNKNOWN_SYSTEM, INVALID_STATE (same system, no other
+     *                          system, a migration already under way), LIMIT_EXCEEDED (too many pending events)
+     */
+    public OperatorResults.MigrateResult migrate(String partition, String destination) {
+        checkOpen();
+        return Mobility.migrate(this, partition(partition), destination);
+    }
+
+    /**
+     * The outcome of the partition's current migration when it ends (COMPLETED or ABORTED), or at once the
+     * most recent outcome when none is under way. Fails with INVALID_STATE when the partition never migrated,
+     * TIMEOUT after {@code timeoutMs} (0 = wait as long as it takes).
+     */
+    public CompletableFuture<MigrationOutcome> awaitMigration(String partition, long timeoutMs) {
+        checkOpen();
+        return Mobility.awaitMigration(this, partition(partition), timeoutMs);
+    }
+
+    /**
+     * Platform Resource Reassignment: applies the changes to the partition's tree on its current system,
+     * records the touched nodes under a new scope (1, 2, ... per partition) and pushes PrrnEvent(scope).
+     *
+     * @throws ControlException BAD_REQUEST (no changes, unknown node or property, bad path; nothing changed),
+     *                          LIMIT_EXCEEDED, UNKNOWN_PARTITION
+     */
+    public OperatorResults.PrrnResult prrn(String partition, List<DeviceTreeChange> changes) {
+        checkOpen();
+        return Reconfiguration.prrn(this, partition(partition), changes);
+    }
+
+    /**
+     * DLPAR of processor cores: adds or removes (highest first) {@code cores} cores, with their CPU nodes;
+     * the Default credit target follows; one DlparCpu event per core, with its DRC index.
+     *
+     * @throws ControlException BAD_REQUEST (cores &lt; 1, none would remain), LIMIT_EXCEEDED (more than
+     *                          {@link PartitionSpec#MAX_CORES}), UNKNOWN_PARTITION
+     */
+    public OperatorResults.DlparCpuResult dlparCpu(String partition, boolean add, int cores) {
+        checkOpen();
+        return Reconfiguration.dlparCpu(this, partition(partition), add, cores);
+    }
+
+    /** Sets the partition's QoS credits (its QoS target) and pushes QosCredits; returns the event id. */
+    public long setQosCredits(String partition, int credits) {
+        checkOpen();
+        return Reconfiguration.setQosCredits(this, partition(partition), credits);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -325,10 +405,11 @@ public final class Platform implements AutoCloseable {
         Partition p = s.partition();
         List<PlatformEvent> redeliver = new ArrayList<>();
         GuestSession next;
+        List<Runnable> pending;
         p.lock.lock();
         try {
             p.sessions.remove(s);
-            HypervisorCalls.detachLocked(p, s);
+            pending = HypervisorCalls.detachLocked(p, s);
             next = p.eventSessionLocked();
             for (Partition.PendingEventEntry e : p.events.values()) {
                 if (e.deliveredTo == s) {
@@ -341,6 +422,8 @@ public final class Platform implements AutoCloseable {
         } finally {
             p.lock.unlock();
         }
+        pending.forEach(Runnable::run);
+        holds.failConnection(s.id(), "the guest connection closed");
         trace.note(TraceKind.CONNECTION, p.name, "disconnect", s.toString());
         if (next != null) {
             for (PlatformEvent e : redeliver) {
@@ -434,6 +517,37 @@ public final class Platform implements AutoCloseable {
                 "no event " + eventId + " is pending or recently acknowledged"));
     }
 
+    /**
+     * Asks the partition's guest for a fresh report (a ReportRequest event) and completes with it once the
+     * guest has acknowledged the request; empty when no guest connection takes events. The guest sends the
+     * report before the ack on the same connection, so the ack means the report has arrived.
+     */
+    public CompletableFuture<java.util.Optional<GuestReport>> freshReport(String partition, long timeoutMs) {
+        Partition p = partition(partition);
+        p.lock.lock();
+        try {
+            if (p.eventSessionLocked() == null) {
+                return CompletableFuture.completedFuture(java.util.Optional.empty());
+            }
+        } finally {
+            p.lock.unlock();
+        }
+        PlatformEvent e = pushEvent(p, PlatformEvent.ReportRequest::new, "invariant check");
+        return awaitEvent(e.eventId(), timeoutMs <= 0 ? 5000 : timeoutMs).thenApply(ack -> {
+            p.lock.lock();
+            try {
+                GuestReport r = p.latestReport;
+                if (r == null || r.inReplyToEvent() != e.eventId()) {
+                    throw new ControlException(ControlError.INVALID_STATE, "the guest of " + p.name
+                            + " acknowledged report request " + e.eventId() + " without sending the report");
+                }
+                return java.util.Optional.of(r);
+            } finally {
+                p.lock.unlock();
+            }
+        });
+    }
+
     void acceptReport(GuestSession s, GuestReport report) {
         Partition p = s.partition();
         p.lock.lock();
@@ -470,53 +584,201 @@ public final class Platform implements AutoCloseable {
 
     /**
      * Dispatches one guest call. Returns a future of {@link HcallResult} (hcall) or {@link RtasResult} (RTAS).
-     * It fails only when the partition is gone; every other outcome is a PAPR or RTAS status.
+     * It fails only when the partition is gone or a fault rule disconnected the caller; every other outcome
+     * is a PAPR or RTAS status.
+     *
+     * <p>Pipeline: CALL_BEGIN trace -> the fault plan's BEFORE actions in rule order (delay, hold, trigger;
+     * a ReturnStatus answers instead of the handler; Disconnect closes the caller) -> the handler, or
+     * deferral while the partition is suspended -> the AFTER actions -> CALL_END trace -> the reply.
      */
     CompletableFuture<Object> dispatch(GuestSession session, int vcpu, String task, long opcode, String service,
                                        long[] args, byte[] data) {
         hcallCount.incrementAndGet();
         Partition p = session.partition();
+        p.callsMade.incrementAndGet();
         String name = service != null ? service : Hcall.name(opcode);
         long beginNanos = trace.now();
         long beginSeq = trace.append(TraceKind.CALL_BEGIN, p.name, vcpu, task, name, args, 0, 0, 0, "", opcode);
         CallContext ctx = new CallContext(this, p, session, vcpu, task, opcode, service, args, data);
-        CompletableFuture<Object> reply = new CompletableFuture<>();
-        run(ctx, reply, beginSeq, beginNanos);
-        return reply;
+        InFlight call = new InFlight(ctx, beginSeq, beginNanos);
+        if (!faults.isEmpty()) {
+            call.info = new CallInfo(p.name, vcpu, ctx.task(), opcode, service, ctx.args(), session.id(), beginSeq);
+            call.fired = faults.evaluate(call.info);
+        }
+        call.before(0);
+        return call.reply;
     }
 
-    private void run(CallContext ctx, CompletableFuture<Object> reply, long beginSeq, long beginNanos) {
-        Partition p = ctx.partition();
-        Object result;
-        p.lock.lock();
-        try {
-            if (p.deleted) {
-                result = null;
-            } else if (p.suspended) {
-                if (p.deferredCalls.size() >= config.limits().maxDeferredCalls()) {
-                    result = busy(ctx);
-                } else {
-                    p.deferredCalls.add(() -> run(ctx, reply, beginSeq, beginNanos));
+    /** One call on its way through the pipeline; each step may continue on another thread. */
+    private final class InFlight {
+        final CallContext ctx;
+        final long beginSeq;
+        final long beginNanos;
+        final CompletableFuture<Object> reply = new CompletableFuture<>();
+        CallInfo info;
+        List<FaultPlan.Fired> fired = List.of();
+
+        InFlight(CallContext ctx, long beginSeq, long beginNanos) {
+            this.ctx = ctx;
+            this.beginSeq = beginSeq;
+            this.beginNanos = beginNanos;
+        }
+
+        /** Applies BEFORE actions from index i, then runs the call. */
+        void before(int i) {
+            for (; i < fired.size(); i++) {
+                FaultPlan.Fired f = fired.get(i);
+                FaultAction a = f.action();
+                if (a.when() != When.BEFORE) {
+                    continue;
+                }
+                noteFault(f, null);
+                int next = i + 1;
+                if (a instanceof FaultAction.Delay d) {
+                    executor.schedule(() -> before(next), d.ms(), TimeUnit.MILLISECONDS);
+                    return;
+                } else if (a instanceof FaultAction.Hold h) {
+                    CompletableFuture<Void> released = holds.park(h.latch(), info, When.BEFORE, 0);
+                    if (released == null) {
+                        faults.holdRefused(f.ruleId());
+                        continue;
+                    }
+                    released.whenCompleteAsync((v, e) -> {
+                        if (e != null) {
+                            finish(null, e);
+                        } else {
+                            before(next);
+                        }
+                    }, executor);
+                    return;
+                } else if (a instanceof FaultAction.Trigger t) {
+                    trigger(f, t);
+                } else if (a instanceof FaultAction.ReturnStatus rs) {
+                    finish(injected(rs), null);
+                    return;
+                } else if (a instanceof FaultAction.Disconnect) {
+                    GuestSession s = ctx.session();
+                    s.sink().disconnect(GuestSink.DisconnectReason.FAULT_DISCONNECT,
+                            "fault rule " + f.ruleId() + " disconnected this connection at " + ctx.label());
+                    s.close();
+                    finish(null, new PortException("disconnected by fault rule " + f.ruleId()));
                     return;
                 }
-            } else {
-                result = invokeLocked(ctx);
             }
-        } catch (RuntimeException e) {
-            log.error("handler for {} failed on partition {}", ctx.label(), p.name, e);
-            result = ctx.isRtas() ? RtasResult.of(RtasStatus.HARDWARE_ERROR) : HcallResult.of(HStatus.H_HARDWARE);
-        } finally {
-            p.lock.unlock();
+            invoke();
         }
-        if (result == null) {
-            finish(ctx, reply, beginSeq, beginNanos, null,
-                    new ControlException(ControlError.UNKNOWN_PARTITION, "partition " + p.name + " is gone"));
-        } else if (result == CallContext.PENDING_HCALL || result == CallContext.PENDING_RTAS) {
-            ctx.deferredFuture().whenCompleteAsync(
-                    (r, e) -> finish(ctx, reply, beginSeq, beginNanos, r, e), executor);
-        } else {
-            finish(ctx, reply, beginSeq, beginNanos, result, null);
+
+        void invoke() {
+            Partition p = ctx.partition();
+            Object result;
+            p.lock.lock();
+            try {
+                if (p.deleted) {
+                    result = null;
+                } else if (p.suspended) {
+                    if (p.deferredCalls.size() >= config.limits().maxDeferredCalls()) {
+                        result = busy(ctx);
+                    } else {
+                        p.deferredCalls.add(this::invoke);
+                        return;
+                    }
+                } else {
+                    result = invokeLocked(ctx);
+                }
+            } catch (RuntimeException e) {
+                log.error("handler for {} failed on partition {}", ctx.label(), p.name, e);
+                result = ctx.isRtas() ? RtasResult.of(RtasStatus.HARDWARE_ERROR) : HcallResult.of(HStatus.H_HARDWARE);
+            } finally {
+                p.lock.unlock();
+            }
+            ctx.runAfterUnlock();
+            if (result == null) {
+                finish(null, new ControlException(ControlError.UNKNOWN_PARTITION, "partition " + p.name + " is gone"));
+            } else if (result == CallContext.PENDING_HCALL || result == CallContext.PENDING_RTAS) {
+                ctx.deferredFuture().whenCompleteAsync((r, e) -> {
+                    if (e != null) {
+                        finish(null, e);
+                    } else {
+                        after(r, 0);
+                    }
+                }, executor);
+            } else {
+                after(result, 0);
+            }
         }
+
+        /** Applies AFTER actions from index i to the handler's result, then replies. */
+        void after(Object handlerResult, int i) {
+            Object result = handlerResult;
+            for (; i < fired.size(); i++) {
+                FaultPlan.Fired f = fired.get(i);
+                FaultAction a = f.action();
+                if (a.when() != When.AFTER) {
+                    continue;
+                }
+                noteFault(f, result);
+                int next = i + 1;
+                Object current = result;
+                if (a instanceof FaultAction.Delay d) {
+                    executor.schedule(() -> after(current, next), d.ms(), TimeUnit.MILLISECONDS);
+                    return;
+                } else if (a instanceof FaultAction.Hold h) {
+                    CompletableFuture<Void> released = holds.park(h.latch(), info, When.AFTER, status(current));
+                    if (released == null) {
+                        faults.holdRefused(f.ruleId());
+                        continue;
+                    }
+                    released.whenCompleteAsync((v, e) -> {
+                        if (e != null) {
+                            finish(null, e);
+                        } else {
+                            after(current, next);
+                        }
+                    }, executor);
+                    return;
+                } else if (a instanceof FaultAction.Trigger t) {
+                    trigger(f, t);
+                } else if (a instanceof FaultAction.ReturnStatus rs) {
+                    result = injected(rs);
+                }
+            }
+            finish(result, null);
+        }
+
+        Object injected(FaultAction.ReturnStatus rs) {
+            return ctx.isRtas() ? new RtasResult((int) rs.status(), rs.rets(), null)
+                    : new HcallResult(rs.status(), rs.rets(), null);
+        }
+
+        void trigger(FaultPlan.Fired f, FaultAction.Trigger t) {
+            try {
+                Triggers.run(Platform.this, t.action(), ctx.partition().name);
+            } catch (RuntimeException e) {
+                trace.append(TraceKind.FAULT, ctx.partition().name, ctx.vcpu(), ctx.task(),
+                        "rule " + f.ruleId() + " trigger failed", null, 0, beginSeq, 0, e.getMessage(), ctx.opcode());
+                log.debug("trigger of rule {} failed: {}", f.ruleId(), e.toString());
+            }
+        }
+
+        void noteFault(FaultPlan.Fired f, Object result) {
+            FaultAction a = f.action();
+            String what = a instanceof FaultAction.Hold h ? "Hold(" + h.latch() + ")"
+                    : a instanceof FaultAction.Delay d ? "Delay(" + d.ms() + " ms)"
+                    : a instanceof FaultAction.ReturnStatus rs ? "ReturnStatus(" + (ctx.isRtas()
+                            ? RtasStatus.name(rs.status()) : HStatus.name(rs.status())) + ")"
+                    : a instanceof FaultAction.Trigger t ? "Trigger(" + t.action().describe() + ")" : "Disconnect";
+            trace.append(TraceKind.FAULT, ctx.partition().name, ctx.vcpu(), ctx.task(),
+                    "rule " + f.ruleId() + " " + what + " " + a.when(), null, result == null ? 0 : status(result),
+                    beginSeq, 0, ctx.label(), ctx.opcode());
+        }
+
+        void finish(Object result, Throwable error) {
+            Platform.this.finish(ctx, reply, beginSeq, beginNanos, result, error);
+        }
+    }
+
+    private static long status(Object result) {
+        return result instanceof HcallResult h ? h.status() : result instanceof RtasResult r ? r.status() : 0;
     }
 
     private static Object busy(CallContext ctx) {
@@ -550,6 +812,36 @@ public final class Platform implements AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // faults and holds
+
+    public FaultPlan faults() {
+        return faults;
+    }
+
+    public Holds holds() {
+        return holds;
+    }
+
+    /** Adds a fault rule; LIMIT_EXCEEDED past the configured maximum. */
+    public long addFault(FaultRule rule) {
+        try {
+            long id = faults.add(rule);
+            trace.note(TraceKind.OPERATOR, rule.match().partition(), "AddFault", "rule " + id + ": " + rule);
+            return id;
+        } catch (IllegalStateException e) {
+            throw new ControlException(ControlError.LIMIT_EXCEEDED, e.getMessage());
+        }
+    }
+
+    /** Waits until {@code minCount} calls are parked at a latch; TIMEOUT after {@code timeoutMs}. */
+    public CompletableFuture<List<ParkedCall>> awaitHold(String latch, int minCount, long timeoutMs) {
+        if (latch == null || latch.isEmpty()) {
+            throw new ControlException(ControlError.BAD_REQUEST, "AwaitHold needs a latch name");
+        }
+        return withTimeout(holds.await(latch, minCount), timeoutMs, "no call parked at latch '" + latch + "'");
+    }
+
     /** Re-runs the calls a suspension deferred (called by the resume path after it releases the lock). */
     void runDeferred(List<Runnable> calls) {
         for (Runnable r : calls) {
@@ -576,6 +868,7 @@ public final class Platform implements AutoCloseable {
             return;
         }
         closed = true;
+        holds.failAll("the daemon is shutting down");
         List<Partition> all = new ArrayList<>(partitions.values());
         partitions.clear();
         for (Partition p : all) {

@@ -90,6 +90,22 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
     /**
      * Hypervisor behaviour that papr-notes marks UNCONFIRMED, and the orchestrator's timings.
      *
+     * <p>Configurable here: what ibm,suspend-me does while windows exist (papr-notes 6.5; default refuse
+     * with -9006, the stream stays SUSPENDING so the OS retries, as the kernel's retry loop expects) and the
+     * status of an allocation beyond the target credits (3.2; default H_CONSTRAINED, "Credits are not
+     * available"). UNCONFIRMED behaviour lparemu fixes, documented where it is implemented:
+     * <ul>
+     *   <li>win_type 0 = QoS, 1 = Default (3.1), as {@link org.lparemu.core.papr.Vas} numbers them;</li>
+     *   <li>H_QUERY_VAS_WINDOW takes (winid, buffer) (3.5, {@code VasHcalls.hQueryVasWindow});</li>
+     *   <li>H_DEALLOCATE_VAS_WINDOW frees at once, never long-busy (3.4); a window closed with
+     *       H_MODIFY_VAS_WINDOW(CLOSE) keeps its credits and cannot be reopened by a modify (H_STATE);</li>
+     *   <li>the hypervisor never revokes windows when the credit target drops (3.7);</li>
+     *   <li>VASI edges ENABLED -> SUSPENDING -> SUSPENDED -> RESUMED -> COMPLETED, ABORTED from ENABLED or
+     *       SUSPENDING (6.5, {@link org.lparemu.core.papr.VasiState#canBecome}); H_VASI_STATE keeps answering
+     *       for the most recent stream after it ended;</li>
+     *   <li>every window that exists in the hypervisor, whatever its status, blocks ibm,suspend-me.</li>
+     * </ul>
+     *
      * @param suspendWithWindows   what ibm,suspend-me does while a VAS window is open
      * @param suspendRefusalStatus RTAS status of that refusal (-9006 RTAS_OUTSTANDING_COPROC)
      * @param overCreditStatus     hcall status for an allocation beyond the target credits (H_CONSTRAINED)

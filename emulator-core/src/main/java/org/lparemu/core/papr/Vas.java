@@ -61,6 +61,15 @@ public final class Vas {
     public static final int VAS_WIN_NO_CRED_CLOSE = 0x1;
     public static final int VAS_WIN_MIGRATE_CLOSE = 0x2;
 
+    /** H_QUERY_NX_CAPABILITIES query types: 0 overall ({@link AllCaps}), 1 NX GZIP ({@link NxGzipCaps}). */
+    public static final int NX_QUERY_OVERALL = 0;
+    public static final int NX_QUERY_GZIP = 1;
+    /** NX feature bit for GZIP in the overall NX capabilities. */
+    public static final long NX_FEAT_GZIP = PprBits.ppcBit(1);
+    /** NX descriptors ("NX-CAPS", "NXGZIP"; values chosen by lparemu). */
+    public static final long NX_DESCRIPTOR_OVERALL = 0x4E582D4341505300L;
+    public static final long NX_DESCRIPTOR_GZIP = 0x4E58475A49500000L;
+
     /** Size of the capability buffers (they are 4 KiB aligned pages). */
     public static final int CAPS_BUFFER_SIZE = 4096;
     /** Layout size of hv_vas_cop_feat_caps as written. */

@@ -32,6 +32,22 @@ public enum VasiState {
         throw new IllegalArgumentException("no VASI state " + code);
     }
 
+    /**
+     * The stream's edges (papr-notes 6.5, inferred from the kernel's polling, not from PAPR text):
+     * ENABLED -> SUSPENDING -> SUSPENDED -> RESUMED -> COMPLETED, and ABORTED from ENABLED or SUSPENDING
+     * (cancel, timeout, refused suspend). A suspended partition is past the point of no return.
+     */
+    public boolean canBecome(VasiState next) {
+        return switch (this) {
+            case INVALID -> next == ENABLED;
+            case ENABLED -> next == SUSPENDING || next == ABORTED;
+            case SUSPENDING -> next == SUSPENDED || next == ABORTED;
+            case SUSPENDED -> next == RESUMED;
+            case RESUMED -> next == COMPLETED;
+            case ABORTED, COMPLETED -> false;
+        };
+    }
+
     /** True for ABORTED and COMPLETED: the stream has ended. */
     public boolean terminal() {
         return this == ABORTED || this == COMPLETED;

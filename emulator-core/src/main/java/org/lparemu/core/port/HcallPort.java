@@ -40,6 +40,14 @@ public interface HcallPort extends AutoCloseable {
     /** Sends the guest's own view; the latest one is visible on the control port. */
     void report(GuestReport report);
 
+    /**
+     * Records a named point inside the guest kernel (a tracepoint) in the platform's trace, so kernel steps
+     * appear on the same timeline as the hypervisor's and test clients can wait for them. Fire and forget:
+     * the calling thread does not wait.
+     */
+    default void tracepoint(int vcpu, String name, String detail) {
+    }
+
     /** True until the port is closed or its connection is lost. */
     boolean isOpen();
 

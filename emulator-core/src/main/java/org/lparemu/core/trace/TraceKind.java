@@ -17,5 +17,7 @@ public enum TraceKind {
     /** A hypervisor state change (VASI transition, suspend, resume, move). */
     STATE,
     /** A guest connection opened or closed. */
-    CONNECTION
+    CONNECTION,
+    /** A guest kernel tracepoint (a named point inside the guest's algorithms). */
+    GUEST
 }

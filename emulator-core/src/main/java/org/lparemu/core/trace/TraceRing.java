@@ -51,7 +51,60 @@ public final class TraceRing {
         TraceRecord r = new TraceRecord(seq, now(), kind, partition, vcpu, task, name, args, status, beginSeq,
                 beginNanos, detail, opcode);
         slots.lazySet((int) (seq % capacity), r);
+        if (!waiters.isEmpty()) {
+            wake(r);
+        }
         return seq;
+    }
+
+    private record Waiter(String partition, long sinceSeq, java.util.function.Predicate<TraceRecord> match,
+                          java.util.concurrent.CompletableFuture<TraceRecord> future) {
+    }
+
+    private final java.util.concurrent.CopyOnWriteArrayList<Waiter> waiters = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private void wake(TraceRecord r) {
+        for (Waiter w : waiters) {
+            if (r.seq() > w.sinceSeq && (w.partition == null || w.partition.equals(r.partition())) && w.match.test(r)
+                    && waiters.remove(w)) {
+                w.future.complete(r);
+            }
+        }
+    }
+
+    /**
+     * The first record after {@code sinceSeq} (of one partition, or any when null) that matches; completes at
+     * once when such a record is already in the ring. Waiters that are abandoned (timed out) must be removed
+     * by cancelling the future.
+     */
+    public java.util.concurrent.CompletableFuture<TraceRecord> await(String partition, long sinceSeq,
+                                                                      java.util.function.Predicate<TraceRecord> match) {
+        java.util.concurrent.CompletableFuture<TraceRecord> f = new java.util.concurrent.CompletableFuture<>();
+        Waiter w = new Waiter(partition == null || partition.isEmpty() ? null : partition, sinceSeq, match, f);
+        waiters.add(w);
+        f.whenComplete((v, e) -> waiters.remove(w));
+        // Records appended before the waiter was registered: look for them now.
+        long from = sinceSeq;
+        while (true) {
+            Chunk c = read(from, 4096, w.partition);
+            for (TraceRecord r : c.records()) {
+                if (match.test(r)) {
+                    if (waiters.remove(w)) {
+                        f.complete(r);
+                    }
+                    return f;
+                }
+            }
+            if (c.lastSeq() == from) {
+                return f;
+            }
+            from = c.lastSeq();
+        }
+    }
+
+    /** Waiters currently registered (bounded by their timeouts). */
+    public int waiterCount() {
+        return waiters.size();
     }
 
     /** Appends a simple record (no call pairing). */

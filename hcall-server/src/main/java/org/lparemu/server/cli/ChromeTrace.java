@@ -56,6 +56,9 @@ public final class ChromeTrace {
                             "status " + status + (args.isEmpty() ? "" : "; args " + args)
                                     + (r.getDetail().isEmpty() ? "" : "; " + r.getDetail()));
                 }
+                case GUEST -> ev = String.format("{\"name\":%s,\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,\"pid\":%d,"
+                                + "\"tid\":%d,\"cat\":\"guest\",\"args\":{\"detail\":%s}}", str(r.getName()),
+                        r.getNanos() / 1000.0, pid, tid(tids, part, track(r)), str(r.getDetail()));
                 default -> ev = String.format("{\"name\":%s,\"ph\":\"i\",\"s\":\"p\",\"ts\":%.3f,\"pid\":%d,\"tid\":%d,"
                                 + "\"cat\":%s,\"args\":{\"detail\":%s}}", str(r.getKind() + " " + r.getName()),
                         r.getNanos() / 1000.0, pid, tid(tids, part, "platform"), str(r.getKind().name()),

@@ -27,7 +27,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "ctl", mixinStandardHelpOptions = true,
         description = "Talk to a running daemon's control port.",
         subcommands = {CtlCommand.Partitions.class, CtlCommand.State.class, CtlCommand.Create.class,
-                CtlCommand.Delete.class, CtlCommand.ResetCmd.class, CtlCommand.Trace.class, CtlCommand.AwaitEvent.class})
+                CtlCommand.Delete.class, CtlCommand.ResetCmd.class, CtlOps.MigrateCmd.class, CtlOps.AwaitMigrationCmd.class,
+                CtlOps.PrrnCmd.class, CtlOps.DlparCmd.class, CtlOps.QosCmd.class, CtlOps.FaultCmd.class,
+                CtlOps.HoldCmd.class, CtlOps.CheckCmd.class, CtlCommand.Trace.class, CtlCommand.AwaitEvent.class})
 final class CtlCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "127.0.0.1", scope = CommandLine.ScopeType.INHERIT,
             description = "Daemon host (default ${DEFAULT-VALUE}).")

@@ -117,6 +117,12 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
                     session.report(ProtoMapping.fromProto(frame.getReport()));
                 }
             }
+            case TRACEPOINT -> {
+                if (requireSession()) {
+                    var t = frame.getTracepoint();
+                    session.tracepoint(t.getVcpu(), t.getTask(), t.getName(), t.getDetail());
+                }
+            }
             case KIND_NOT_SET -> fail(ProtocolError.Code.MALFORMED_FRAME, "empty or unknown GuestFrame kind");
         }
     }

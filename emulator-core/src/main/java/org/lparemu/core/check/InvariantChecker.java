@@ -1,0 +1,208 @@
+package org.lparemu.core.check;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.lparemu.core.hypervisor.ManagedSystem;
+import org.lparemu.core.hypervisor.PartitionView;
+import org.lparemu.core.hypervisor.Platform;
+import org.lparemu.core.papr.Vas;
+import org.lparemu.core.papr.VasiState;
+import org.lparemu.core.port.DeviceTree;
+import org.lparemu.core.port.GuestReport;
+
+/**
+ * The invariant oracles, written once:
+ * <ul>
+ *   <li><b>hypervisor</b>: credits within max_lpar_creds, every window mapped on the partition's current
+ *       system, window ids unique per system, suspension consistent with the VASI state, no vCPU left in
+ *       H_JOIN and no call left deferred outside a migration;</li>
+ *   <li><b>guest</b> (guest against hypervisor, after quiescence): every window the guest holds as active
+ *       is open in the hypervisor at the same paste address, every hypervisor window belongs to a live
+ *       guest window (no leaks), no open in progress, and the guest's credit counters agree with its windows
+ *       and with the hypervisor's target;</li>
+ *   <li><b>device-tree</b>: the guest's tree equals the platform's tree for the partition's current system.</li>
+ * </ul>
+ * Each violation is named and located. The checks read snapshots ({@link PartitionView}, {@link GuestReport})
+ * and never lock anything themselves.
+ */
+public final class InvariantChecker {
+    public static final String HYPERVISOR = "hypervisor";
+    public static final String GUEST = "guest";
+    public static final String DEVICE_TREE = "device-tree";
+
+    private InvariantChecker() {
+    }
+
+    /**
+     * Runs every oracle on one partition (or all, when {@code partition} is null or empty). For each
+     * partition with a guest connected, the guest is first asked for a fresh report, so the cross-checks see
+     * it after quiescence; partitions with no guest get the hypervisor oracle only.
+     */
+    public static CompletableFuture<InvariantReport> check(Platform platform, String partition, long timeoutMs) {
+        List<String> names = partition == null || partition.isEmpty()
+                ? platform.listPartitions().stream().map(PartitionView.Summary::name).toList()
+                : List.of(platform.partition(partition).name());
+        List<CompletableFuture<Optional<GuestReport>>> reports = new ArrayList<>();
+        for (String n : names) {
+            reports.add(platform.freshReport(n, timeoutMs));
+        }
+        return CompletableFuture.allOf(reports.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            List<Violation> out = new ArrayList<>();
+            List<PartitionView> views = new ArrayList<>();
+            int compared = 0;
+            for (int i = 0; i < names.size(); i++) {
+                PartitionView view = platform.getState(names.get(i));
+                views.add(view);
+                out.addAll(hypervisor(view, platform.system(view.system())));
+                Optional<GuestReport> r = reports.get(i).join();
+                if (r.isPresent()) {
+                    compared++;
+                    out.addAll(guest(view, r.get()));
+                    out.addAll(deviceTree(view, r.get()));
+                }
+            }
+            out.addAll(acrossPartitions(views));
+            return new InvariantReport(out, names.size(), compared);
+        });
+    }
+
+    /** The hypervisor's own state. */
+    public static List<Violation> hypervisor(PartitionView v, ManagedSystem system) {
+        List<Violation> out = new ArrayList<>();
+        String p = v.spec().name();
+        for (PartitionView.CreditView c : v.credits()) {
+            if (c.used() > c.maxLpar()) {
+                out.add(new Violation("credits-over-max", p + "/credits " + typeName(c.winType()),
+                        c.used() + " credits held, max_lpar_creds is " + c.maxLpar(), HYPERVISOR));
+            }
+        }
+        long base = system.config().pasteAddressBase();
+        long end = base + (1L << 20) * ManagedSystem.PASTE_PAGE;
+        for (PartitionView.WindowView w : v.windows()) {
+            if (w.pasteAddress() < base || w.pasteAddress() >= end) {
+                out.add(new Violation("window-on-foreign-system", p + "/window " + w.winId(), String.format(
+                        "paste address 0x%x is not one of %s's (partition runs on %s)", w.pasteAddress(),
+                        system.name(), v.system()), HYPERVISOR));
+            }
+        }
+        VasiState vasi = v.migration() == null ? VasiState.INVALID : v.migration().vasiState();
+        if (v.suspended() != (vasi == VasiState.SUSPENDED)) {
+            out.add(new Violation("suspension-vs-vasi", p + "/migration", "suspended=" + v.suspended()
+                    + " while the VASI stream is " + vasi, HYPERVISOR));
+        }
+        boolean migrating = vasi == VasiState.ENABLED || vasi == VasiState.SUSPENDING || vasi == VasiState.SUSPENDED;
+        if (!migrating && !v.joinedVcpus().isEmpty()) {
+            out.add(new Violation("vcpu-stuck-in-join", p + "/vcpus " + v.joinedVcpus(),
+                    "vCPUs parked in H_JOIN with no migration under way (VASI " + vasi + ")", HYPERVISOR));
+        }
+        if (!v.suspended() && v.deferredCalls() > 0) {
+            out.add(new Violation("deferred-calls-not-run", p + "/deferred",
+                    v.deferredCalls() + " calls still deferred while the partition runs", HYPERVISOR));
+        }
+        return out;
+    }
+
+    /** Window ids are unique per system across partitions. */
+    public static List<Violation> acrossPartitions(List<PartitionView> views) {
+        List<Violation> out = new ArrayList<>();
+        Map<String, String> owner = new HashMap<>();
+        for (PartitionView v : views) {
+            for (PartitionView.WindowView w : v.windows()) {
+                String key = v.system() + "/" + w.winId();
+                String prev = owner.putIfAbsent(key, v.spec().name());
+                if (prev != null) {
+                    out.add(new Violation("window-id-shared", v.spec().name() + "/window " + w.winId(),
+                            "also held by " + prev + " on " + v.system(), HYPERVISOR));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The guest's view against the hypervisor's, after quiescence. */
+    public static List<Violation> guest(PartitionView v, GuestReport r) {
+        List<Violation> out = new ArrayList<>();
+        String p = v.spec().name();
+        Map<Long, PartitionView.WindowView> hv = new HashMap<>();
+        v.windows().forEach(w -> hv.put(w.winId(), w));
+        Map<Long, GuestReport.Window> guestActive = new HashMap<>();
+        Map<Long, GuestReport.Window> guestClosed = new HashMap<>();
+        for (GuestReport.Window w : r.windows()) {
+            (w.active() ? guestActive : guestClosed).put(w.winId(), w);
+        }
+        for (GuestReport.Window w : guestActive.values()) {
+            PartitionView.WindowView h = hv.get(w.winId());
+            if (h == null) {
+                out.add(new Violation("guest-window-not-open", p + "/window " + w.winId(),
+                        "the guest holds it as active (task " + w.task() + ") but the hypervisor has no such window",
+                        GUEST));
+            } else if (h.status() != Vas.HV_WIN_ACTIVE) {
+                out.add(new Violation("guest-window-not-active", p + "/window " + w.winId(),
+                        "active in the guest, hypervisor status " + h.status(), GUEST));
+            } else if (h.pasteAddress() != w.pasteAddress()) {
+                out.add(new Violation("paste-address-mismatch", p + "/window " + w.winId(), String.format(
+                        "guest maps 0x%x, hypervisor 0x%x", w.pasteAddress(), h.pasteAddress()), GUEST));
+            }
+        }
+        for (PartitionView.WindowView h : v.windows()) {
+            if (!guestActive.containsKey(h.winId())) {
+                GuestReport.Window closed = guestClosed.get(h.winId());
+                out.add(new Violation("window-leak", p + "/window " + h.winId(), closed != null
+                        ? "open in the hypervisor but closed in the guest (status 0x" + Integer.toHexString(closed.status()) + ")"
+                        : "open in the hypervisor (owner " + h.ownerTask() + ") but no live guest window has it", GUEST));
+            }
+        }
+        Map<Integer, PartitionView.CreditView> targets = new HashMap<>();
+        v.credits().forEach(c -> targets.put(c.winType(), c));
+        for (GuestReport.Credits c : r.credits()) {
+            String loc = p + "/guest credits " + typeName(c.winType());
+            if (c.windowsInProgress() != 0) {
+                out.add(new Violation("open-in-progress", loc, c.windowsInProgress()
+                        + " window opens still in progress after quiescence", GUEST));
+            }
+            if (c.windowsClosed() > c.windowsOpen()) {
+                out.add(new Violation("closed-exceeds-open", loc, "nr_close_wins " + c.windowsClosed()
+                        + " > nr_open_windows " + c.windowsOpen(), GUEST));
+            }
+            if (c.creditsUsed() != c.windowsOpen() + c.windowsInProgress()) {
+                out.add(new Violation("credits-used-mismatch", loc, "nr_used_credits " + c.creditsUsed()
+                        + " but " + c.windowsOpen() + " listed + " + c.windowsInProgress() + " in progress", GUEST));
+            }
+            long listed = r.windows().stream().filter(w -> w.winType() == c.winType()).count();
+            if (listed != c.windowsOpen()) {
+                out.add(new Violation("window-list-mismatch", loc, "nr_open_windows " + c.windowsOpen()
+                        + " but " + listed + " windows listed", GUEST));
+            }
+            PartitionView.CreditView t = targets.get(c.winType());
+            if (t != null && t.target() != c.creditsTotal()) {
+                out.add(new Violation("credits-total-mismatch", loc, "guest nr_total_credits " + c.creditsTotal()
+                        + ", hypervisor target_lpar_creds " + t.target(), GUEST));
+            }
+        }
+        return out;
+    }
+
+    /** The guest's device tree against the platform's, for the partition's current system. */
+    public static List<Violation> deviceTree(PartitionView v, GuestReport r) {
+        List<Violation> out = new ArrayList<>();
+        if (r.deviceTree() == null || v.deviceTree() == null) {
+            return out;
+        }
+        for (DeviceTree.Difference d : r.deviceTree().diff(v.deviceTree())) {
+            out.add(new Violation("device-tree-stale", v.spec().name() + ":" + d.path()
+                    + (d.property() != null ? " " + d.property() : ""), d.kind().replace("this tree", "the guest's tree")
+                    .replace("other tree", "the platform's tree (" + v.system() + ")")
+                    + (d.mine() != null || d.theirs() != null ? ": guest " + d.mine() + ", platform " + d.theirs() : ""),
+                    DEVICE_TREE));
+        }
+        return out;
+    }
+
+    private static String typeName(int winType) {
+        return winType == Vas.WIN_TYPE_QOS ? "qos" : "default";
+    }
+}

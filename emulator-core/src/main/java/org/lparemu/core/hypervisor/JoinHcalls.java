@@ -1,0 +1,100 @@
+package org.lparemu.core.hypervisor;
+
+import static org.lparemu.core.papr.HStatus.H_CONTINUE;
+import static org.lparemu.core.papr.HStatus.H_HARDWARE;
+import static org.lparemu.core.papr.HStatus.H_PARAMETER;
+import static org.lparemu.core.papr.HStatus.H_SUCCESS;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.port.HcallResult;
+
+/**
+ * The H_JOIN rendezvous (papr-notes 6.2, QEMU's H_JOIN as the model): H_JOIN parks the calling vCPU, except
+ * for the last vCPU of the partition to join, which gets H_CONTINUE at once and goes on to call
+ * ibm,suspend-me; H_PROD releases a parked vCPU with H_SUCCESS, or, when the target is not parked, is
+ * remembered so that its next H_JOIN returns H_SUCCESS at once (H_JOIN is a confer-to-self).
+ *
+ * <p>The "last vCPU" test comes first, as in QEMU: the last joiner gets H_CONTINUE even with a prod pending
+ * (the prod stays pending). A parked vCPU is an entry in {@link Partition#joined}; its pending call is
+ * completed after the partition lock is released. Parked vCPUs stay parked across a suspension and are
+ * prodded on the destination. Handlers run under the partition lock.
+ */
+final class JoinHcalls {
+    /** A vCPU parked in H_JOIN: the connection it called on and its pending call. */
+    record Joined(int vcpu, long connection, CompletableFuture<Object> call) {
+    }
+
+    private JoinHcalls() {
+    }
+
+    static void register(DispatchTable table) {
+        table.register(Hcall.H_JOIN, JoinHcalls::hJoin);
+        table.register(Hcall.H_PROD, JoinHcalls::hProd);
+    }
+
+    /**
+     * H_JOIN: H_PARAMETER when the vCPU is already parked; H_CONTINUE when every other vCPU is parked;
+     * H_SUCCESS at once when a prod is pending for it; otherwise parks until H_PROD (H_SUCCESS).
+     */
+    static HcallResult hJoin(CallContext ctx) {
+        int vcpu = ctx.vcpu();
+        Partition p = ctx.partition();
+
+        if (p.joined.containsKey(vcpu)) {
+            return HcallResult.of(H_PARAMETER);
+        }
+        if (p.joined.size() == p.specLocked().vcpus() - 1) {
+            return HcallResult.of(H_CONTINUE);
+        }
+        if (p.prodPending.remove(vcpu)) {
+            return HcallResult.of(H_SUCCESS);
+        }
+        long connection = ctx.session() == null ? 0 : ctx.session().id();
+        p.joined.put(vcpu, new Joined(vcpu, connection, ctx.defer()));
+        return CallContext.PENDING_HCALL;
+    }
+
+    /** H_PROD(vcpu): H_PARAMETER for a vCPU the partition does not have; releases or remembers the prod. */
+    static HcallResult hProd(CallContext ctx) {
+        long target = ctx.arg(0);
+        Partition p = ctx.partition();
+
+        if (target < 0 || target >= p.specLocked().vcpus()) {
+            return HcallResult.of(H_PARAMETER);
+        }
+        Joined j = p.joined.remove((int) target);
+        if (j == null) {
+            p.prodPending.add((int) target);
+        } else {
+            ctx.afterUnlock(() -> j.call().complete(HcallResult.of(H_SUCCESS)));
+        }
+        return HcallResult.success();
+    }
+
+    /** True when every vCPU other than {@code vcpu} is parked in H_JOIN. Caller holds the lock. */
+    static boolean othersJoinedLocked(Partition p, int vcpu) {
+        int others = p.specLocked().vcpus() - 1;
+        return p.joined.size() == others && !p.joined.containsKey(vcpu);
+    }
+
+    /**
+     * Un-parks the vCPUs that joined on a connection that went away, and returns the completions to run
+     * after unlock (their calls answer H_HARDWARE; nobody is listening, but the futures must not leak).
+     */
+    static List<Runnable> cancelJoinsLocked(Partition p, long connection) {
+        List<Runnable> out = new ArrayList<>();
+        for (Iterator<Map.Entry<Integer, Joined>> it = p.joined.entrySet().iterator(); it.hasNext(); ) {
+            Joined j = it.next().getValue();
+            if (j.connection() == connection) {
+                it.remove();
+                out.add(() -> j.call().complete(HcallResult.of(H_HARDWARE)));
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,88 @@
+package org.lparemu.core.hypervisor;
+
+import org.lparemu.core.papr.Vas;
+
+/**
+ * One VAS window as the hypervisor holds it for a partition, from H_ALLOCATE_VAS_WINDOW to
+ * H_DEALLOCATE_VAS_WINDOW. Guarded by the owning partition's lock; never shared between partitions.
+ */
+final class VasWindow {
+    /** Hypervisor window status (hv_vas_win_lpar.status), a small state machine. */
+    enum Status {
+        /** Modified with a pid: pastes are accepted. */
+        ACTIVE(Vas.HV_WIN_ACTIVE),
+        /** Closed by H_MODIFY_VAS_WINDOW(CLOSE); holds its credits until deallocated. */
+        CLOSED(Vas.HV_WIN_CLOSED),
+        /** Hardware failure (never entered by lparemu today; kept for the wire value). */
+        INACTIVE(Vas.HV_WIN_INACTIVE),
+        /** Allocated, not yet modified: pastes are refused. */
+        MOD_IN_PROCESS(Vas.HV_WIN_MOD_IN_PROCESS);
+
+        final int code;
+
+        Status(int code) {
+            this.code = code;
+        }
+
+        /** Allowed edges: modify makes a window ACTIVE (again), CLOSE closes it; CLOSED is final. */
+        boolean canBecome(Status next) {
+            return switch (this) {
+                case MOD_IN_PROCESS, ACTIVE -> next == ACTIVE || next == CLOSED;
+                case CLOSED, INACTIVE -> false;
+            };
+        }
+    }
+
+    // immutable after allocation
+    final long winId;
+    final int winType;
+    final int credits;
+    final ManagedSystem system;
+    final long pasteAddress;
+    final int completionIrq;
+    final int faultIrq;
+    final long[] domain;
+    final long ownerConnection;
+    final String ownerTask;
+
+    // guarded by the partition lock
+    Status status = Status.MOD_IN_PROCESS;
+    long pid;
+    long tid;
+    long flags;
+    long amr;
+    long bytesProcessed;
+    long pastes;
+
+    VasWindow(long winId, int winType, int credits, ManagedSystem system, int completionIrq, int faultIrq,
+              long[] domain, long ownerConnection, String ownerTask) {
+        this.winId = winId;
+        this.winType = winType;
+        this.credits = credits;
+        this.system = system;
+        this.pasteAddress = system.pasteAddress(winId);
+        this.completionIrq = completionIrq;
+        this.faultIrq = faultIrq;
+        this.domain = domain.clone();
+        this.ownerConnection = ownerConnection;
+        this.ownerTask = ownerTask;
+    }
+
+    /** Moves the window to {@code next}; the caller has checked {@link Status#canBecome}. */
+    void transition(Status next) {
+        if (!status.canBecome(next)) {
+            throw new IllegalStateException("window " + winId + ": " + status + " -> " + next + " not allowed");
+        }
+        status = next;
+    }
+
+    Vas.WinLpar toWinLpar() {
+        return new Vas.WinLpar(1, winType, status.code, credits, pid, tid, pasteAddress, completionIrq, faultIrq,
+                domain, bytesProcessed);
+    }
+
+    PartitionView.WindowView view() {
+        return new PartitionView.WindowView(winId, winType, status.code, pid, pasteAddress, faultIrq, completionIrq,
+                credits, ownerConnection, ownerTask, bytesProcessed);
+    }
+}

@@ -1,0 +1,63 @@
+package org.lparemu.core.trace;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class TraceRingTest {
+    @Test
+    void readReturnsRecordsInOrderAndCountsOverwrittenOnes() {
+        TraceRing ring = new TraceRing(16);
+        for (int i = 0; i < 40; i++) {
+            ring.note(TraceKind.STATE, i % 2 == 0 ? "a" : "b", "n" + i, "");
+        }
+        TraceRing.Chunk all = ring.read(0, 100, null);
+        assertEquals(16, all.records().size());
+        assertEquals(24, all.dropped(), "40 written into a ring of 16");
+        assertEquals(25, all.records().get(0).seq());
+        assertEquals(40, all.lastSeq());
+        TraceRing.Chunk onlyA = ring.read(0, 100, "a");
+        assertTrue(onlyA.records().stream().allMatch(r -> r.partition().equals("a")));
+        assertEquals(8, onlyA.records().size());
+        TraceRing.Chunk page = ring.read(30, 5, null);
+        assertEquals(31, page.records().get(0).seq());
+        assertEquals(35, page.lastSeq());
+    }
+
+    @Test
+    void awaitCompletesOnAMatchingAppendOrAtOnceForAnExistingRecord() {
+        TraceRing ring = new TraceRing(64);
+        ring.note(TraceKind.GUEST, "p", "vas_migration_closed", "default");
+        CompletableFuture<TraceRecord> existing = ring.await("p", 0, r -> r.name().contains("closed"));
+        assertTrue(existing.isDone());
+        assertEquals(1, existing.join().seq());
+
+        CompletableFuture<TraceRecord> later = ring.await("p", 1, r -> r.name().contains("closed"));
+        assertFalse(later.isDone());
+        ring.note(TraceKind.GUEST, "other", "vas_migration_closed", "");
+        assertFalse(later.isDone(), "another partition's record does not match");
+        ring.note(TraceKind.GUEST, "p", "something_else", "");
+        assertFalse(later.isDone());
+        long seq = ring.note(TraceKind.GUEST, "p", "vas_migration_closed", "qos");
+        assertEquals(seq, later.join().seq());
+        assertEquals(0, ring.waiterCount());
+
+        CompletableFuture<TraceRecord> abandoned = ring.await(null, seq, r -> false);
+        abandoned.cancel(false);
+        assertEquals(0, ring.waiterCount(), "a cancelled waiter is dropped");
+    }
+
+    @Test
+    void clearForgetsRecordsButNotSequenceNumbers() {
+        TraceRing ring = new TraceRing(16);
+        ring.note(TraceKind.STATE, "p", "x", "");
+        ring.clear();
+        assertEquals(0, ring.read(0, 10, null).records().size());
+        long seq = ring.note(TraceKind.STATE, "p", "y", "");
+        assertEquals(2, seq);
+        assertEquals("y", ring.read(0, 10, null).records().get(0).name());
+    }
+}
