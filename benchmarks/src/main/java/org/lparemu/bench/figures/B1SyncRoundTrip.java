@@ -56,11 +56,14 @@ public final class B1SyncRoundTrip implements Figure {
         ResultTable table = new ResultTable("B1 one call at a time", ctx.placement(), COLUMNS);
         Workload w;
         long expected;
+        String sizes;
         try (EmbeddedDaemon daemon = EmbeddedDaemon.start();
              GuestConnection setup = daemon.guest(Workload.PARTITION)) {
+            Workload.armNonMatchingFaultRule(daemon.platform());
             w = Workload.prepare(setup);
             ReplyTemplate template = ReplyTemplate.capture(daemon.guestPort(), w);
             expected = template.status();
+            sizes = template.sizes(w);
             try (EchoFloorServer floor = EchoFloorServer.start(template);
                  GrpcBaseline grpcDefault = GrpcBaseline.start(template, false);
                  GrpcBaseline grpcDirect = GrpcBaseline.start(template, true)) {
@@ -86,7 +89,8 @@ public final class B1SyncRoundTrip implements Figure {
                 }
             }
         }
-        f.method = "The call: " + w.description + " (expected status " + HStatus.name(expected) + "). Each contender "
+        f.method = "The call: " + w.description + " (expected status " + HStatus.name(expected) + "; " + sizes + "); "
+                + Workload.FAULT_RULE_NOTE + ". Each contender "
                 + "makes one call at a time on one connection for " + ctx.sizes().syncMeasure().toMillis()
                 + " ms per run (warm-up " + ctx.sizes().syncWarmup().toMillis() + " ms). The floor is a raw Netty "
                 + "protobuf echo with the daemon's framing, transport and flush policy that answers with the daemon's "
@@ -108,8 +112,6 @@ public final class B1SyncRoundTrip implements Figure {
         f.notes.add("Latency on 2 vCPUs depends on placement: a wake-up across vCPUs costs far more than on one "
                 + "(the VM halts idle vCPUs), so the same contender is measured unpinned and pinned to one vCPU, "
                 + "each side by side with its floor and gRPC.");
-        f.notes.add("The fault-rule check of the issue's path is not wired into the dispatcher in this build "
-                + "(the fault plan exists as data only); B1 will include it once the dispatcher consults it.");
         return f;
     }
 

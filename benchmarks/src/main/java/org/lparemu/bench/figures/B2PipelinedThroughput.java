@@ -61,14 +61,18 @@ public final class B2PipelinedThroughput implements Figure {
                 COLUMNS);
         Workload w;
         long expected;
+        String sizes;
         try (EmbeddedDaemon daemon = EmbeddedDaemon.start();
              GuestConnection setup = daemon.guest(Workload.PARTITION);
              EmbeddedDaemon smallTrace = EmbeddedDaemon.start(Diagnostics.smallTraceConfig());
              GuestConnection smallSetup = smallTrace.guest(Workload.PARTITION)) {
+            Workload.armNonMatchingFaultRule(daemon.platform());
             w = Workload.prepare(setup);
+            Workload.armNonMatchingFaultRule(smallTrace.platform());
             Workload ws = Workload.prepare(smallSetup);
             ReplyTemplate template = ReplyTemplate.capture(daemon.guestPort(), w);
             expected = template.status();
+            sizes = template.sizes(w);
             try (EchoFloorServer floor = EchoFloorServer.start(template);
                  GrpcBaseline grpcDefault = GrpcBaseline.start(template, false);
                  GrpcBaseline grpcDirect = GrpcBaseline.start(template, true)) {
@@ -89,7 +93,8 @@ public final class B2PipelinedThroughput implements Figure {
                 }
             }
         }
-        f.method = "The call: " + w.description + " (expected status " + HStatus.name(expected) + "). Closed loop: "
+        f.method = "The call: " + w.description + " (expected status " + HStatus.name(expected) + "; " + sizes + "); "
+                + Workload.FAULT_RULE_NOTE + ". Closed loop: "
                 + n + " connections each keep " + d + " calls in flight, every reply immediately carries the next "
                 + "call; completions are counted over " + s.pipeMeasure().toMillis() + " ms per run after a "
                 + s.pipeRamp().toMillis() + " ms ramp (warm-up " + s.pipeWarmup().toMillis() + " ms). The daemon "

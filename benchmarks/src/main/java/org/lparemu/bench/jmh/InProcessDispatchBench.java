@@ -43,6 +43,7 @@ public class InProcessDispatchBench {
     @Setup(Level.Trial)
     public void setUp() {
         platform = new Platform(PlatformConfig.defaults());
+        Workload.armNonMatchingFaultRule(platform);
         port = new InProcessPort(platform, Workload.PARTITION, "jmh", false);
         session = port.session();
         workload = Workload.prepare(port);

@@ -13,6 +13,12 @@ public record ReplyTemplate(HcallResponse response) {
         return HostFrame.newBuilder().setHcall(response.toBuilder().setCallId(callId)).build();
     }
 
+    /** "request N bytes, reply M bytes" for call id 1, each plus its varint length prefix on the wire. */
+    public String sizes(Workload w) {
+        return "request " + w.frame(1).getSerializedSize() + " bytes, reply " + reply(1).getSerializedSize()
+                + " bytes (call id 1; plus the varint length prefix)";
+    }
+
     public long status() {
         return response.getStatus();
     }

@@ -1,6 +1,11 @@
 package org.lparemu.bench.wire;
 
 import java.util.Arrays;
+import org.lparemu.core.fault.FaultAction;
+import org.lparemu.core.fault.FaultMatch;
+import org.lparemu.core.fault.FaultRule;
+import org.lparemu.core.fault.When;
+import org.lparemu.core.hypervisor.Platform;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.Vas;
@@ -30,7 +35,7 @@ public final class Workload {
     }
 
     /** The one line to change when the measured hcall changes. */
-    public static final Kind CURRENT = Kind.UNHANDLED_OPCODE;
+    public static final Kind CURRENT = Kind.QUERY_OPEN_WINDOW;
 
     /** The partition every benchmark connection binds to (the daemon's default configuration has it). */
     public static final String PARTITION = "lpar1";
@@ -112,6 +117,19 @@ public final class Workload {
     public GuestFrame frame(long callId) {
         return GuestFrame.newBuilder().setHcall(request(callId)).build();
     }
+
+    /**
+     * Arms one fault rule that never matches the workload (H_JOIN answered H_HARDWARE), so that the dispatcher's
+     * fault-rule check really runs on every measured call instead of being skipped for an empty plan.
+     */
+    public static void armNonMatchingFaultRule(Platform platform) {
+        platform.addFault(new FaultRule(FaultMatch.hcall(Hcall.H_JOIN).partition(PARTITION),
+                new FaultAction.ReturnStatus(HStatus.H_HARDWARE, null, When.BEFORE)));
+    }
+
+    /** Describes {@link #armNonMatchingFaultRule} for the reports. */
+    public static final String FAULT_RULE_NOTE = "one fault rule is armed that never matches the measured call "
+            + "(H_JOIN answered H_HARDWARE), so the fault-rule check runs on every call";
 
     /** The Hello every benchmark connection sends: calls only, no platform events. */
     public static GuestFrame hello(String clientName) {
