@@ -3,6 +3,7 @@ package org.lparemu.bench;
 import java.util.List;
 import org.lparemu.bench.figures.B1SyncRoundTrip;
 import org.lparemu.bench.figures.B2PipelinedThroughput;
+import org.lparemu.bench.figures.B4Scale;
 import org.lparemu.bench.figures.InProcessDispatchCost;
 
 /**
@@ -17,6 +18,7 @@ public final class Figures {
         return List.of(
                 new B1SyncRoundTrip(),
                 new B2PipelinedThroughput(),
+                new B4Scale(),
                 new InProcessDispatchCost());
     }
 
@@ -28,8 +30,6 @@ public final class Figures {
         return List.of(
                 "B3 in-process guest lifecycles/s (single thread, 8 tasks): needs the guest kernel "
                         + "(allocateWindow / deallocateWindow), not in main yet.",
-                "B4 scale (1,000 partitions x 64 windows: heap after GC, GetState p99 at 10 / 100 / 1,000 partitions, "
-                        + "connect time): needs H_ALLOCATE_VAS_WINDOW / H_MODIFY_VAS_WINDOW in main (branch hyp).",
                 "B5 migration cost for 1 / 16 / 64 / 256 windows: needs the guest kernel (mobility) and the "
                         + "hypervisor's migration path in main.",
                 "B6 PRE_FIX race reproduction (deterministic with holds vs naive stress): needs the guest kernel's "

@@ -1,6 +1,7 @@
 package org.lparemu.bench;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * How long and how big each measurement is. {@link #FULL} keeps the whole run to a few minutes on 2 cores;
@@ -15,15 +16,23 @@ import java.time.Duration;
  * @param pipeWarmup   warm-up time per pipelined contender
  * @param pipeRamp     unmeasured time after each pipelined start (connections reach full depth)
  * @param pipeMeasure  measured time per pipelined contender and run
+ * @param scalePartitions partition counts at which B4 measures GetState (cumulative, ascending)
+ * @param scaleWindows    open windows per B4 partition
+ * @param scaleGetStates  GetState calls per B4 measurement point
  */
 public record Sizes(String name, int runs, Duration syncWarmup, Duration syncMeasure, int connections, int depth,
-                    Duration pipeWarmup, Duration pipeRamp, Duration pipeMeasure) {
+                    Duration pipeWarmup, Duration pipeRamp, Duration pipeMeasure, List<Integer> scalePartitions,
+                    int scaleWindows, int scaleGetStates) {
 
     public static final Sizes FULL = new Sizes("full", 3, Duration.ofMillis(1500), Duration.ofMillis(2500), 16, 64,
-            Duration.ofMillis(2000), Duration.ofMillis(500), Duration.ofMillis(3000));
+            Duration.ofMillis(2000), Duration.ofMillis(500), Duration.ofMillis(3000), List.of(10, 100, 1000), 64, 2000);
 
     public static final Sizes SMOKE = new Sizes("smoke", 3, Duration.ofMillis(40), Duration.ofMillis(60), 2, 8,
-            Duration.ofMillis(40), Duration.ofMillis(10), Duration.ofMillis(60));
+            Duration.ofMillis(40), Duration.ofMillis(10), Duration.ofMillis(60), List.of(2, 4, 8), 4, 20);
+
+    public Sizes {
+        scalePartitions = List.copyOf(scalePartitions);
+    }
 
     public static Sizes named(String name) {
         return switch (name) {

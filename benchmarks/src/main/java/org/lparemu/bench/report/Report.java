@@ -112,8 +112,8 @@ public final class Report {
                     continue;
                 }
                 md.append("| ").append(f.id).append(" | ").append(r.name()).append(" | ").append(r.placement())
-                        .append(" | ").append(fmt(r.value(), 2)).append("x | ").append(r.comparator()).append(' ')
-                        .append(fmt(r.target(), 2)).append("x | ")
+                        .append(" | ").append(fmt(r.value(), 2)).append(r.suffix()).append(" | ")
+                        .append(r.comparator()).append(' ').append(fmt(r.target(), 2)).append(r.suffix()).append(" | ")
                         .append(Boolean.TRUE.equals(r.met()) ? "met"
                                 : "**missed** (off by a factor of " + fmt(r.gap(), 2) + ")")
                         .append(" |\n");
@@ -131,7 +131,7 @@ public final class Report {
                 if (t.placement != null) {
                     md.append(" (").append(t.placement).append(')');
                 }
-                md.append("\n\n| contender |");
+                md.append("\n\n| ").append(t.rowHeader == null ? "contender" : t.rowHeader).append(" |");
                 for (Column c : t.columns) {
                     md.append(' ').append(c.header()).append(" |");
                 }
@@ -155,11 +155,11 @@ public final class Report {
                 md.append("| ratio | placement | measured | target |\n|---|---|---:|---|\n");
                 for (Ratio r : f.ratios) {
                     md.append("| ").append(r.name()).append(" | ").append(r.placement()).append(" | ")
-                            .append(fmt(r.value(), 2)).append("x | ");
+                            .append(fmt(r.value(), 2)).append(r.suffix()).append(" | ");
                     if (r.comparator() == null) {
                         md.append("(informational)");
                     } else {
-                        md.append(r.comparator()).append(' ').append(fmt(r.target(), 2)).append("x: ")
+                        md.append(r.comparator()).append(' ').append(fmt(r.target(), 2)).append(r.suffix()).append(": ")
                                 .append(Boolean.TRUE.equals(r.met()) ? "met" : "**missed**");
                     }
                     md.append(" |\n");

@@ -8,6 +8,8 @@ public final class ResultTable {
     public String name;
     /** Where the JVM ran, e.g. "2 vCPUs, unpinned" or "1 vCPU (taskset -c 0)". */
     public String placement;
+    /** Header of the first (label) column in Markdown. */
+    public String rowHeader = "contender";
     public List<Column> columns = new ArrayList<>();
     public List<ResultRow> rows = new ArrayList<>();
 

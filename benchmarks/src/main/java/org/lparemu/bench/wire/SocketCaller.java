@@ -19,21 +19,32 @@ public final class SocketCaller implements AutoCloseable {
     private final InputStream in;
     private final Workload workload;
 
-    private SocketCaller(Socket socket, Workload workload) throws IOException {
+    private SocketCaller(Socket socket, Workload workload, int bufferBytes) throws IOException {
         this.socket = socket;
         this.workload = workload;
         socket.setTcpNoDelay(true);
         socket.setSoTimeout(30_000);
         out = socket.getOutputStream();
         // Buffered: parseDelimitedFrom reads the length byte by byte; the buffer never blocks for more than arrived.
-        in = new BufferedInputStream(socket.getInputStream(), 8192);
+        in = new BufferedInputStream(socket.getInputStream(), bufferBytes);
     }
 
-    /** Connects to a guest port on loopback, sends Hello and waits for Welcome. */
+    /** Connects to a guest port on loopback, binds {@link Workload#PARTITION}, waits for Welcome. */
     public static SocketCaller connect(int port, Workload workload, String clientName) throws IOException {
-        SocketCaller c = new SocketCaller(new Socket(InetAddress.getLoopbackAddress(), port), workload);
+        return connect(port, workload, Workload.PARTITION, clientName, 8192);
+    }
+
+    /**
+     * Connects to a guest port on loopback, sends Hello for {@code partition} and waits for Welcome.
+     *
+     * @param workload    the call {@link #roundTrip} makes (may be null when only {@link #batch} is used)
+     * @param bufferBytes the read buffer (small when a thousand connections are held open)
+     */
+    public static SocketCaller connect(int port, Workload workload, String partition, String clientName,
+                                       int bufferBytes) throws IOException {
+        SocketCaller c = new SocketCaller(new Socket(InetAddress.getLoopbackAddress(), port), workload, bufferBytes);
         try {
-            Workload.hello(clientName).writeDelimitedTo(c.out);
+            Workload.hello(partition, clientName).writeDelimitedTo(c.out);
             c.out.flush();
             HostFrame w = HostFrame.parseDelimitedFrom(c.in);
             if (w == null || !w.hasWelcome()) {
@@ -58,6 +69,28 @@ public final class SocketCaller implements AutoCloseable {
             throw new IOException("unexpected reply to call " + callId + ": " + f);
         }
         return f;
+    }
+
+    /**
+     * Writes every frame, flushes once, then reads one reply per frame (replies to calls that answer at once come
+     * back in order on one connection).
+     */
+    public java.util.List<HostFrame> batch(java.util.List<org.lparemu.proto.v1.GuestFrame> frames) throws IOException {
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        for (var f : frames) {
+            f.writeDelimitedTo(buf);
+        }
+        buf.writeTo(out);
+        out.flush();
+        java.util.List<HostFrame> replies = new java.util.ArrayList<>(frames.size());
+        for (int i = 0; i < frames.size(); i++) {
+            HostFrame f = HostFrame.parseDelimitedFrom(in);
+            if (f == null) {
+                throw new IOException("connection closed after " + i + " of " + frames.size() + " replies");
+            }
+            replies.add(f);
+        }
+        return replies;
     }
 
     @Override

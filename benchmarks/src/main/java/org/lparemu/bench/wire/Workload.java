@@ -133,7 +133,11 @@ public final class Workload {
 
     /** The Hello every benchmark connection sends: calls only, no platform events. */
     public static GuestFrame hello(String clientName) {
-        return GuestFrame.newBuilder().setHello(Hello.newBuilder().setPartition(PARTITION).setProtocolVersion(1)
+        return hello(PARTITION, clientName);
+    }
+
+    public static GuestFrame hello(String partition, String clientName) {
+        return GuestFrame.newBuilder().setHello(Hello.newBuilder().setPartition(partition).setProtocolVersion(1)
                 .setClientName(clientName).setNoEvents(true)).build();
     }
 }
