@@ -12,7 +12,9 @@ public enum Errno {
     ENOSPC(28),
     ETIMEDOUT(110),
     ECANCELED(125),
-    ENOTSUPP(524);
+    ENOTSUPP(524),
+    ENOENT(2),
+    EOPNOTSUPP(95);
 
     public final int value;
 

@@ -1,0 +1,304 @@
+package org.lparemu.core.guest;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.lparemu.core.papr.Errno;
+import org.lparemu.core.port.BootInfo;
+import org.lparemu.core.port.GuestReport;
+import org.lparemu.core.port.HcallPort;
+import org.lparemu.core.port.PlatformEvent;
+import org.lparemu.core.port.PortException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One guest kernel bound to one partition through an {@link HcallPort}: boots (device tree copy, VAS init),
+ * then handles the platform's events on its own worker threads, never on the port's thread:
+ * <ul>
+ *   <li>{@code drmgr}: migrations ({@link PseriesMobility}), one at a time;</li>
+ *   <li>{@code rtasd}: PRRN events ({@link PrrnWorker}, which owns that thread);</li>
+ *   <li>{@code dlpar}: processor DLPAR and QoS credit changes ({@link PseriesDlpar});</li>
+ *   <li>{@code kreport}: report requests, so that a slow migration or DLPAR does not delay them.</li>
+ * </ul>
+ * Every event is acknowledged once handled (0 or a negative errno, with a line of detail). User-space access
+ * goes through {@link #nxGzip()}; {@link Workload} drives it with task threads.
+ *
+ * <p>The port belongs to the caller: {@link #close()} stops the workers but leaves the port open.
+ */
+public final class GuestKernel implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GuestKernel.class);
+
+    private record Outcome(int status, String detail) {
+    }
+
+    // --- Immutable after construction.
+
+    private final HcallPort port;
+    private final GuestConfig config;
+    private final BootInfo bootInfo;
+    private final ErrorCounters errors = new ErrorCounters();
+    private final GuestDeviceTree deviceTree;
+    private final DeviceTreeUpdate dtUpdate;
+    private final PseriesVas vas;
+    private final NxGzipDevice nxGzip;
+    private final PrrnWorker prrn;
+    private final PseriesMobility mobility;
+    private final PseriesDlpar dlpar;
+    private final ExecutorService drmgr = worker("drmgr");
+    private final ExecutorService dlparWorker = worker("dlpar");
+    private final ExecutorService kreport = worker("kreport");
+
+    private final AtomicLong reportSeq = new AtomicLong();
+    private final AtomicLong eventsHandled = new AtomicLong();
+    private volatile boolean closed;
+
+    private GuestKernel(HcallPort port, GuestConfig config) {
+        this.port = Objects.requireNonNull(port, "port");
+        this.config = Objects.requireNonNull(config, "config");
+        this.bootInfo = port.bootInfo();
+        this.deviceTree = new GuestDeviceTree(bootInfo.deviceTree());
+        this.dtUpdate = new DeviceTreeUpdate(port, deviceTree);
+        this.vas = new PseriesVas(port, config.clock(), config.vasPolicy(), errors);
+        this.nxGzip = new NxGzipDevice(vas, port, errors);
+        this.prrn = new PrrnWorker(config.prrnPolicy(), dtUpdate, this::ack, errors);
+        this.mobility = new PseriesMobility(port, vas, prrn, config.clock(), errors);
+        this.dlpar = new PseriesDlpar(dtUpdate, vas);
+    }
+
+    /**
+     * Boots a guest: copies the firmware device tree, initialises VAS (registering the processor-DLPAR notifier
+     * when copy/paste is available, as the kernel does), then starts taking platform events.
+     */
+    public static GuestKernel boot(HcallPort port, GuestConfig config) {
+        GuestKernel k = new GuestKernel(port, config);
+        int rc = k.vas.pseriesVasInit();
+        if (k.vas.copypasteFeat()) {
+            k.deviceTree.addReconfigNotifier(k.vas::pseriesVasNotifier);
+        }
+        LOG.info("guest {} booted on {} ({} vCPUs, {}): VAS {} (init rc {}), policies {}/{}", config.name(),
+                k.bootInfo.partition(), k.bootInfo.vcpus(), k.bootInfo.sharedProcessor() ? "shared" : "dedicated",
+                k.vas.copypasteFeat() ? "available" : "not available", rc, config.vasPolicy(), config.prrnPolicy());
+        port.setEventListener(k::onEvent);
+        return k;
+    }
+
+    /** Called on the port's thread: hand the event to its worker and return. */
+    private void onEvent(PlatformEvent e) {
+        if (closed) {
+            LOG.debug("guest closed; event {} not handled", e);
+            return;
+        }
+        if (e instanceof PlatformEvent.MigrationRequest m) {
+            submit(drmgr, e, () -> {
+                int rc = mobility.migratePartition(m.streamId());
+                return new Outcome(rc, rc == 0 ? "migration of stream " + m.streamId() + " complete"
+                        : "migration of stream " + m.streamId() + " failed: " + errnoName(rc));
+            });
+        } else if (e instanceof PlatformEvent.PrrnEvent p) {
+            prrn.onPrrnEvent(p);
+        } else if (e instanceof PlatformEvent.DlparCpu d) {
+            submit(dlparWorker, e, () -> {
+                int rc = d.add() ? dlpar.dlparCpuAdd(d.drcIndex()) : dlpar.dlparCpuRemove(d.drcIndex());
+                errors.errno(rc);
+                return new Outcome(rc, (d.add() ? "cpu add" : "cpu remove") + " drc 0x" + Integer.toHexString(d.drcIndex())
+                        + (rc == 0 ? " done" : " failed: " + errnoName(rc)));
+            });
+        } else if (e instanceof PlatformEvent.QosCredits q) {
+            submit(dlparWorker, e, () -> {
+                int rc = dlpar.updateTotalCredits(q.credits());
+                errors.errno(rc);
+                return new Outcome(rc, "QoS credits " + q.credits() + (rc == 0 ? " set" : " failed: " + errnoName(rc)));
+            });
+        } else if (e instanceof PlatformEvent.ReportRequest r) {
+            submit(kreport, e, () -> {
+                port.report(report(r.eventId()));
+                return new Outcome(0, "report sent");
+            });
+        } else {
+            LOG.warn("unknown platform event {}", e);
+            ack(e.eventId(), Errno.EINVAL.negative(), "unknown event " + e.kind());
+        }
+    }
+
+    private void submit(ExecutorService worker, PlatformEvent e, Supplier<Outcome> work) {
+        try {
+            worker.execute(() -> {
+                Outcome o;
+                try {
+                    o = work.get();
+                } catch (RuntimeException ex) {
+                    LOG.error("handling {} failed", e, ex);
+                    errors.errno(Errno.EIO.negative());
+                    o = new Outcome(Errno.EIO.negative(), e.kind() + " failed: " + ex);
+                }
+                eventsHandled.incrementAndGet();
+                ack(e.eventId(), o.status(), o.detail());
+            });
+        } catch (RejectedExecutionException closedNow) {
+            LOG.debug("guest closed; event {} dropped", e);
+        }
+    }
+
+    private void ack(long eventId, int status, String detail) {
+        if (!port.isOpen()) {
+            return;
+        }
+        try {
+            port.ackEvent(eventId, status, detail);
+        } catch (PortException e) {
+            LOG.warn("ack of event {} lost: {}", eventId, e.getMessage());
+        }
+    }
+
+    /** A report not tied to any event. */
+    public GuestReport report() {
+        return report(0);
+    }
+
+    /**
+     * The guest's own view. Per credit type: total, used, listed (open), listed-and-closed, and as
+     * {@code windowsInProgress} the windows an unfinished open has allocated in the hypervisor (for every
+     * policy; under UPSTREAM this is what nr_open_wins_progress counts). Windows are the listed ones with their
+     * status bits; the device tree is a copy.
+     */
+    public GuestReport report(long inReplyToEvent) {
+        List<GuestReport.Credits> credits = new ArrayList<>();
+        List<GuestReport.Window> windows = new ArrayList<>();
+        for (PseriesVas.CapsSnapshot s : vas.snapshots()) {
+            credits.add(new GuestReport.Credits(s.type(), s.creditsTotal(), s.creditsUsed(), s.windowsOpen(),
+                    s.windowsClosed(), vas.windowsHalfOpen(s.type())));
+            for (PseriesVas.WindowSnapshot w : s.windows()) {
+                windows.add(new GuestReport.Window(w.winId(), w.winType(), w.status(), w.pasteAddress(), w.pid(), w.task()));
+            }
+        }
+        return new GuestReport(reportSeq.incrementAndGet(), credits, mobility.migrationsOk(), mobility.migrationsFailed(),
+                errors.snapshot(), windows, deviceTree.snapshot(), inReplyToEvent, config.vasPolicy().name(),
+                config.prrnPolicy().name(), nxGzip.pastesOk(), nxGzip.pastesFailed(), prrn.handled(), prrn.failed());
+    }
+
+    /**
+     * The guest-side invariants (papr-notes 4.10 for VAS, plus: every window held by a device handle is listed).
+     * Meant for quiescent moments; returns the violations and throws nothing.
+     */
+    public List<String> checkInvariants() {
+        List<String> v = new ArrayList<>(vas.checkInvariants());
+        Set<Long> listed = new HashSet<>();
+        for (PseriesVas.CapsSnapshot s : vas.snapshots()) {
+            for (PseriesVas.WindowSnapshot w : s.windows()) {
+                listed.add(w.serial());
+            }
+        }
+        for (VasWindow w : nxGzip.windows()) {
+            if (!listed.contains(w.serial())) {
+                v.add("window " + w + " is held by a device handle but not listed");
+            }
+        }
+        if (prrn.outstanding() < 0) {
+            v.add("PRRN outstanding count is negative: " + prrn.outstanding());
+        }
+        return v;
+    }
+
+    public GuestConfig config() {
+        return config;
+    }
+
+    public BootInfo bootInfo() {
+        return bootInfo;
+    }
+
+    public HcallPort port() {
+        return port;
+    }
+
+    public PseriesVas vas() {
+        return vas;
+    }
+
+    public NxGzipDevice nxGzip() {
+        return nxGzip;
+    }
+
+    public PseriesMobility mobility() {
+        return mobility;
+    }
+
+    public PrrnWorker prrn() {
+        return prrn;
+    }
+
+    public PseriesDlpar dlpar() {
+        return dlpar;
+    }
+
+    public GuestDeviceTree deviceTree() {
+        return deviceTree;
+    }
+
+    public DeviceTreeUpdate deviceTreeUpdate() {
+        return dtUpdate;
+    }
+
+    public ErrorCounters errors() {
+        return errors;
+    }
+
+    /** Events handled by the drmgr, dlpar and kreport workers (PRRNs are counted by {@link #prrn()}). */
+    public long eventsHandled() {
+        return eventsHandled.get();
+    }
+
+    /**
+     * Stops taking events and stops the workers (interrupting them; a worker blocked inside an hcall finishes
+     * that call first). Waits a bounded time for them. The port stays open.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        port.setEventListener(e -> LOG.debug("guest {} closed; event {} ignored", config.name(), e));
+        for (ExecutorService ex : List.of(drmgr, dlparWorker, kreport)) {
+            ex.shutdownNow();
+        }
+        prrn.close();
+        for (ExecutorService ex : List.of(drmgr, dlparWorker, kreport)) {
+            try {
+                if (!ex.awaitTermination(1, TimeUnit.SECONDS)) {
+                    LOG.warn("guest {}: a worker is still busy after close", config.name());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private static String errnoName(int rc) {
+        return VasException.errorName(rc, false);
+    }
+
+    private static ExecutorService worker(String name) {
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Override
+    public String toString() {
+        return "GuestKernel[" + config.name() + " on " + bootInfo.partition() + ", " + config.vasPolicy() + "/"
+                + config.prrnPolicy() + "]";
+    }
+}

@@ -1,0 +1,1014 @@
+package org.lparemu.core.guest;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+import org.lparemu.core.papr.Errno;
+import org.lparemu.core.papr.HStatus;
+import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.papr.Vas;
+import org.lparemu.core.port.HcallPort;
+import org.lparemu.core.port.HcallResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The guest's VAS (NX-GZIP user window) support: Linux {@code arch/powerpc/platforms/pseries/vas.c}, re-done in
+ * Java with the kernel's names, talking to the platform only through {@link HcallPort}.
+ *
+ * <h2>Design</h2>
+ * Two credit types ({@link VasCaps}, index 0 QoS and 1 Default) each keep a list of opened windows, newest first,
+ * and three counters: windows on the list, windows on the list that are closed in the hypervisor, and (UPSTREAM
+ * only) windows allocated in the hypervisor but not yet listed. A window can be closed behind its user's back
+ * for two reasons, recorded as status bits: lost credits ({@code NO_CRED_CLOSE}, DLPAR core removal or a lower
+ * QoS total) and migration ({@code MIGRATE_CLOSE}); both can be set at once and each event clears only its own
+ * bit. A closed window keeps its object and list position and gets a new hypervisor window when reopened.
+ *
+ * <p>Opening is the one path that does not finish under the mutex: the kernel drops {@code vas_pseries_mutex}
+ * around H_MODIFY_VAS_WINDOW, and a migration SUSPEND in that gap cannot see the half-open window on the list.
+ * {@link VasPolicy} selects how that gap is handled (see there); everything else is the same for all policies.
+ *
+ * <h2>Locking</h2>
+ * <ul>
+ *   <li>{@link #vasPseriesMutex} ({@code vas_pseries_mutex}) guards every list, the window counters, the window
+ *       fields and all allocate/deallocate hcalls of the open, close and reconfig paths (except the error-path
+ *       deallocate of an open under PRE_FIX and UPSTREAM, which the kernel makes without it).</li>
+ *   <li>Each window's {@link VasWindow#mmapMutex} ({@code task_ref.mmap_mutex}) guards what a paste sees:
+ *       status and paste address.</li>
+ *   <li><b>Lock order: vasPseriesMutex before a window's mmapMutex.</b> Never the reverse: the paste path takes
+ *       only the mmapMutex. The guest's device-tree lock ({@link GuestDeviceTree}) is independent and never
+ *       held together with the VAS mutex: device-tree reconfig notifiers, which may reach
+ *       {@link #reconfigCapabilities}, run after the tree lock is released.</li>
+ *   <li>Methods whose name ends in {@code Locked} must be called with vasPseriesMutex held.</li>
+ *   <li>{@code nr_total_credits} and {@code nr_used_credits} are atomics as in the kernel: used is incremented
+ *       without the lock before an open asks the hypervisor.</li>
+ *   <li>{@code migration_in_progress} is a plain field behind mode-named VarHandle accessors, written without
+ *       the mutex by the UPSTREAM handler and under it by the PRE_FIX one, and read under the mutex by the open
+ *       path. See {@link #migrationInProgressPlain()}.</li>
+ * </ul>
+ * Every hcall blocks the calling thread, as a CPU is busy during an hcall; H_BUSY and long-busy answers to
+ * allocate, modify and deallocate are retried without limit ({@link #hcallReturnBusyCheck}).
+ */
+public final class PseriesVas {
+    private static final Logger LOG = LoggerFactory.getLogger(PseriesVas.class);
+
+    /** vas_tx_win_open_attr flag asking for a QoS credit (VAS_TX_WIN_FLAG_QOS_CREDIT). */
+    public static final long VAS_TX_WIN_FLAG_QOS_CREDIT = 0x1;
+    /** H_HOME_NODE_ASSOCIATIVITY flags: the argument is a vCPU id (VPHN_FLAG_VCPU). */
+    public static final long VPHN_FLAG_VCPU = 1;
+    /** Both close bits. */
+    static final int CLOSED_MASK = Vas.VAS_WIN_NO_CRED_CLOSE | Vas.VAS_WIN_MIGRATE_CLOSE;
+    /**
+     * Fake guest-physical addresses of the two capability pages (the kernel's hv_caps and static hv_cop_caps):
+     * nonzero and 4 KiB aligned, as PAPR requires; the contents travel in the hcall's buffer.
+     */
+    public static final long HV_CAPS_PA = 0x10000000L;
+    public static final long HV_COP_CAPS_PA = 0x10001000L;
+    /** How often an UPSTREAM SUSPEND re-checks nr_open_wins_progress (msleep(10)). */
+    static final Duration SUSPEND_PROGRESS_POLL = Duration.ofMillis(10);
+
+    /** The two migration events (VAS_SUSPEND, VAS_RESUME). */
+    public enum MigrationAction {
+        /** Before the partition suspends: close every window. */
+        SUSPEND,
+        /** After resume (or a failed migration): reopen what SUSPEND closed. */
+        RESUME
+    }
+
+    /** One listed window, as seen under the mutex. */
+    public record WindowSnapshot(long serial, long winId, int winType, int status, long pasteAddress, int pid, String task) {
+        public boolean active() {
+            return (status & CLOSED_MASK) == 0;
+        }
+    }
+
+    /** One credit type, as seen under the mutex. {@code windowsInProgress} is nr_open_wins_progress. */
+    public record CapsSnapshot(int type, boolean enabled, int winType, int creditsTotal, int creditsUsed, int windowsOpen,
+                               int windowsClosed, int windowsInProgress, List<WindowSnapshot> windows) {
+        public CapsSnapshot {
+            windows = List.copyOf(windows);
+        }
+
+        public int windowsActive() {
+            return windowsOpen - windowsClosed;
+        }
+    }
+
+    private static final VarHandle MIGRATION_IN_PROGRESS;
+
+    static {
+        try {
+            MIGRATION_IN_PROGRESS = MethodHandles.lookup().findVarHandle(PseriesVas.class, "migrationInProgress", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    // --- Immutable after construction.
+
+    private final HcallPort port;
+    private final GuestClock clock;
+    private final VasPolicy policy;
+    /** Shared-processor partitions get credits from entitlement; the DLPAR notifier ignores them. */
+    private final boolean sharedProcessor;
+    private final ErrorCounters errors;
+    /** vas_pseries_mutex. */
+    final ReentrantLock vasPseriesMutex = new ReentrantLock();
+    /** vascaps[]: index 0 QoS, 1 Default. */
+    private final VasCaps[] vascaps = {new VasCaps(Vas.WIN_TYPE_QOS), new VasCaps(Vas.WIN_TYPE_DEFAULT)};
+
+    // --- Written once by pseriesVasInit; volatile so that the write of copypasteFeat publishes the caps.
+
+    /** copypaste_feat: user-mode COPY/PASTE is usable, the nx-gzip device exists. */
+    private volatile boolean copypasteFeat;
+    private volatile Vas.AllCaps capsAll;
+
+    // --- migration_in_progress: accessed only through the accessors below.
+
+    @SuppressWarnings("unused") // through MIGRATION_IN_PROGRESS
+    private boolean migrationInProgress;
+
+    // --- lparemu bookkeeping for checkInvariants, not in the kernel.
+
+    /** A SUSPEND has returned and no RESUME has started. */
+    private volatile boolean suspendComplete;
+
+    public PseriesVas(HcallPort port, GuestClock clock, VasPolicy policy, ErrorCounters errors) {
+        this.port = Objects.requireNonNull(port, "port");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.errors = Objects.requireNonNull(errors, "errors");
+        this.sharedProcessor = port.bootInfo().sharedProcessor();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // migration_in_progress accessors
+
+    /**
+     * Plain read of {@code migration_in_progress}: the kernel's plain load inside {@code vas_pseries_mutex} in
+     * {@code vas_allocate_window} (section A, and UPSTREAM's section B). It pairs with either setter through the
+     * mutex: the SUSPEND thread stores the flag and then takes the mutex, so any critical section that begins
+     * after the SUSPEND thread's critical section sees the store. Call only with the mutex held.
+     */
+    @GuardedBy("vasPseriesMutex")
+    boolean migrationInProgressPlain() {
+        return (boolean) MIGRATION_IN_PROGRESS.get(this);
+    }
+
+    /**
+     * Opaque read (READ_ONCE): for lock-free observers such as reports, which may see a stale value but never a
+     * torn or invented one. Orders nothing.
+     */
+    public boolean migrationInProgressOpaque() {
+        return (boolean) MIGRATION_IN_PROGRESS.getOpaque(this);
+    }
+
+    /**
+     * Acquire read (smp_load_acquire): pairs with {@link #setMigrationInProgressRelease}; a lock-free reader that
+     * sees {@code true} also sees everything the writer did before setting it. Note that this does not order the
+     * reader's earlier stores before the load (the store-buffering shape "bump a counter, then read the flag"
+     * against "set the flag, then read the counter" needs the mutex or a full fence), which is why the open path
+     * reads the flag under the mutex instead.
+     */
+    public boolean migrationInProgressAcquire() {
+        return (boolean) MIGRATION_IN_PROGRESS.getAcquire(this);
+    }
+
+    /**
+     * Plain store: the PRE_FIX handler's {@code migration_in_progress = ...}, made with {@code vas_pseries_mutex}
+     * held (v5.18 to v6.6), so the mutex orders it against the open path. Call only with the mutex held.
+     */
+    @GuardedBy("vasPseriesMutex")
+    void setMigrationInProgressPlain(boolean value) {
+        MIGRATION_IN_PROGRESS.set(this, value);
+    }
+
+    /**
+     * Release store: the UPSTREAM handler's {@code migration_in_progress = ...}, made with no lock. The kernel
+     * uses a plain bool store; the open path does not rely on the release (it reads under the mutex, and the
+     * writer takes the mutex right after the store), but release lets {@link #migrationInProgressAcquire()}
+     * readers pair with it.
+     */
+    void setMigrationInProgressRelease(boolean value) {
+        MIGRATION_IN_PROGRESS.setRelease(this, value);
+    }
+
+    /** Opaque store (WRITE_ONCE), for tests that model a writer with no ordering at all. */
+    void setMigrationInProgressOpaque(boolean value) {
+        MIGRATION_IN_PROGRESS.setOpaque(this, value);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Init
+
+    /**
+     * {@code pseries_vas_init}: reads the overall capabilities and each offered feature's capabilities, and turns
+     * copy/paste on when they pass the kernel's checks. H_FUNCTION from the hypervisor means "no VAS" and is not
+     * logged. Call once, before any other method.
+     *
+     * @return 0, or the negative errno of the failing step (copy/paste then stays off)
+     */
+    public int pseriesVasInit() {
+        vasPseriesMutex.lock();
+        try {
+            byte[] page = new byte[Vas.CAPS_BUFFER_SIZE];
+            int rc = hQueryVasCapabilities(Vas.QUERY_OVERALL, HV_CAPS_PA, page);
+            if (rc != 0) {
+                return rc;
+            }
+            Vas.AllCaps all = Vas.AllCaps.decode(page);
+            capsAll = all;
+            boolean available = false;
+            if ((all.featType() & Vas.FEAT_GZIP_QOS) != 0) {
+                rc = getVasCapabilitiesLocked(Vas.QUERY_GZIP_QOS, Vas.WIN_TYPE_QOS);
+                if (rc != 0) {
+                    return rc;
+                }
+                available = true;
+            }
+            if ((all.featType() & Vas.FEAT_GZIP_DEFAULT) != 0) {
+                rc = getVasCapabilitiesLocked(Vas.QUERY_GZIP_DEFAULT, Vas.WIN_TYPE_DEFAULT);
+                available |= rc == 0;
+            }
+            if (rc == 0 && available) {
+                LOG.info("GZIP feature is available");
+                copypasteFeat = true;
+            } else {
+                // Only reached when the Default query failed after QoS succeeded: no copy/paste at all.
+                copypasteFeat = false;
+            }
+            return rc;
+        } finally {
+            vasPseriesMutex.unlock();
+        }
+    }
+
+    /** {@code get_vas_capabilities}: one feature's caps into vascaps[type], with the kernel's checks. */
+    @GuardedBy("vasPseriesMutex")
+    private int getVasCapabilitiesLocked(int feat, int type) {
+        VasCaps vcaps = vascaps[type];
+        vcaps.feat = feat;
+        byte[] page = new byte[Vas.CAPS_BUFFER_SIZE];
+        int rc = hQueryVasCapabilities(feat, HV_COP_CAPS_PA, page);
+        if (rc != 0) {
+            return rc;
+        }
+        Vas.CopFeatCaps caps = Vas.CopFeatCaps.decode(page);
+        vcaps.userMode = caps.userMode();
+        if ((caps.userMode() & Vas.USER_MODE_COPY_PASTE) == 0) {
+            LOG.error("User space COPY/PASTE is not supported (feature {})", feat);
+            return Errno.ENOTSUPP.negative();
+        }
+        vcaps.descriptor = caps.descriptor();
+        vcaps.winType = caps.winType();
+        if (caps.winType() >= Vas.WIN_TYPES) {
+            LOG.error("Unsupported window type {}", caps.winType());
+            return Errno.EINVAL.negative();
+        }
+        vcaps.maxLparCreds = caps.maxLparCreds();
+        vcaps.maxWinCreds = caps.maxWinCreds();
+        vcaps.nrTotalCredits.set(caps.targetLparCreds());
+        if (feat == Vas.QUERY_GZIP_DEFAULT) {
+            vcaps.defLparCreds = caps.defLparCreds();
+            if (caps.maxWinCreds() < Vas.DEF_WIN_CREDS) {
+                LOG.error("Window creds({}) > max allowed window creds({})", Vas.DEF_WIN_CREDS, caps.maxWinCreds());
+                return Errno.EINVAL.negative();
+            }
+        }
+        vcaps.enabled = true;
+        return 0;
+    }
+
+    /**
+     * {@code h_query_vas_capabilities}: one query, not retried; the returned bytes are copied over {@code page}.
+     *
+     * @return 0, or -EIO (logged unless the hypervisor answered H_FUNCTION, which means VAS is not offered)
+     */
+    int hQueryVasCapabilities(int queryType, long bufferAddress, byte[] page) {
+        HcallResult r = port.hcall(Vcpu.current(), Hcall.H_QUERY_VAS_CAPABILITIES, new long[] {queryType, bufferAddress}, null);
+        if (r.ok()) {
+            byte[] b = r.buffer();
+            System.arraycopy(b, 0, page, 0, Math.min(b.length, page.length));
+            return 0;
+        }
+        if (r.status() != HStatus.H_FUNCTION) {
+            LOG.error("H_QUERY_VAS_CAPABILITIES({}) error: {}", queryType, HStatus.name(r.status()));
+        }
+        return Errno.EIO.negative();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // hcall wrappers
+
+    /**
+     * {@code hcall_return_busy_check}: a long-busy status sleeps the hinted time (1 ms .. 100 s) and becomes
+     * H_BUSY; H_BUSY yields the processor (cond_resched). The caller loops while H_BUSY comes back, with no retry
+     * cap. The sleep is not interruptible, like msleep.
+     */
+    long hcallReturnBusyCheck(long rc) {
+        if (HStatus.isLongBusy(rc)) {
+            GuestClock.sleepUninterruptibly(clock, Duration.ofMillis(HStatus.longBusyMillis(rc)));
+            return HStatus.H_BUSY;
+        }
+        if (rc == HStatus.H_BUSY) {
+            Thread.yield();
+        }
+        return rc;
+    }
+
+    /** One hcall retried through {@link #hcallReturnBusyCheck} until it is neither busy nor long-busy. */
+    private HcallResult hcallBusyRetry(long opcode, long... args) {
+        while (true) {
+            HcallResult r = port.hcall(Vcpu.current(), opcode, args);
+            if (hcallReturnBusyCheck(r.status()) != HStatus.H_BUSY) {
+                return r;
+            }
+        }
+    }
+
+    /**
+     * {@code h_allocate_vas_window}: asks for a window of {@code winType} with one credit in {@code domain}.
+     * Reproduces the kernel's quirk: the invalid-paste-address test looks at the window's previous address
+     * (0 for a new window, the old one on reopen) before the new one is stored, so it never rejects a fresh
+     * window and it rejects a reopen only when the previous allocation had returned the invalid address; in that
+     * case the hypervisor's new window is left allocated and unrecorded, as in the kernel.
+     *
+     * @return 0, -ENOTSUPP (quirk above) or -EIO
+     */
+    @GuardedBy("vasPseriesMutex")
+    int hAllocateVasWindowLocked(VasWindow win, long[] domain, int winType) {
+        long[] args = new long[2 + domain.length];
+        args[0] = winType;
+        args[1] = Vas.DEF_WIN_CREDS;
+        System.arraycopy(domain, 0, args, 2, domain.length);
+        HcallResult r = hcallBusyRetry(Hcall.H_ALLOCATE_VAS_WINDOW, args);
+        if (r.ok()) {
+            if (win.pasteAddress() == Vas.INVALID_WIN_ADDRESS) {
+                LOG.error("H_ALLOCATE_VAS_WINDOW: COPY/PASTE is not supported");
+                return Errno.ENOTSUPP.negative();
+            }
+            win.setAllocation(r.ret(0), r.ret(1), r.ret(2), r.ret(3));
+            return 0;
+        }
+        LOG.error("H_ALLOCATE_VAS_WINDOW error: {}, winType: {}, credits: {}", HStatus.name(r.status()), winType,
+                Vas.DEF_WIN_CREDS);
+        return Errno.EIO.negative();
+    }
+
+    /**
+     * {@code allocate_setup_window}: allocate, then set up the fault interrupt. The interrupt is not modelled
+     * (its number is only recorded), so this is the allocation.
+     */
+    @GuardedBy("vasPseriesMutex")
+    private int allocateSetupWindowLocked(VasWindow win, long[] domain, int winType) {
+        return hAllocateVasWindowLocked(win, domain, winType);
+    }
+
+    /**
+     * {@code h_modify_vas_window}: makes the window usable by the opener's process (pid), with the flags Linux
+     * always passes.
+     *
+     * @return 0 or -EIO
+     */
+    int hModifyVasWindow(VasWindow win) {
+        long winId = win.winId();
+        HcallResult r = hcallBusyRetry(Hcall.H_MODIFY_VAS_WINDOW, winId, win.pid(), 0, Vas.MOD_WIN_FLAGS, 0);
+        if (r.ok()) {
+            return 0;
+        }
+        LOG.error("H_MODIFY_VAS_WINDOW error: {}, winid {} lpid {}", HStatus.name(r.status()), winId, win.pid());
+        return Errno.EIO.negative();
+    }
+
+    /**
+     * {@code h_deallocate_vas_window}.
+     *
+     * @return 0 or -EIO
+     */
+    int hDeallocateVasWindow(long winId) {
+        HcallResult r = hcallBusyRetry(Hcall.H_DEALLOCATE_VAS_WINDOW, winId);
+        if (r.ok()) {
+            return 0;
+        }
+        LOG.error("H_DEALLOCATE_VAS_WINDOW error: {}, winid: {}", HStatus.name(r.status()), winId);
+        return Errno.EIO.negative();
+    }
+
+    /** {@code deallocate_free_window}: deallocate first, then free the fault interrupt (not modelled). */
+    @GuardedBy("vasPseriesMutex")
+    private int deallocateFreeWindowLocked(VasWindow win) {
+        return hDeallocateVasWindow(win.winId());
+    }
+
+    private static long[] defaultDomain() {
+        // The kernel passes a 9-word domain with only word 0 set to all-ones ("hypervisor chooses").
+        return new long[] {Vas.DEFAULT_DOMAIN_ID, 0, 0, 0, 0, 0};
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Open and close
+
+    /**
+     * {@code vas_allocate_window}: opens one window for the calling task (papr-notes 4.3), following
+     * {@link #policy()} across the H_MODIFY_VAS_WINDOW stretch.
+     *
+     * @param vasId -1 to place the window near the calling vCPU (H_HOME_NODE_ASSOCIATIVITY); anything else lets
+     *              the hypervisor choose
+     * @param flags {@link #VAS_TX_WIN_FLAG_QOS_CREDIT} for a QoS credit, else Default
+     * @param pid   the opener's SPRN_PID, kept for reopening
+     * @throws VasException -EINVAL when no credit is left; -EBUSY during a migration or while any window of the
+     *                      type is closed; -EIO when an hcall fails; -ENOTSUPP on the paste-address quirk; the raw
+     *                      PAPR status when H_HOME_NODE_ASSOCIATIVITY fails
+     */
+    public VasWindow allocateWindow(int vasId, long flags, int pid) throws VasException {
+        VasCaps caps = vascaps[(flags & VAS_TX_WIN_FLAG_QOS_CREDIT) != 0 ? Vas.WIN_TYPE_QOS : Vas.WIN_TYPE_DEFAULT];
+        // One credit per window; taken before asking the hypervisor, without the mutex, as the kernel does.
+        int newCreds = caps.nrUsedCredits.incrementAndGet();
+        caps.allocationsInFlight.incrementAndGet();
+        boolean listed = false;
+        try {
+            if (newCreds > caps.nrTotalCredits.get()) {
+                LOG.warn("Credits are not available to allocate window");
+                throw VasException.errno(Errno.EINVAL.negative(), "no credits");
+            }
+            long[] domain = defaultDomain();
+            if (vasId == -1) {
+                int cpu = Vcpu.current();
+                HcallResult r = port.hcall(cpu, Hcall.H_HOME_NODE_ASSOCIATIVITY, VPHN_FLAG_VCPU, cpu);
+                if (!r.ok()) {
+                    LOG.error("H_HOME_NODE_ASSOCIATIVITY error: {}, cpu: {}", HStatus.name(r.status()), cpu);
+                    throw VasException.papr(r.status(), "H_HOME_NODE_ASSOCIATIVITY failed");
+                }
+                for (int i = 0; i < domain.length; i++) {
+                    domain[i] = r.ret(i);
+                }
+            }
+            VasWindow win = new VasWindow(pid, Thread.currentThread().getName());
+            VasWindow opened = policy == VasPolicy.HOLD_MUTEX ? openHoldingMutex(caps, win, domain)
+                    : openDroppingMutex(caps, win, domain);
+            listed = true;
+            return opened;
+        } finally {
+            if (!listed) {
+                // The "out" label: give the credit back.
+                caps.nrUsedCredits.decrementAndGet();
+                caps.allocationsInFlight.decrementAndGet();
+            }
+        }
+    }
+
+    /** PRE_FIX and UPSTREAM: sections A and B with the mutex dropped for H_MODIFY_VAS_WINDOW in between. */
+    private VasWindow openDroppingMutex(VasCaps caps, VasWindow win, long[] domain) throws VasException {
+        int rc;
+        // Section A.
+        vasPseriesMutex.lock();
+        try {
+            if (migrationInProgressPlain()) {
+                rc = Errno.EBUSY.negative();
+            } else {
+                rc = allocateSetupWindowLocked(win, domain, caps.winType);
+                if (rc == 0) {
+                    caps.windowsHalfOpen.incrementAndGet();
+                    if (policy == VasPolicy.UPSTREAM) {
+                        caps.nrOpenWinsProgress++;
+                    }
+                }
+            }
+        } finally {
+            vasPseriesMutex.unlock();
+        }
+        if (rc != 0) {
+            throw VasException.errno(rc, rc == Errno.EBUSY.negative() ? "migration in progress" : "allocate failed");
+        }
+
+        // Outside the mutex: the stretch a SUSPEND can fall into.
+        try {
+            rc = hModifyVasWindow(win);
+        } catch (RuntimeException portGone) {
+            abandon(caps);
+            throw portGone;
+        }
+        if (rc != 0) {
+            outFree(caps, win);
+            throw VasException.errno(rc, "modify failed");
+        }
+
+        // Section B.
+        boolean admitted;
+        vasPseriesMutex.lock();
+        try {
+            win.setWinType(caps.winType);
+            // PRE_FIX looks only for closed windows; UPSTREAM also refuses when a migration started meanwhile.
+            admitted = caps.nrCloseWins == 0 && (policy != VasPolicy.UPSTREAM || !migrationInProgressPlain());
+            if (admitted) {
+                listAddLocked(caps, win);
+                if (policy == VasPolicy.UPSTREAM) {
+                    caps.nrOpenWinsProgress--;
+                }
+            }
+        } finally {
+            vasPseriesMutex.unlock();
+        }
+        if (admitted) {
+            return win;
+        }
+        LOG.warn("No credit is available to allocate window");
+        outFree(caps, win);
+        throw VasException.errno(Errno.EBUSY.negative(), "windows closed or migration in progress");
+    }
+
+    /** HOLD_MUTEX: the whole open (allocate, modify, list add) in one critical section. */
+    private VasWindow openHoldingMutex(VasCaps caps, VasWindow win, long[] domain) throws VasException {
+        vasPseriesMutex.lock();
+        try {
+            if (migrationInProgressPlain()) {
+                throw VasException.errno(Errno.EBUSY.negative(), "migration in progress");
+            }
+            int rc = allocateSetupWindowLocked(win, domain, caps.winType);
+            if (rc != 0) {
+                throw VasException.errno(rc, "allocate failed");
+            }
+            caps.windowsHalfOpen.incrementAndGet();
+            try {
+                rc = hModifyVasWindow(win);
+            } catch (RuntimeException portGone) {
+                abandon(caps);
+                throw portGone;
+            }
+            if (rc != 0) {
+                outFree(caps, win);
+                throw VasException.errno(rc, "modify failed");
+            }
+            win.setWinType(caps.winType);
+            if (caps.nrCloseWins == 0) {
+                listAddLocked(caps, win);
+                return win;
+            }
+            LOG.warn("No credit is available to allocate window");
+            outFree(caps, win);
+            throw VasException.errno(Errno.EBUSY.negative(), "windows closed");
+        } finally {
+            vasPseriesMutex.unlock();
+        }
+    }
+
+    @GuardedBy("vasPseriesMutex")
+    private void listAddLocked(VasCaps caps, VasWindow win) {
+        caps.list.addFirst(win);
+        caps.nrOpenWindows++;
+        caps.windowsHalfOpen.decrementAndGet();
+        caps.allocationsInFlight.decrementAndGet();
+    }
+
+    /**
+     * The "out_free" path of an open: deallocate the hypervisor window (without the mutex under PRE_FIX and
+     * UPSTREAM; its result is ignored, as in the kernel), then, UPSTREAM only, drop nr_open_wins_progress under
+     * the mutex, which is what lets a waiting SUSPEND go on.
+     */
+    private void outFree(VasCaps caps, VasWindow win) {
+        try {
+            hDeallocateVasWindow(win.winId());
+        } finally {
+            caps.windowsHalfOpen.decrementAndGet();
+            if (policy == VasPolicy.UPSTREAM) {
+                vasPseriesMutex.lock();
+                try {
+                    caps.nrOpenWinsProgress--;
+                } finally {
+                    vasPseriesMutex.unlock();
+                }
+            }
+        }
+    }
+
+    /**
+     * The port failed in the middle of an open (the platform is gone; a real CPU never sees this). Undo the
+     * bookkeeping so a SUSPEND does not wait for a window nobody will finish.
+     */
+    private void abandon(VasCaps caps) {
+        caps.windowsHalfOpen.decrementAndGet();
+        if (policy == VasPolicy.UPSTREAM) {
+            vasPseriesMutex.lock();
+            try {
+                caps.nrOpenWinsProgress--;
+            } finally {
+                vasPseriesMutex.unlock();
+            }
+        }
+    }
+
+    /**
+     * {@code vas_deallocate_window} (papr-notes 4.4): a window that is active in the hypervisor is deallocated
+     * there; one closed for credits or migration only leaves the closed count. Then it leaves the list and gives
+     * its credit back. The credit type is found by the window's win_type, as the kernel indexes vascaps[].
+     *
+     * @return 0, or -EIO when the deallocate hcall failed (the window then stays listed, as in the kernel)
+     */
+    public int deallocateWindow(VasWindow win) {
+        VasCaps caps = vascaps[win.winType()];
+        vasPseriesMutex.lock();
+        try {
+            if ((win.status() & CLOSED_MASK) == 0) {
+                int rc = deallocateFreeWindowLocked(win);
+                if (rc != 0) {
+                    return rc;
+                }
+            } else {
+                caps.nrCloseWins--;
+            }
+            caps.list.remove(win);
+            caps.nrUsedCredits.decrementAndGet();
+            caps.nrOpenWindows--;
+            return 0;
+        } finally {
+            vasPseriesMutex.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Reconfiguration (DLPAR, QoS, migration)
+
+    /**
+     * {@code reconfig_close_windows} (papr-notes 4.5): closes active windows from the newest (LIFO), marking
+     * them with NO_CRED_CLOSE, or MIGRATE_CLOSE when {@code migrate}. Windows already closed for the other reason
+     * get the bit too and do not count. Without {@code migrate} it stops after {@code excess} windows and returns
+     * the first hcall error (leaving that window's bit set but not counted, as the kernel does); for a migration
+     * it closes every active window and ignores errors ("no way to stop migration").
+     */
+    @GuardedBy("vasPseriesMutex")
+    int reconfigCloseWindowsLocked(VasCaps vcaps, int excess, boolean migrate) {
+        int flag = migrate ? Vas.VAS_WIN_MIGRATE_CLOSE : Vas.VAS_WIN_NO_CRED_CLOSE;
+        for (VasWindow win : vcaps.list) {
+            if ((win.status() & CLOSED_MASK) != 0) {
+                win.addStatus(flag);
+                continue;
+            }
+            // Under the mmap mutex, as the kernel does before zapping the paste page: the next paste sees the
+            // window closed (a failed paste) instead of reaching the old hypervisor window.
+            win.addStatus(flag);
+            int rc = deallocateFreeWindowLocked(win);
+            if (rc != 0 && !migrate) {
+                return rc;
+            }
+            vcaps.nrCloseWins++;
+            if (!migrate && --excess == 0) {
+                break;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * {@code reconfig_open_windows} (papr-notes 4.6): reopens windows closed for {@code migrate}'s reason. For
+     * DLPAR, with more windows closed than {@code creds}, the newest closed ones are skipped so that the oldest
+     * reopen first. A window closed for both reasons only loses this reason's bit and stays closed (the other
+     * event reopens it). Reopened windows get a new hypervisor window in the default domain, the same pid, and
+     * are active again (the next paste uses the new address).
+     *
+     * @return 0, or the first allocate/modify error (that window stays closed)
+     */
+    @GuardedBy("vasPseriesMutex")
+    int reconfigOpenWindowsLocked(VasCaps vcaps, int creds, boolean migrate) {
+        if (vcaps.nrCloseWins == 0) {
+            return 0;
+        }
+        int skip = !migrate && vcaps.nrCloseWins > creds ? vcaps.nrCloseWins - creds : 0;
+        Iterator<VasWindow> it = vcaps.list.iterator();
+        for (int i = 0; i < skip && it.hasNext(); i++) {
+            it.next();
+        }
+        int flag = migrate ? Vas.VAS_WIN_MIGRATE_CLOSE : Vas.VAS_WIN_NO_CRED_CLOSE;
+        while (it.hasNext()) {
+            VasWindow win = it.next();
+            int status = win.status();
+            if ((status & CLOSED_MASK) == CLOSED_MASK) {
+                win.clearStatus(flag);
+                continue;
+            }
+            if ((status & flag) == 0) {
+                continue;
+            }
+            int rc = allocateSetupWindowLocked(win, defaultDomain(), vcaps.winType);
+            if (rc != 0) {
+                return rc;
+            }
+            rc = hModifyVasWindow(win);
+            if (rc != 0) {
+                hDeallocateVasWindow(win.winId());
+                return rc;
+            }
+            win.clearStatus(flag);
+            win.setWinType(vcaps.winType);
+            if (--vcaps.nrCloseWins == 0) {
+                break;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * {@code vas_reconfig_capabilties} (sic: the kernel's function name is misspelt) (papr-notes 4.7): sets the
+     * type's total credits to {@code newCreds}, reopening windows closed for lost credits when it grew, closing
+     * the newest active windows beyond it when it shrank. Does not look at migration_in_progress: a DLPAR during
+     * a migration is handled by the two status bits.
+     *
+     * @return 0, -EINVAL for an unknown type, or the reconfig error
+     */
+    public int reconfigCapabilities(int type, int newCreds) {
+        if (type != Vas.WIN_TYPE_QOS && type != Vas.WIN_TYPE_DEFAULT) {
+            return Errno.EINVAL.negative();
+        }
+        VasCaps vcaps = vascaps[type];
+        vasPseriesMutex.lock();
+        try {
+            int old = vcaps.nrTotalCredits.get();
+            vcaps.nrTotalCredits.set(newCreds);
+            if (old < newCreds) {
+                return reconfigOpenWindowsLocked(vcaps, newCreds - old, false);
+            }
+            int active = vcaps.nrOpenWindows - vcaps.nrCloseWins;
+            if (active > newCreds) {
+                return reconfigCloseWindowsLocked(vcaps, active - newCreds, false);
+            }
+            return 0;
+        } finally {
+            vasPseriesMutex.unlock();
+        }
+    }
+
+    /**
+     * {@code pseries_vas_dlpar_cpu}: after a processor node came or went, read the Default type's new target
+     * from the hypervisor and reconfigure to it. Nothing to do without copy/paste.
+     */
+    public int pseriesVasDlparCpu() {
+        if (!copypasteFeat) {
+            return 0;
+        }
+        byte[] page = new byte[Vas.CAPS_BUFFER_SIZE];
+        int rc = hQueryVasCapabilities(vascaps[Vas.WIN_TYPE_DEFAULT].feat, HV_COP_CAPS_PA, page);
+        if (rc == 0) {
+            rc = reconfigCapabilities(Vas.WIN_TYPE_DEFAULT, Vas.CopFeatCaps.decode(page).targetLparCreds());
+        }
+        if (rc != 0) {
+            LOG.error("Failed reconfig VAS capabilities with DLPAR: {}", rc);
+            errors.errno(rc);
+        }
+        return rc;
+    }
+
+    /**
+     * {@code pseries_vas_notifier}: the device-tree reconfig notifier. A processor node (one with
+     * {@code ibm,ppc-interrupt-server#s}) attached or detached on a dedicated-processor partition triggers
+     * {@link #pseriesVasDlparCpu()}; shared-processor partitions are ignored (their credits follow entitlement
+     * and are updated from lparcfg). Registered only when copy/paste is available.
+     */
+    public void pseriesVasNotifier(GuestDeviceTree.ReconfigAction action, String path, Map<String, byte[]> properties) {
+        if (sharedProcessor) {
+            return;
+        }
+        if ((action == GuestDeviceTree.ReconfigAction.ATTACH_NODE || action == GuestDeviceTree.ReconfigAction.DETACH_NODE)
+                && properties.containsKey("ibm,ppc-interrupt-server#s")) {
+            LOG.info("processor node {} {}: reconfiguring VAS credits", path, action);
+            pseriesVasDlparCpu();
+        }
+    }
+
+    /**
+     * {@code vas_migration_handler} (papr-notes 4.8): SUSPEND closes every window before the partition
+     * suspends, RESUME reopens them (on the destination, or on the source after a failed migration) against the
+     * hypervisor's current target. The query is made for both types, even one never initialised (its query type
+     * is then 0, the overall query, as in the kernel). Errors during SUSPEND are ignored; a RESUME error stops it
+     * and is returned, leaving the remaining windows closed.
+     *
+     * <p>UPSTREAM: the flag is set without the mutex; per type, SUSPEND closes the listed windows and then waits,
+     * polling every 10 ms with the mutex dropped, until no open is half-way. PRE_FIX and HOLD_MUTEX: the whole
+     * handler, flag included, runs under the mutex, and SUSPEND waits for nothing.
+     */
+    public int migrationHandler(MigrationAction action) {
+        LOG.info("VAS migration event {}", action);
+        if (!copypasteFeat) {
+            return 0;
+        }
+        int rc = policy == VasPolicy.UPSTREAM ? migrationHandlerUpstream(action) : migrationHandlerPreFix(action);
+        if (action == MigrationAction.SUSPEND) {
+            suspendComplete = true;
+        }
+        return rc;
+    }
+
+    private int migrationHandlerUpstream(MigrationAction action) {
+        if (action == MigrationAction.RESUME) {
+            suspendComplete = false;
+        }
+        setMigrationInProgressRelease(action == MigrationAction.SUSPEND);
+        int rc = 0;
+        for (VasCaps vcaps : vascaps) {
+            int[] newCreds = new int[1];
+            int qrc = queryTargetForMigration(vcaps, action, newCreds);
+            if (qrc != 0 && action == MigrationAction.RESUME) {
+                return qrc;
+            }
+            vasPseriesMutex.lock();
+            try {
+                if (action == MigrationAction.SUSPEND) {
+                    rc = reconfigCloseWindowsLocked(vcaps, vcaps.nrOpenWindows, true);
+                    // Windows join the list only after a successful open: wait for opens that are half-way. They
+                    // see migration_in_progress in section B and deallocate.
+                    while (vcaps.nrOpenWinsProgress != 0) {
+                        vasPseriesMutex.unlock();
+                        try {
+                            GuestClock.sleepUninterruptibly(clock, SUSPEND_PROGRESS_POLL);
+                        } finally {
+                            vasPseriesMutex.lock();
+                        }
+                    }
+                } else {
+                    vcaps.nrTotalCredits.set(newCreds[0]);
+                    rc = reconfigOpenWindowsLocked(vcaps, newCreds[0], true);
+                }
+            } finally {
+                vasPseriesMutex.unlock();
+            }
+            if (rc != 0 && action == MigrationAction.RESUME) {
+                return rc;
+            }
+        }
+        LOG.info("VAS migration event ({}) successful", action);
+        return rc;
+    }
+
+    private int migrationHandlerPreFix(MigrationAction action) {
+        vasPseriesMutex.lock();
+        try {
+            if (action == MigrationAction.RESUME) {
+                suspendComplete = false;
+            }
+            setMigrationInProgressPlain(action == MigrationAction.SUSPEND);
+            int rc = 0;
+            for (VasCaps vcaps : vascaps) {
+                int[] newCreds = new int[1];
+                int qrc = queryTargetForMigration(vcaps, action, newCreds);
+                if (qrc != 0 && action == MigrationAction.RESUME) {
+                    return qrc;
+                }
+                if (action == MigrationAction.SUSPEND) {
+                    rc = reconfigCloseWindowsLocked(vcaps, vcaps.nrOpenWindows, true);
+                } else {
+                    vcaps.nrTotalCredits.set(newCreds[0]);
+                    rc = reconfigOpenWindowsLocked(vcaps, newCreds[0], true);
+                }
+                if (rc != 0 && action == MigrationAction.RESUME) {
+                    return rc;
+                }
+            }
+            LOG.info("VAS migration event ({}) successful", action);
+            return rc;
+        } finally {
+            vasPseriesMutex.unlock();
+        }
+    }
+
+    /** The per-type capability query of the migration handler; a changed target is only logged. */
+    private int queryTargetForMigration(VasCaps vcaps, MigrationAction action, int[] newCreds) {
+        int old = vcaps.nrTotalCredits.get();
+        byte[] page = new byte[Vas.CAPS_BUFFER_SIZE];
+        int rc = hQueryVasCapabilities(vcaps.feat, HV_COP_CAPS_PA, page);
+        if (rc == 0) {
+            newCreds[0] = Vas.CopFeatCaps.decode(page).targetLparCreds();
+            if (old != newCreds[0]) {
+                LOG.error("Target credits mismatch with the hypervisor: state({}) lpar creds {} HV lpar creds {}; used {}",
+                        action, old, newCreds[0], vcaps.nrUsedCredits.get());
+            }
+        } else {
+            LOG.error("state({}): Get VAS capabilities failed with {}", action, rc);
+        }
+        return rc;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Views
+
+    public VasPolicy policy() {
+        return policy;
+    }
+
+    /** copypaste_feat. */
+    public boolean copypasteFeat() {
+        return copypasteFeat;
+    }
+
+    /** The overall capabilities read at init, or null when the query failed. */
+    public Vas.AllCaps capsAll() {
+        return capsAll;
+    }
+
+    /** One credit type's counters and listed windows, read under the mutex. */
+    public CapsSnapshot snapshot(int type) {
+        VasCaps c = vascaps[type];
+        vasPseriesMutex.lock();
+        try {
+            List<WindowSnapshot> ws = new ArrayList<>(c.list.size());
+            for (VasWindow w : c.list) {
+                w.mmapMutex.lock();
+                try {
+                    ws.add(new WindowSnapshot(w.serial(), w.winId(), w.winType(), w.status(), w.pasteAddress(), w.pid(), w.task()));
+                } finally {
+                    w.mmapMutex.unlock();
+                }
+            }
+            return new CapsSnapshot(type, c.enabled, c.winType, c.nrTotalCredits.get(), c.nrUsedCredits.get(),
+                    c.nrOpenWindows, c.nrCloseWins, c.nrOpenWinsProgress, ws);
+        } finally {
+            vasPseriesMutex.unlock();
+        }
+    }
+
+    /** Both types, QoS first. */
+    public List<CapsSnapshot> snapshots() {
+        return List.of(snapshot(Vas.WIN_TYPE_QOS), snapshot(Vas.WIN_TYPE_DEFAULT));
+    }
+
+    /**
+     * Windows of this type that an unfinished open has allocated in the hypervisor and not yet listed or
+     * deallocated (lparemu bookkeeping, for every policy; the kernel counts only UPSTREAM's opens, as
+     * nr_open_wins_progress).
+     */
+    public int windowsHalfOpen(int type) {
+        return vascaps[type].windowsHalfOpen.get();
+    }
+
+    /** Whether {@code t} is queued for the VAS mutex (tests use it to see a SUSPEND blocked behind an open). */
+    boolean isWaitingForVasMutex(Thread t) {
+        return vasPseriesMutex.hasQueuedThread(t);
+    }
+
+    /**
+     * The VAS invariants of papr-notes 4.10, checked under the mutex. Meant for quiescent moments: an open or
+     * close running concurrently can make the lock-free credit counters disagree for an instant.
+     *
+     * @return one line per violation; empty when all hold
+     */
+    public List<String> checkInvariants() {
+        List<String> v = new ArrayList<>();
+        vasPseriesMutex.lock();
+        try {
+            for (VasCaps c : vascaps) {
+                String t = c.type == Vas.WIN_TYPE_QOS ? "QoS" : "Default";
+                int used = c.nrUsedCredits.get();
+                int inFlight = c.allocationsInFlight.get();
+                if (used != c.nrOpenWindows + inFlight) {
+                    v.add(t + ": nr_used_credits " + used + " != listed windows " + c.nrOpenWindows + " + opens in flight " + inFlight);
+                }
+                if (c.nrOpenWindows != c.list.size()) {
+                    v.add(t + ": nr_open_windows " + c.nrOpenWindows + " != list size " + c.list.size());
+                }
+                if (c.nrCloseWins < 0 || c.nrCloseWins > c.nrOpenWindows) {
+                    v.add(t + ": nr_close_wins " + c.nrCloseWins + " outside 0.." + c.nrOpenWindows);
+                }
+                int closed = 0;
+                for (VasWindow w : c.list) {
+                    int s = w.status();
+                    if ((s & ~CLOSED_MASK) != 0) {
+                        v.add(t + ": window " + w + " has unknown status bits");
+                    }
+                    if ((s & CLOSED_MASK) != 0) {
+                        closed++;
+                    } else if (w.pasteAddress() == 0) {
+                        v.add(t + ": active window " + w + " has no paste address");
+                    }
+                    if (suspendComplete && (s & Vas.VAS_WIN_MIGRATE_CLOSE) == 0) {
+                        v.add(t + ": window " + w + " is not closed for migration although SUSPEND has returned");
+                    }
+                }
+                if (closed != c.nrCloseWins) {
+                    v.add(t + ": nr_close_wins " + c.nrCloseWins + " but " + closed + " listed windows carry a close bit");
+                }
+                if (c.nrOpenWinsProgress < 0 || (policy != VasPolicy.UPSTREAM && c.nrOpenWinsProgress != 0)) {
+                    v.add(t + ": nr_open_wins_progress " + c.nrOpenWinsProgress + " invalid for " + policy);
+                }
+                if (used < 0 || inFlight < 0 || c.windowsHalfOpen.get() < 0) {
+                    v.add(t + ": negative counter (used " + used + ", in flight " + inFlight + ", half-open "
+                            + c.windowsHalfOpen.get() + ")");
+                }
+                if (suspendComplete && c.windowsHalfOpen.get() != 0) {
+                    v.add(t + ": " + c.windowsHalfOpen.get()
+                            + " window(s) allocated in the hypervisor by an unfinished open although SUSPEND has returned");
+                }
+            }
+        } finally {
+            vasPseriesMutex.unlock();
+        }
+        return v;
+    }
+
+    @Override
+    public String toString() {
+        return "PseriesVas[" + policy + ", copypaste=" + copypasteFeat + "]";
+    }
+}

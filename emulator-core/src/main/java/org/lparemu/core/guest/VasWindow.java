@@ -1,0 +1,174 @@
+package org.lparemu.core.guest;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import org.lparemu.core.papr.Vas;
+
+/**
+ * One user window ({@code pseries_vas_window} with the common {@code vas_window} and its {@code task_ref}).
+ *
+ * <p>The window object outlives its hypervisor window: a window closed for lost credits or migration keeps its
+ * object (and its place on the list) and gets a new hypervisor window, id and paste address when reopened.
+ *
+ * <p>Locking: {@link #winId}, {@link #pasteAddress}, {@link #status}, {@link #winType} and the IRQ numbers are
+ * written with both {@code vasPseriesMutex} and {@link #mmapMutex} held, so either lock is enough to read them.
+ * The paste path takes only {@link #mmapMutex} (as the kernel's fault handler takes only
+ * {@code task_ref.mmap_mutex}); lock order is vasPseriesMutex before mmapMutex.
+ */
+public final class VasWindow {
+    private static final AtomicLong SERIALS = new AtomicLong();
+
+    // --- Immutable after construction.
+
+    /** lparemu-only identity that survives reopening (the hypervisor window id does not). */
+    private final long serial = SERIALS.incrementAndGet();
+    /** SPRN_PID of the opener, given to H_MODIFY_VAS_WINDOW again on every reopen. */
+    private final int pid;
+    /** Name of the opening task (thread). */
+    private final String task;
+    /** {@code task_ref.mmap_mutex}: serialises the paste mapping against close/reopen. */
+    final ReentrantLock mmapMutex = new ReentrantLock();
+
+    // --- Written under vasPseriesMutex + mmapMutex; read under either.
+
+    @GuardedBy("vasPseriesMutex+mmapMutex")
+    private long winId;
+    /** Paste address of the current hypervisor window; 0 before the first allocation. */
+    @GuardedBy("vasPseriesMutex+mmapMutex")
+    private long pasteAddress;
+    /** Linux status bits: 0 active, {@link Vas#VAS_WIN_NO_CRED_CLOSE}, {@link Vas#VAS_WIN_MIGRATE_CLOSE}. */
+    @GuardedBy("vasPseriesMutex+mmapMutex")
+    private int status;
+    @GuardedBy("vasPseriesMutex+mmapMutex")
+    private int winType;
+    @GuardedBy("vasPseriesMutex+mmapMutex")
+    private long completeIrq;
+    @GuardedBy("vasPseriesMutex+mmapMutex")
+    private long faultIrq;
+
+    VasWindow(int pid, String task) {
+        this.pid = pid;
+        this.task = task;
+    }
+
+    public long serial() {
+        return serial;
+    }
+
+    public int pid() {
+        return pid;
+    }
+
+    public String task() {
+        return task;
+    }
+
+    public long winId() {
+        mmapMutex.lock();
+        try {
+            return winId;
+        } finally {
+            mmapMutex.unlock();
+        }
+    }
+
+    public long pasteAddress() {
+        mmapMutex.lock();
+        try {
+            return pasteAddress;
+        } finally {
+            mmapMutex.unlock();
+        }
+    }
+
+    public int status() {
+        mmapMutex.lock();
+        try {
+            return status;
+        } finally {
+            mmapMutex.unlock();
+        }
+    }
+
+    public int winType() {
+        mmapMutex.lock();
+        try {
+            return winType;
+        } finally {
+            mmapMutex.unlock();
+        }
+    }
+
+    public long faultIrq() {
+        mmapMutex.lock();
+        try {
+            return faultIrq;
+        } finally {
+            mmapMutex.unlock();
+        }
+    }
+
+    /** Neither close bit set. */
+    public boolean active() {
+        return (status() & PseriesVas.CLOSED_MASK) == 0;
+    }
+
+    // --- Mutators: callers hold vasPseriesMutex; these take mmapMutex themselves.
+
+    /** Records a fresh hypervisor allocation's return values. */
+    @GuardedBy("vasPseriesMutex")
+    void setAllocation(long winId, long pasteAddress, long completeIrq, long faultIrq) {
+        mmapMutex.lock();
+        try {
+            this.winId = winId;
+            this.pasteAddress = pasteAddress;
+            this.completeIrq = completeIrq;
+            this.faultIrq = faultIrq;
+        } finally {
+            mmapMutex.unlock();
+        }
+    }
+
+    @GuardedBy("vasPseriesMutex")
+    void setWinType(int winType) {
+        mmapMutex.lock();
+        try {
+            this.winType = winType;
+        } finally {
+            mmapMutex.unlock();
+        }
+    }
+
+    /** ORs status bits in (closing), under the mmap mutex as the kernel does before zapping the paste page. */
+    @GuardedBy("vasPseriesMutex")
+    void addStatus(int bits) {
+        mmapMutex.lock();
+        try {
+            status |= bits;
+        } finally {
+            mmapMutex.unlock();
+        }
+    }
+
+    /** Clears status bits (reopening, or dropping one of two close reasons). */
+    @GuardedBy("vasPseriesMutex")
+    void clearStatus(int bits) {
+        mmapMutex.lock();
+        try {
+            status &= ~bits;
+        } finally {
+            mmapMutex.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        mmapMutex.lock();
+        try {
+            return "VasWindow[#" + serial + " winid=" + winId + " type=" + winType + " status=" + status
+                    + " paste=0x" + Long.toHexString(pasteAddress) + " pid=" + pid + " task=" + task + "]";
+        } finally {
+            mmapMutex.unlock();
+        }
+    }
+}
