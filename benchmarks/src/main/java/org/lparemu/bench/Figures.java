@@ -3,6 +3,7 @@ package org.lparemu.bench;
 import java.util.List;
 import org.lparemu.bench.figures.B1SyncRoundTrip;
 import org.lparemu.bench.figures.B2PipelinedThroughput;
+import org.lparemu.bench.figures.B3InProcessLifecycles;
 import org.lparemu.bench.figures.B4Scale;
 import org.lparemu.bench.figures.InProcessDispatchCost;
 
@@ -18,6 +19,7 @@ public final class Figures {
         return List.of(
                 new B1SyncRoundTrip(),
                 new B2PipelinedThroughput(),
+                new B3InProcessLifecycles(),
                 new B4Scale(),
                 new InProcessDispatchCost());
     }
@@ -28,8 +30,6 @@ public final class Figures {
      */
     public static List<String> notMeasured() {
         return List.of(
-                "B3 in-process guest lifecycles/s (single thread, 8 tasks): needs the guest kernel "
-                        + "(allocateWindow / deallocateWindow), not in main yet.",
                 "B5 migration cost for 1 / 16 / 64 / 256 windows: needs the guest kernel (mobility) and the "
                         + "hypervisor's migration path in main.",
                 "B6 PRE_FIX race reproduction (deterministic with holds vs naive stress): needs the guest kernel's "

@@ -32,6 +32,11 @@ public record Ratio(String name, double value, String comparator, double target,
         return new Ratio(name, value, "<=", target, value <= target, placement, unit);
     }
 
+    /** An absolute figure held to a lower bound, e.g. hcalls per second. */
+    public static Ratio absoluteAtLeast(String name, double value, double target, String unit, String placement) {
+        return new Ratio(name, value, ">=", target, value >= target, placement, unit);
+    }
+
     /** The unit as printed after a number: "x" directly, others after a space. */
     public String suffix() {
         return unit == null || X.equals(unit) ? X : " " + unit;
