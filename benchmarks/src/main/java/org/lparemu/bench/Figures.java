@@ -5,6 +5,7 @@ import org.lparemu.bench.figures.B1SyncRoundTrip;
 import org.lparemu.bench.figures.B2PipelinedThroughput;
 import org.lparemu.bench.figures.B3InProcessLifecycles;
 import org.lparemu.bench.figures.B4Scale;
+import org.lparemu.bench.figures.B5MigrationCost;
 import org.lparemu.bench.figures.InProcessDispatchCost;
 
 /**
@@ -21,6 +22,7 @@ public final class Figures {
                 new B2PipelinedThroughput(),
                 new B3InProcessLifecycles(),
                 new B4Scale(),
+                new B5MigrationCost(),
                 new InProcessDispatchCost());
     }
 
@@ -30,8 +32,6 @@ public final class Figures {
      */
     public static List<String> notMeasured() {
         return List.of(
-                "B5 migration cost for 1 / 16 / 64 / 256 windows: needs the guest kernel (mobility) and the "
-                        + "hypervisor's migration path in main.",
                 "B6 PRE_FIX race reproduction (deterministic with holds vs naive stress): needs the guest kernel's "
                         + "VasPolicy.PRE_FIX and fault injection wired into the dispatcher.");
     }
