@@ -6,6 +6,7 @@ import org.lparemu.bench.figures.B2PipelinedThroughput;
 import org.lparemu.bench.figures.B3InProcessLifecycles;
 import org.lparemu.bench.figures.B4Scale;
 import org.lparemu.bench.figures.B5MigrationCost;
+import org.lparemu.bench.figures.B6RaceReproduction;
 import org.lparemu.bench.figures.InProcessDispatchCost;
 
 /**
@@ -23,6 +24,7 @@ public final class Figures {
                 new B3InProcessLifecycles(),
                 new B4Scale(),
                 new B5MigrationCost(),
+                new B6RaceReproduction(),
                 new InProcessDispatchCost());
     }
 
@@ -31,8 +33,6 @@ public final class Figures {
      * never with numbers).
      */
     public static List<String> notMeasured() {
-        return List.of(
-                "B6 PRE_FIX race reproduction (deterministic with holds vs naive stress): needs the guest kernel's "
-                        + "VasPolicy.PRE_FIX and fault injection wired into the dispatcher.");
+        return List.of();
     }
 }

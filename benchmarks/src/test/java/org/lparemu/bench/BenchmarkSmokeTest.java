@@ -37,8 +37,9 @@ class BenchmarkSmokeTest {
                 "mvn verify (BenchmarkSmokeTest)");
         try (PrintStream log = new PrintStream(progress, true, StandardCharsets.UTF_8)) {
             BenchMain.run(o, log);
-        } finally {
+        } catch (Exception | AssertionError e) {
             System.err.print(progress.toString(StandardCharsets.UTF_8));
+            throw e;
         }
 
         Report r = Report.fromJson(Files.readString(out.resolve("benchmarks.json"), StandardCharsets.UTF_8));
@@ -62,10 +63,16 @@ class BenchmarkSmokeTest {
                         String what = f.id + " / " + t.placement + " / " + row.label + " / " + c.key();
                         Double v = row.median.get(c.key());
                         assertNotNull(v, what + " missing");
-                        assertPositive(v, what);
                         List<Double> runs = row.runs.get(c.key());
+                        assertNotNull(runs, what + " has no runs");
                         assertEquals(Sizes.SMOKE.runs(), runs.size(), what + " runs");
-                        runs.forEach(x -> assertPositive(x, what + " (a run)"));
+                        if (c.mayBeZero()) {
+                            // Counts a short stress run may legitimately not find (e.g. race reproductions).
+                            assertTrue(Double.isFinite(v) && v >= 0, what + " = " + v);
+                        } else {
+                            assertPositive(v, what);
+                            runs.forEach(x -> assertPositive(x, what + " (a run)"));
+                        }
                     }
                 }
             }
