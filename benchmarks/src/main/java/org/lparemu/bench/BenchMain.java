@@ -108,8 +108,18 @@ public final class BenchMain {
         }
     }
 
+    /**
+     * The guest kernel logs failed migrations and refused opens at WARN and ERROR, as the kernel would; the
+     * figures provoke them by the thousand (B6) and check every outcome themselves, so its loggers are turned off.
+     */
+    static void quietGuestKernel() {
+        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("org.lparemu.core.guest"))
+                .setLevel(ch.qos.logback.classic.Level.OFF);
+    }
+
     /** Runs the selected figures and writes benchmarks.md and benchmarks.json into {@code o.out()}. */
     public static Report run(Options o, PrintStream log) throws Exception {
+        quietGuestKernel();
         return onBenchThread(() -> {
             long t0 = System.nanoTime();
             Report report = new Report();
@@ -120,8 +130,9 @@ public final class BenchMain {
             report.machine = Machine.detect();
             report.loadAverageAtStart = Machine.loadAverage();
             BenchContext ctx = new BenchContext(o.sizes(), BenchContext.unpinnedPlacement(), o.pin(), false, log);
-            ctx.log("lparemu benchmarks, %s mode, %d cores, %s; workload %s", o.sizes().name(),
-                    report.machine.cores(), report.machine.jdk(), Workload.CURRENT);
+            ctx.log("lparemu benchmarks, %s mode, %d cores, %s; workload %s; load average %s", o.sizes().name(),
+                    report.machine.cores(), report.machine.jdk(), Workload.CURRENT, report.loadAverageAtStart);
+            warnIfBusy(ctx, report.loadAverageAtStart, report.machine.cores());
             for (Figure f : selected(o)) {
                 long f0 = System.nanoTime();
                 ctx.log("%s: %s", f.id(), f.title());
@@ -137,6 +148,19 @@ public final class BenchMain {
             ctx.log("done in %.0f s", report.wallSeconds);
             return report;
         });
+    }
+
+    /** Other work on a shared machine skews every figure; say so (the load average is also in the report). */
+    private static void warnIfBusy(BenchContext ctx, String loadAverage, int cores) {
+        try {
+            double load1 = Double.parseDouble(loadAverage.split(" ")[0]);
+            if (load1 > cores) {
+                ctx.log("WARNING: the 1-minute load average (%.1f) exceeds the %d cores: other work is running, the "
+                        + "figures will be noisier than usual (ratios suffer less than absolute values)", load1, cores);
+            }
+        } catch (RuntimeException e) {
+            // no /proc/loadavg
+        }
     }
 
     static List<Figure> selected(Options o) {
@@ -159,6 +183,7 @@ public final class BenchMain {
 
     /** Inside a pinned child JVM: one figure under the given placement, written as JSON for the parent. */
     private static void runChild(Options o) throws Exception {
+        quietGuestKernel();
         Figure figure = Figures.all().stream().filter(f -> f.id().equals(o.childFigure())).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no figure " + o.childFigure()));
         FigureResult r = onBenchThread(() -> figure.run(new BenchContext(o.sizes(), o.placement(), false, true,

@@ -77,8 +77,8 @@ public final class B6RaceReproduction implements Figure {
     public FigureResult run(BenchContext ctx) throws Exception {
         Sizes s = ctx.sizes();
         int runs = s.full() ? 100 : 5;
-        long stressMs = s.full() ? 15_000 : 300;
-        long controlMs = s.full() ? 5_000 : 200;
+        long stressMs = s.full() ? 15_000 : 150;
+        long controlMs = s.full() ? 5_000 : 100;
         List<Interleaved.Contender> cs = new ArrayList<>();
         List<ResultRow> rows;
         try {
