@@ -135,9 +135,14 @@ public final class BenchMain {
             warnIfBusy(ctx, report.loadAverageAtStart, report.machine.cores());
             for (Figure f : selected(o)) {
                 long f0 = System.nanoTime();
+                long[] gc0 = gc();
                 ctx.log("%s: %s", f.id(), f.title());
                 FigureResult r = f.run(ctx);
+                long[] gc1 = gc();
                 r.wallSeconds = (System.nanoTime() - f0) / 1e9;
+                r.gcCount = gc1[0] - gc0[0];
+                r.gcMillis = gc1[1] - gc0[1];
+                ctx.log("%s done in %.1f s (%d GCs, %.0f ms)", f.id(), r.wallSeconds, r.gcCount, r.gcMillis);
                 report.figures.add(r);
             }
             report.notMeasured.addAll(Figures.notMeasured());
@@ -148,6 +153,17 @@ public final class BenchMain {
             ctx.log("done in %.0f s", report.wallSeconds);
             return report;
         });
+    }
+
+    /** Collections so far and their accumulated time in ms, over every collector of this JVM. */
+    static long[] gc() {
+        long n = 0;
+        long ms = 0;
+        for (var b : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            n += Math.max(0, b.getCollectionCount());
+            ms += Math.max(0, b.getCollectionTime());
+        }
+        return new long[] {n, ms};
     }
 
     /** Other work on a shared machine skews every figure; say so (the load average is also in the report). */

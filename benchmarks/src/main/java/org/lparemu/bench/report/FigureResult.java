@@ -13,6 +13,9 @@ public final class FigureResult {
     public List<Ratio> ratios = new ArrayList<>();
     public List<String> notes = new ArrayList<>();
     public double wallSeconds;
+    /** Garbage collections in this JVM while the figure ran, and their total time (pauses, mostly young GCs). */
+    public long gcCount;
+    public double gcMillis;
 
     public FigureResult() {
     }

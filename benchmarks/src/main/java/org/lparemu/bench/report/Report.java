@@ -169,9 +169,8 @@ public final class Report {
             for (String n : f.notes) {
                 md.append("- ").append(n).append('\n');
             }
-            if (!f.notes.isEmpty()) {
-                md.append('\n');
-            }
+            md.append("- Wall time ").append(fmt(f.wallSeconds, 1)).append(" s; garbage collections in this JVM meanwhile: ")
+                    .append(f.gcCount).append(", ").append(fmt(f.gcMillis, 0)).append(" ms in all.\n\n");
         }
 
         if (!notMeasured.isEmpty()) {
