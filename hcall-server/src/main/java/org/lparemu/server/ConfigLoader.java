@@ -110,6 +110,19 @@ public final class ConfigLoader {
 
     private static PlatformConfig.Limits limits(Limits l) {
         PlatformConfig.Limits d = PlatformConfig.Limits.DEFAULT;
+        // uint32 fields arrive as Java ints: a value above 2^31-1 would read as negative and fail later, far
+        // from the file (a Netty decoder refusing to be built). Refuse it here, naming the field.
+        for (var f : l.getAllFields().entrySet()) {
+            int v = (Integer) f.getValue();
+            if (v < 0) {
+                throw new ControlException(ControlError.BAD_SPEC, "limits." + f.getKey().getName() + " " + (v & 0xFFFFFFFFL)
+                        + " is above the largest supported value " + Integer.MAX_VALUE);
+            }
+        }
+        if (l.getTraceCapacity() != 0 && l.getTraceCapacity() < 16) {
+            throw new ControlException(ControlError.BAD_SPEC, "limits.trace_capacity must be at least 16, got "
+                    + l.getTraceCapacity());
+        }
         return new PlatformConfig.Limits(or(l.getMaxFrameBytes(), d.maxFrameBytes()),
                 or(l.getMaxConnections(), d.maxConnections()),
                 or(l.getMaxInFlightPerConnection(), d.maxInFlightPerConnection()),

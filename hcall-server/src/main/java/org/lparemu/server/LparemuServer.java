@@ -7,11 +7,14 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.protobuf.ProtobufDecoder;
 import io.netty.handler.codec.protobuf.ProtobufEncoder;
 import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
 import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.core.hypervisor.Platform;
@@ -42,6 +45,27 @@ public final class LparemuServer implements AutoCloseable {
     public static final AttributeKey<Boolean> OVER_LIMIT = AttributeKey.valueOf("lparemu.overLimit");
     /** Outbound bytes above which a connection stops reading until its peer catches up. */
     public static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
+    /** User event fired at every open connection when the daemon stops (answer SHUTTING_DOWN, then close). */
+    public static final Object SHUTDOWN = new Object() {
+        @Override
+        public String toString() {
+            return "SHUTDOWN";
+        }
+    };
+    /** Which port a connection came in on. */
+    public static final AttributeKey<String> PORT = AttributeKey.valueOf("lparemu.port");
+
+    /**
+     * One open connection as {@link #connections()} reports it.
+     *
+     * @param port          "guest" or "control"
+     * @param reading       whether the daemon is reading from it (false while backpressure holds it)
+     * @param writable      whether its outbound buffer is below the high watermark
+     * @param outboundBytes bytes queued for the peer and not yet written to the socket
+     */
+    public record ConnectionStats(String port, InetSocketAddress remote, boolean reading, boolean writable,
+                                  long outboundBytes) {
+    }
 
     private final Platform platform;
     private final ServerSettings settings;
@@ -49,6 +73,8 @@ public final class LparemuServer implements AutoCloseable {
     private final DistinctErrorLog errors = new DistinctErrorLog(log);
     private final ConnectionLimiter limiter;
     private final ControlService control;
+    /** Every accepted connection on both ports (a channel leaves the group when it closes). */
+    private final ChannelGroup channels = new DefaultChannelGroup("lparemu-connections", GlobalEventExecutor.INSTANCE);
     private Channel guestChannel;
     private Channel controlChannel;
     private volatile boolean stopped;
@@ -79,6 +105,8 @@ public final class LparemuServer implements AutoCloseable {
         guestChannel = bootstrap(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
+                ch.attr(PORT).set("guest");
+                channels.add(ch);
                 ChannelPipeline p = ch.pipeline();
                 p.addLast("limit", limiter);
                 p.addLast("frame", new BoundedVarint32FrameDecoder(maxFrame));
@@ -91,6 +119,8 @@ public final class LparemuServer implements AutoCloseable {
         controlChannel = bootstrap(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
+                ch.attr(PORT).set("control");
+                channels.add(ch);
                 ChannelPipeline p = ch.pipeline();
                 p.addLast("limit", limiter);
                 p.addLast("frame", new BoundedVarint32FrameDecoder(maxFrame));
@@ -100,10 +130,17 @@ public final class LparemuServer implements AutoCloseable {
                 p.addLast("control", new ControlHandler(control, errors, settings.controlToken(), maxInFlight));
             }
         }).bind(new InetSocketAddress(settings.bind(), settings.controlPort())).sync().channel();
-        if (!settings.bind().isLoopbackAddress() && settings.controlToken() == null) {
-            log.warn("*** The control port {} is bound to a non-loopback address WITHOUT a control token: anyone who "
-                    + "can reach it can delete partitions and inject faults. Use --control-token. ***",
-                    controlChannel.localAddress());
+        if (!settings.bind().isLoopbackAddress()) {
+            if (settings.controlToken() == null || settings.controlToken().isEmpty()) {
+                log.warn("*** INSECURE: lparemu is bound to {} (not loopback) WITHOUT a control token: anyone who can "
+                        + "reach control port {} can delete partitions, inject faults and migrate, and anyone who can "
+                        + "reach guest port {} can act as any partition's guest. Bind 127.0.0.1, or start with "
+                        + "--control-token / --control-token-file and firewall the guest port. ***",
+                        settings.bind().getHostAddress(), controlPort(), guestPort());
+            } else {
+                log.warn("lparemu is bound to {} (not loopback): the control port requires the token, but the guest "
+                        + "port {} has no authentication; firewall it.", settings.bind().getHostAddress(), guestPort());
+            }
         }
         log.info("lparemu {} listening: guest {}, control {} ({} transport)", VERSION, guestChannel.localAddress(),
                 controlChannel.localAddress(), Transports.name());
@@ -142,14 +179,27 @@ public final class LparemuServer implements AutoCloseable {
         return limiter.open();
     }
 
+    /** Every open connection on both ports, with its backpressure state (a snapshot, for tests and ops). */
+    public java.util.List<ConnectionStats> connections() {
+        java.util.List<ConnectionStats> out = new java.util.ArrayList<>();
+        for (Channel ch : channels) {
+            var buf = ch.unsafe().outboundBuffer();
+            out.add(new ConnectionStats(String.valueOf(ch.attr(PORT).get()), (InetSocketAddress) ch.remoteAddress(),
+                    ch.config().isAutoRead(), ch.isWritable(), buf == null ? 0 : buf.totalPendingWriteBytes()));
+        }
+        return out;
+    }
+
     /** True when the server channel uses the native epoll transport. */
     public boolean usesEpoll() {
         return guestChannel.getClass().getSimpleName().startsWith("Epoll");
     }
 
     /**
-     * Stops accepting, closes every guest connection with SHUTTING_DOWN (failing pending calls), and shuts
-     * the event loops down.
+     * Stops the daemon in order: stop accepting (close both listeners); close the platform, which fails every
+     * parked or pending call and closes every bound guest connection with ProtocolError SHUTTING_DOWN; tell
+     * every other connection (guests before Hello, control clients) SHUTTING_DOWN; wait up to 2 s for those
+     * last frames to be written and the connections to close; then stop the event loops.
      */
     @Override
     public void close() {
@@ -163,8 +213,17 @@ public final class LparemuServer implements AutoCloseable {
         if (controlChannel != null) {
             controlChannel.close().syncUninterruptibly();
         }
+        int open = channels.size();
         platform.close();
+        for (Channel ch : channels) {
+            ch.pipeline().fireUserEventTriggered(SHUTDOWN);
+        }
+        if (!channels.newCloseFuture().awaitUninterruptibly(2, TimeUnit.SECONDS)) {
+            log.warn("{} connection(s) still open 2 s after shutdown began; closing them", channels.size());
+            channels.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-        log.info("lparemu stopped");
+        log.info("lparemu stopped: {} connection(s) closed, {} calls served, trace at seq {}, protocol errors {}",
+                open, platform.callCount(), platform.trace().nextSeq() - 1, errors.counts());
     }
 }

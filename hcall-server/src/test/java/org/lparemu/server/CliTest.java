@@ -109,6 +109,18 @@ class CliTest {
     }
 
     @Test
+    void demoRunsOneCellAndPrintsJson(@TempDir Path dir) {
+        Run r = run("demo", "--scenario", "vas-open-vs-migration", "--policy", "upstream", "--json", "--trace-dir",
+                dir.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("\"policy\": \"upstream\"") && r.out().contains("\"asExpected\": true"), r.out());
+        assertTrue(Files.exists(dir.resolve("vas-open-vs-migration-upstream.json")));
+        Run bad = run("demo", "--scenario", "nosuch");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("no scenario"), bad.err());
+    }
+
+    @Test
     void ctlWithNoDaemonExitsThreeWithAClearMessage() throws Exception {
         int port;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {

@@ -182,6 +182,18 @@ class DaemonSocketTest {
 
     @Test
     void thousandCallsInFlightOnOneConnectionAreAllAnsweredByTheirIds() throws Exception {
+        // H_HOME_NODE_ASSOCIATIVITY(VPHN_FLAG_VCPU, vcpu) answers each vCPU's own associativity, so a reply
+        // matched to the wrong call id would carry the wrong registers.
+        java.util.Map<Long, List<Long>> expected = new java.util.HashMap<>();
+        try (GuestConnection g = daemon.guest("lpar1")) {
+            for (long v = 0; v < 4; v++) {
+                HcallResult r = g.hcall(0, org.lparemu.core.papr.Hcall.H_HOME_NODE_ASSOCIATIVITY, 1, v);
+                assertEquals(HStatus.H_SUCCESS, r.status());
+                expected.put(v, org.lparemu.server.wire.ProtoMapping.boxed(r.rets()));
+            }
+        }
+        // lpar1 has 2 cores: vCPUs 0 and 2 sit on one, 1 and 3 on the other.
+        assertEquals(2, new HashSet<>(expected.values()).size(), "the two cores' associativity differs");
         try (RawGuest g = new RawGuest(daemon.guestPort())) {
             g.send(hello("lpar1", 1));
             assertEquals(HostFrame.KindCase.WELCOME, g.read().getKindCase());
@@ -189,7 +201,7 @@ class DaemonSocketTest {
             java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
             Set<Long> sent = new HashSet<>();
             for (long id = 1000; id < 2000; id++) {
-                hcall(id, 0x4000 + 4 * (id % 7), id).writeDelimitedTo(batch);
+                hcall(id, org.lparemu.core.papr.Hcall.H_HOME_NODE_ASSOCIATIVITY, 1, id % 4).writeDelimitedTo(batch);
                 sent.add(id);
             }
             g.out.write(batch.toByteArray());
@@ -198,8 +210,10 @@ class DaemonSocketTest {
             for (int i = 0; i < 1000; i++) {
                 HostFrame f = g.read();
                 assertEquals(HostFrame.KindCase.HCALL, f.getKindCase());
-                assertEquals(HStatus.H_FUNCTION, f.getHcall().getStatus());
-                assertTrue(got.add(f.getHcall().getCallId()), "duplicate reply " + f.getHcall().getCallId());
+                long id = f.getHcall().getCallId();
+                assertEquals(HStatus.H_SUCCESS, f.getHcall().getStatus());
+                assertEquals(expected.get(id % 4), f.getHcall().getRetsList(), "reply to call " + id);
+                assertTrue(got.add(id), "duplicate reply " + id);
             }
             assertEquals(sent, got);
         }

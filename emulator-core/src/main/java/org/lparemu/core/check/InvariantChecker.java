@@ -193,6 +193,9 @@ public final class InvariantChecker {
             return out;
         }
         for (DeviceTree.Difference d : r.deviceTree().diff(v.deviceTree())) {
+            if (isOwnPhandleProperty(r.deviceTree(), d)) {
+                continue;
+            }
             out.add(new Violation("device-tree-stale", v.spec().name() + ":" + d.path()
                     + (d.property() != null ? " " + d.property() : ""), d.kind().replace("this tree", "the guest's tree")
                     .replace("other tree", "the platform's tree (" + v.system() + ")")
@@ -200,6 +203,24 @@ public final class InvariantChecker {
                     DEVICE_TREE));
         }
         return out;
+    }
+
+    /** Properties through which a node can carry its phandle (the ones the kernel's attach reads). */
+    static final java.util.Set<String> PHANDLE_PROPERTIES = java.util.Set.of("phandle", "linux,phandle", "ibm,phandle");
+
+    /**
+     * A node the guest attached from ibm,configure-connector (a DLPAR core, a PRRN-added node) keeps the
+     * firmware's {@code ibm,phandle} property, as Linux does, while the platform models a phandle as the node's
+     * own attribute (compared separately by {@link DeviceTree#diff}). Such a property, only in the guest's tree
+     * and naming exactly the node's phandle, is the same fact in another form, not a stale tree.
+     */
+    static boolean isOwnPhandleProperty(DeviceTree guest, DeviceTree.Difference d) {
+        if (d.property() == null || d.theirs() != null || !PHANDLE_PROPERTIES.contains(d.property())) {
+            return false;
+        }
+        DeviceTree.Node n = guest.node(d.path());
+        byte[] v = n == null ? null : n.property(d.property());
+        return v != null && v.length == 4 && java.nio.ByteBuffer.wrap(v).getInt() == n.phandle();
     }
 
     private static String typeName(int winType) {

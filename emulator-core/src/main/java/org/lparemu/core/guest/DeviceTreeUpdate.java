@@ -68,6 +68,19 @@ public final class DeviceTreeUpdate {
      *         work area could not be parsed
      */
     public int pseriesDevicetreeUpdate(int scope) {
+        String kind = scope == org.lparemu.core.papr.RtasService.MIGRATION_SCOPE ? "[migration]" : "[prrn]";
+        port.tracepoint(Vcpu.current(), "dt_update_begin" + kind, "scope " + scope);
+        int rc = devicetreeUpdate(scope);
+        port.tracepoint(Vcpu.current(), "dt_update_end" + kind, "scope " + scope + " rc " + rc);
+        return rc;
+    }
+
+    /** A guest tracepoint on this update's port (for the PRRN worker, which has no port of its own). */
+    void tracepoint(String name, String detail) {
+        port.tracepoint(Vcpu.current(), name, detail);
+    }
+
+    private int devicetreeUpdate(int scope) {
         byte[] workArea = new byte[UpdateNodesWorkArea.SIZE];
         int rc;
         do {

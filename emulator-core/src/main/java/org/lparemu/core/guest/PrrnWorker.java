@@ -93,6 +93,7 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
         switch (policy) {
             case IGNORE -> execute(() -> {
                 LOG.info(IGNORED);
+                update.tracepoint("prrn_ignored", "scope " + e.scope());
                 ignored.incrementAndGet();
                 acker.ack(e.eventId(), 0, IGNORED);
             });
@@ -102,6 +103,7 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
                     if (migrationActive) {
                         deferred.add(e);
                         deferredTotal.incrementAndGet();
+                        update.tracepoint("prrn_deferred", "scope " + e.scope() + " until the migration's update");
                         LOG.info("PRRN scope {} deferred until the migration's device-tree update is done", e.scope());
                         return;
                     }
@@ -176,7 +178,11 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
         if (policy != PrrnPolicy.DT_MUTEX) {
             return update.pseriesDevicetreeUpdate(scope);
         }
-        dtUpdateMutex.lock();
+        if (!dtUpdateMutex.tryLock()) {
+            // Linux's contention_begin: the migration's update waiting behind a PRRN shows on the timeline.
+            update.tracepoint("lock_contended[dt_update_mutex]", "migration or PRRN update waits for the device-tree update lock");
+            dtUpdateMutex.lock();
+        }
         try {
             return update.pseriesDevicetreeUpdate(scope);
         } finally {
@@ -194,6 +200,7 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
             migrationActive = true;
             if (outstanding > 0) {
                 LOG.info("migration waits for {} outstanding PRRN(s)", outstanding);
+                update.tracepoint("prrn_drain_wait", outstanding + " outstanding PRRN(s) before suspend");
             }
             while (outstanding > 0) {
                 drained.awaitUninterruptibly();

@@ -119,6 +119,7 @@ public final class PseriesMobility {
     public int migratePartition(long handle) {
         int ret = Errno.EIO.negative();
         boolean hooksEnded = false;
+        port.tracepoint(Vcpu.current(), "mobility_begin", "stream " + handle);
         hooks.migrationBegin();
         try {
             // Close windows before anything else: the hypervisor has already changed the VAS mappings and NX
@@ -149,6 +150,7 @@ public final class PseriesMobility {
                 } else {
                     migrationsFailed.incrementAndGet();
                 }
+                port.tracepoint(Vcpu.current(), "mobility_end", "stream " + handle + " rc " + ret);
             }
         }
         // Only a migration that ended normally counts its errno here; an exception is counted by whoever catches it.

@@ -575,21 +575,14 @@ public final class PseriesVas {
         try {
             hDeallocateVasWindow(win.winId());
         } finally {
-            caps.windowsHalfOpen.decrementAndGet();
-            if (policy == VasPolicy.UPSTREAM) {
-                vasPseriesMutex.lock();
-                try {
-                    caps.nrOpenWinsProgress--;
-                } finally {
-                    vasPseriesMutex.unlock();
-                }
-            }
+            abandon(caps);
         }
     }
 
     /**
-     * The port failed in the middle of an open (the platform is gone; a real CPU never sees this). Undo the
-     * bookkeeping so a SUSPEND does not wait for a window nobody will finish.
+     * Ends a half-open window's bookkeeping: after out_free's deallocate, or when the port failed in the middle
+     * of an open (the platform is gone; a real CPU never sees this), so a SUSPEND does not wait for a window
+     * nobody will finish.
      */
     private void abandon(VasCaps caps) {
         caps.windowsHalfOpen.decrementAndGet();
@@ -725,7 +718,7 @@ public final class PseriesVas {
             return Errno.EINVAL.negative();
         }
         VasCaps vcaps = vascaps[type];
-        vasPseriesMutex.lock();
+        lockTraced("reconfig_capabilities");
         try {
             int old = vcaps.nrTotalCredits.get();
             vcaps.nrTotalCredits.set(newCreds);
@@ -795,11 +788,32 @@ public final class PseriesVas {
         if (!copypasteFeat) {
             return 0;
         }
+        port.tracepoint(Vcpu.current(), "vas_migration_begin", action.name());
         int rc = policy == VasPolicy.UPSTREAM ? migrationHandlerUpstream(action) : migrationHandlerPreFix(action);
         if (action == MigrationAction.SUSPEND) {
             suspendComplete = true;
         }
+        port.tracepoint(Vcpu.current(), "vas_migration_done", action.name() + " rc " + rc);
         return rc;
+    }
+
+    /**
+     * Takes vas_pseries_mutex for a migration or reconfiguration step, emitting a {@code lock_contended}
+     * tracepoint first when another thread holds it (Linux's contention_begin tracepoint): a migration blocked
+     * behind an open, or a DLPAR change blocked behind a migration, is then visible on the timeline.
+     */
+    private void lockTraced(String site) {
+        if (!vasPseriesMutex.tryLock()) {
+            port.tracepoint(Vcpu.current(), "lock_contended[vas_pseries_mutex]", site);
+            vasPseriesMutex.lock();
+        }
+    }
+
+    /** Tracepoint after SUSPEND closed the listed windows of one type. */
+    private void tracepointClosedLocked(VasCaps vcaps, int closedBefore) {
+        String type = vcaps.type == Vas.WIN_TYPE_QOS ? "qos" : "default";
+        port.tracepoint(Vcpu.current(), "vas_migration_closed[" + type + "]", String.format(
+                "%d listed, %d closed by this pass, %d half-open", vcaps.nrOpenWindows, vcaps.nrCloseWins - closedBefore, vcaps.windowsHalfOpen.get()));
     }
 
     private int migrationHandlerUpstream(MigrationAction action) {
@@ -814,10 +828,16 @@ public final class PseriesVas {
             if (qrc != 0 && action == MigrationAction.RESUME) {
                 return qrc;
             }
-            vasPseriesMutex.lock();
+            lockTraced("migration " + action);
             try {
                 if (action == MigrationAction.SUSPEND) {
+                    int closedBefore = vcaps.nrCloseWins;
                     rc = reconfigCloseWindowsLocked(vcaps, vcaps.nrOpenWindows, true);
+                    tracepointClosedLocked(vcaps, closedBefore);
+                    if (vcaps.nrOpenWinsProgress != 0) {
+                        port.tracepoint(Vcpu.current(), "vas_migration_wait_opens",
+                                vcaps.nrOpenWinsProgress + " open(s) in progress");
+                    }
                     // Windows join the list only after a successful open: wait for opens that are half-way. They
                     // see migration_in_progress in section B and deallocate.
                     while (vcaps.nrOpenWinsProgress != 0) {
@@ -844,7 +864,7 @@ public final class PseriesVas {
     }
 
     private int migrationHandlerPreFix(MigrationAction action) {
-        vasPseriesMutex.lock();
+        lockTraced("migration " + action);
         try {
             if (action == MigrationAction.RESUME) {
                 suspendComplete = false;
@@ -858,7 +878,9 @@ public final class PseriesVas {
                     return qrc;
                 }
                 if (action == MigrationAction.SUSPEND) {
+                    int closedBefore = vcaps.nrCloseWins;
                     rc = reconfigCloseWindowsLocked(vcaps, vcaps.nrOpenWindows, true);
+                    tracepointClosedLocked(vcaps, closedBefore);
                 } else {
                     vcaps.nrTotalCredits.set(newCreds[0]);
                     rc = reconfigOpenWindowsLocked(vcaps, newCreds[0], true);

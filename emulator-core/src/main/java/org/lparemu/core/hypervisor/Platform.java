@@ -472,9 +472,18 @@ public final class Platform implements AutoCloseable {
     void acknowledge(GuestSession s, long eventId, int status, String detail) {
         Partition p = s.partition();
         Partition.PendingEventEntry e;
+        Partition.EventAck ack = new Partition.EventAck(eventId, status, detail == null ? "" : detail);
         p.lock.lock();
         try {
             e = p.events.remove(eventId);
+            if (e != null) {
+                // In the same critical section as the removal: an awaitEvent that no longer finds the event
+                // pending (it looks under this lock) must find it here.
+                if (recentAcks.size() >= RECENT_ACKS) {
+                    recentAcks.keySet().stream().sorted().limit(RECENT_ACKS / 4).toList().forEach(recentAcks::remove);
+                }
+                recentAcks.put(eventId, ack);
+            }
         } finally {
             p.lock.unlock();
         }
@@ -484,11 +493,6 @@ public final class Platform implements AutoCloseable {
             log.debug("{}: ack for unknown event {}", p.name, eventId);
             return;
         }
-        Partition.EventAck ack = new Partition.EventAck(eventId, status, detail == null ? "" : detail);
-        if (recentAcks.size() >= RECENT_ACKS) {
-            recentAcks.keySet().stream().sorted().limit(RECENT_ACKS / 4).toList().forEach(recentAcks::remove);
-        }
-        recentAcks.put(eventId, ack);
         e.ack.complete(ack);
     }
 
@@ -670,6 +674,14 @@ public final class Platform implements AutoCloseable {
 
         void invoke() {
             Partition p = ctx.partition();
+            GuestSession caller = ctx.session();
+            if (caller != null && !caller.isOpen()) {
+                // The connection went away while the call waited (a Delay, a released Hold, a suspension):
+                // nobody can receive the answer, so the call is cancelled rather than run. Running it could
+                // allocate a window no guest will ever know about.
+                finish(null, new PortException("the guest connection closed before " + ctx.label() + " ran"));
+                return;
+            }
             Object result;
             p.lock.lock();
             try {

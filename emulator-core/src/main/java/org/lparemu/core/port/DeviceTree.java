@@ -260,9 +260,14 @@ public final class DeviceTree {
         return t;
     }
 
+    /** Properties through which a node can carry its own phandle (the order the kernel's attach looks in). */
+    public static final List<String> PHANDLE_PROPERTIES = List.of("phandle", "linux,phandle", "ibm,phandle");
+
     /**
      * Every difference between this tree and {@code other}: nodes present on one side only (with phandle),
-     * phandle mismatches, and properties missing or different. Generations are not compared.
+     * phandle mismatches, and properties missing or different. Generations are not compared. A phandle
+     * property ({@link #PHANDLE_PROPERTIES}) present on one side only is no difference when it holds the node's
+     * phandle: it is how ibm,configure-connector hands the OS the phandle, which is compared on its own.
      */
     public List<Difference> diff(DeviceTree other) {
         List<Difference> out = new ArrayList<>();
@@ -279,13 +284,16 @@ public final class DeviceTree {
             for (Map.Entry<String, byte[]> p : n.properties.entrySet()) {
                 byte[] ov = o.properties.get(p.getKey());
                 if (ov == null) {
+                    if (isOwnPhandle(n, p.getKey(), p.getValue())) {
+                        continue;
+                    }
                     out.add(new Difference(n.path, p.getKey(), "property only in this tree", render(p.getValue()), null));
                 } else if (!Arrays.equals(ov, p.getValue())) {
                     out.add(new Difference(n.path, p.getKey(), "value differs", render(p.getValue()), render(ov)));
                 }
             }
             for (Map.Entry<String, byte[]> p : o.properties.entrySet()) {
-                if (!n.properties.containsKey(p.getKey())) {
+                if (!n.properties.containsKey(p.getKey()) && !isOwnPhandle(o, p.getKey(), p.getValue())) {
                     out.add(new Difference(n.path, p.getKey(), "property only in other tree", null, render(p.getValue())));
                 }
             }
@@ -296,6 +304,11 @@ public final class DeviceTree {
             }
         }
         return out;
+    }
+
+    private static boolean isOwnPhandle(Node n, String property, byte[] value) {
+        return PHANDLE_PROPERTIES.contains(property) && value.length == 4
+                && java.nio.ByteBuffer.wrap(value).getInt() == n.phandle;
     }
 
     /** Human-readable rendering of a property value: a string when printable, else 32-bit cells or hex. */

@@ -15,6 +15,7 @@ import org.lparemu.proto.v1.Error;
 import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.server.LparemuServer;
 import org.lparemu.server.wire.DistinctErrorLog;
+import org.lparemu.server.wire.LingeringClose;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +23,11 @@ import org.slf4j.LoggerFactory;
  * One control connection: authenticates it (when the daemon has a token), hands each request to the
  * {@link ControlService}, and writes responses as they complete (possibly out of order), flushing once per
  * read batch. Fields are touched only on the channel's event loop.
+ *
+ * <p>Like the guest port, reading stops while the requests in flight reach the per-connection limit or the
+ * outbound buffer is above its high watermark; requests already decoded from the last socket read wait in
+ * {@link #held} and are handled in order when reading resumes. After an UNAUTHENTICATED error or an
+ * unparseable frame the connection is closing and nothing more it sends is acted on.
  */
 public final class ControlHandler extends SimpleChannelInboundHandler<ControlRequest> {
     private static final Logger log = LoggerFactory.getLogger(ControlHandler.class);
@@ -36,6 +42,11 @@ public final class ControlHandler extends SimpleChannelInboundHandler<ControlReq
     private boolean reading;
     private boolean needsFlush;
     private int inFlight;
+    private boolean readSuspended;
+    private boolean draining;
+    private boolean closing;
+    /** Requests decoded while reading was suspended, oldest first. */
+    private final java.util.ArrayDeque<ControlRequest> held = new java.util.ArrayDeque<>();
     private final AtomicBoolean flushQueued = new AtomicBoolean();
 
     public ControlHandler(ControlService service, DistinctErrorLog errors, String token, int maxInFlight) {
@@ -50,6 +61,8 @@ public final class ControlHandler extends SimpleChannelInboundHandler<ControlReq
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
         if (Boolean.TRUE.equals(ctx.channel().attr(LparemuServer.OVER_LIMIT).get())) {
+            errors.record("control LIMIT_EXCEEDED", "connection limit reached, refused "
+                    + ctx.channel().remoteAddress());
             failAndClose(0, ErrorCode.LIMIT_EXCEEDED, "the daemon's connection limit is reached");
             return;
         }
@@ -66,6 +79,17 @@ public final class ControlHandler extends SimpleChannelInboundHandler<ControlReq
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, ControlRequest req) {
         reading = true;
+        if (closing) {
+            return;
+        }
+        if (readSuspended || !held.isEmpty()) {
+            held.add(req);
+            return;
+        }
+        handle(req);
+    }
+
+    private void handle(ControlRequest req) {
         if (!authenticated) {
             byte[] given = req.getAuthToken().getBytes(StandardCharsets.UTF_8);
             // Constant-time comparison: the time taken does not reveal how much of the token matched.
@@ -103,9 +127,24 @@ public final class ControlHandler extends SimpleChannelInboundHandler<ControlReq
     }
 
     private void updateAutoRead() {
+        if (closing) {
+            return; // LingeringClose owns reading now
+        }
         boolean shouldRead = inFlight < maxInFlight && ctx.channel().isWritable();
-        if (ctx.channel().config().isAutoRead() != shouldRead) {
+        if (shouldRead == readSuspended) {
+            readSuspended = !shouldRead;
             ctx.channel().config().setAutoRead(shouldRead);
+            if (shouldRead && !draining) {
+                draining = true;
+                try {
+                    ControlRequest r;
+                    while (!readSuspended && !closing && (r = held.poll()) != null) {
+                        handle(r);
+                    }
+                } finally {
+                    draining = false;
+                }
+            }
         }
     }
 
@@ -126,8 +165,24 @@ public final class ControlHandler extends SimpleChannelInboundHandler<ControlReq
     }
 
     private void failAndClose(long requestId, ErrorCode code, String message) {
-        ctx.writeAndFlush(ControlResponse.newBuilder().setRequestId(requestId)
-                .setError(Error.newBuilder().setCode(code).setMessage(message)).build()).addListener(f -> ctx.close());
+        if (closing) {
+            return;
+        }
+        closing = true;
+        held.clear();
+        ctx.channel().config().setAutoRead(false);
+        LingeringClose.writeAndClose(ctx, ControlResponse.newBuilder().setRequestId(requestId)
+                .setError(Error.newBuilder().setCode(code).setMessage(message)).build());
+    }
+
+    /** The daemon is stopping: answer SHUTTING_DOWN (request id 0) and close. */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt == LparemuServer.SHUTDOWN) {
+            failAndClose(0, ErrorCode.SHUTTING_DOWN, "the daemon is shutting down");
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
     }
 
     @Override
@@ -144,7 +199,8 @@ public final class ControlHandler extends SimpleChannelInboundHandler<ControlReq
             ctx.close();
         } else {
             errors.record("control " + cause.getClass().getSimpleName(), String.valueOf(cause.getMessage()));
-            ctx.close();
+            log.debug("control connection error", cause);
+            failAndClose(0, ErrorCode.INTERNAL, "request could not be handled: " + cause);
         }
     }
 }

@@ -74,6 +74,13 @@ public final class ControlService {
             if (e == null) {
                 return b.setRequestId(req.getRequestId()).build();
             }
+            if (platform.isClosed()) {
+                // Waits failed by the shutdown (AwaitHold, AwaitMigration ...) say so, whatever failed them.
+                return ControlResponse.newBuilder().setRequestId(req.getRequestId()).setError(Error.newBuilder()
+                        .setCode(org.lparemu.proto.v1.ErrorCode.SHUTTING_DOWN)
+                        .setMessage("the daemon is shutting down (" + error(0, e).getError().getMessage() + ")"))
+                        .build();
+            }
             return error(req.getRequestId(), e);
         });
     }
@@ -84,8 +91,11 @@ public final class ControlService {
         while (c instanceof CompletionException && c.getCause() != null) {
             c = c.getCause();
         }
-        ControlError code = c instanceof ControlException ce ? ce.code() : ControlError.INTERNAL;
-        String message = c instanceof ControlException ? c.getMessage() : c.toString();
+        // A wait on a hold failed by Reset is a state change, not a daemon fault.
+        ControlError code = c instanceof ControlException ce ? ce.code()
+                : c instanceof org.lparemu.core.fault.Holds.HoldFailed ? ControlError.INVALID_STATE : ControlError.INTERNAL;
+        String message = c instanceof ControlException || c instanceof org.lparemu.core.fault.Holds.HoldFailed
+                ? c.getMessage() : c.toString();
         return ControlResponse.newBuilder().setRequestId(requestId)
                 .setError(Error.newBuilder().setCode(ProtoMapping.toProto(code)).setMessage(message)).build();
     }
@@ -125,11 +135,13 @@ public final class ControlService {
                     platform.partition(a.getPartition());
                 }
                 var f = platform.trace().await(a.getPartition(), a.getSinceSeq(),
-                        r -> a.getNameContainsList().stream().anyMatch(n -> r.name().contains(n)));
+                        r -> a.getNameContainsList().stream().anyMatch(n -> (r.kind() + " " + r.name()).contains(n)));
                 var timed = platform.withTimeout(f, a.getTimeoutMs() == 0 ? 30_000 : a.getTimeoutMs(),
                         "no trace record named like " + a.getNameContainsList());
-                timed.whenComplete((v, e) -> f.cancel(false));
-                yield timed.thenApply(r -> ControlResponse.newBuilder().setTraceRecord(toProto(r)));
+                // Drop the waiter before the answer is built: a dependent registered separately would run after
+                // the response (dependents run newest first), so a client could still see the waiter registered.
+                yield timed.whenComplete((v, e) -> f.cancel(false))
+                        .thenApply(r -> ControlResponse.newBuilder().setTraceRecord(toProto(r)));
             }
             case GET_TRACE -> done(ControlResponse.newBuilder().setTrace(trace(req.getGetTrace())));
             case MIGRATE -> {

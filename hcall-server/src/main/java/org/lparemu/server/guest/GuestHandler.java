@@ -32,6 +32,7 @@ import org.lparemu.proto.v1.RtasResponse;
 import org.lparemu.proto.v1.Welcome;
 import org.lparemu.server.LparemuServer;
 import org.lparemu.server.wire.DistinctErrorLog;
+import org.lparemu.server.wire.LingeringClose;
 import org.lparemu.server.wire.ProtoMapping;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +48,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Backpressure: reading stops while the calls in flight reach the per-connection limit or the channel's
  * outbound buffer is above its high watermark, so a client that pipelines without bound or stops reading
- * replies cannot make the daemon buffer without bound.
+ * replies cannot make the daemon buffer without bound. Turning auto-read off only stops the next socket
+ * read: the frames the decoder already split out of the current one still arrive, so while reading is
+ * suspended they wait in {@link #held} (at most one socket read's worth) and are dispatched, in order, when
+ * the connection may read again. The limit on calls dispatched is therefore exact, not approximate.
+ *
+ * <p>After a ProtocolError the connection is closing: nothing it sent afterwards is acted on.
  */
 public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> implements GuestSink {
     private static final Logger log = LoggerFactory.getLogger(GuestHandler.class);
@@ -68,6 +74,12 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
     private int inFlight;
     private long answered;
     private boolean readSuspended;
+    /** Frames decoded while reading was suspended, oldest first; dispatched when it resumes. */
+    private final java.util.ArrayDeque<GuestFrame> held = new java.util.ArrayDeque<>();
+    /** True while {@link #drainHeld} runs (a reply completing inline must not recurse into it). */
+    private boolean draining;
+    /** Set once a ProtocolError was sent or the platform closed the connection: later frames are ignored. */
+    private boolean closing;
 
     /** Set from any thread when a flush task is queued. */
     private final AtomicBoolean flushQueued = new AtomicBoolean();
@@ -83,6 +95,7 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
         if (Boolean.TRUE.equals(ctx.channel().attr(LparemuServer.OVER_LIMIT).get())) {
+            ctx.channel().config().setAutoRead(false);
             fail(ProtocolError.Code.TOO_MANY_CONNECTIONS, "the daemon's connection limit is reached");
             return;
         }
@@ -102,6 +115,17 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, GuestFrame frame) {
         reading = true;
+        if (closing) {
+            return;
+        }
+        if (readSuspended || !held.isEmpty()) {
+            held.add(frame);
+            return;
+        }
+        handle(frame);
+    }
+
+    private void handle(GuestFrame frame) {
         switch (frame.getKindCase()) {
             case HELLO -> hello(frame.getHello());
             case HCALL -> hcall(frame.getHcall());
@@ -114,7 +138,15 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
             }
             case REPORT -> {
                 if (requireSession()) {
-                    session.report(ProtoMapping.fromProto(frame.getReport()));
+                    org.lparemu.core.port.GuestReport report;
+                    try {
+                        report = ProtoMapping.fromProto(frame.getReport());
+                    } catch (IllegalArgumentException e) {
+                        // e.g. a device-tree node with a bad path: the frame parsed, its content is invalid
+                        fail(ProtocolError.Code.MALFORMED_FRAME, "GuestReport is not valid: " + e.getMessage());
+                        return;
+                    }
+                    session.report(report);
                 }
             }
             case TRACEPOINT -> {
@@ -143,11 +175,14 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
             return;
         }
         if (hello.getProtocolVersion() != LparemuServer.PROTOCOL_VERSION) {
-            ctx.writeAndFlush(HostFrame.newBuilder().setError(ProtocolError.newBuilder()
+            closing = true;
+            held.clear();
+            ctx.channel().config().setAutoRead(false);
+            LingeringClose.writeAndClose(ctx, HostFrame.newBuilder().setError(ProtocolError.newBuilder()
                     .setCode(ProtocolError.Code.VERSION_MISMATCH)
                     .setMessage("protocol version " + hello.getProtocolVersion() + " is not spoken here; this daemon speaks "
                             + LparemuServer.PROTOCOL_VERSION)
-                    .addSupportedVersions(LparemuServer.PROTOCOL_VERSION))).addListener(f -> ctx.close());
+                    .addSupportedVersions(LparemuServer.PROTOCOL_VERSION)).build());
             errors.record("guest VERSION_MISMATCH", "version " + hello.getProtocolVersion() + " from "
                     + ctx.channel().remoteAddress());
             return;
@@ -155,7 +190,8 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
         try {
             session = platform.attach(hello.getPartition(), hello.getClientName(), !hello.getNoEvents(), this);
         } catch (ControlException e) {
-            fail(ProtocolError.Code.UNKNOWN_PARTITION, e.getMessage());
+            fail(e.code() == org.lparemu.core.hypervisor.ControlError.SHUTTING_DOWN ? ProtocolError.Code.SHUTTING_DOWN
+                    : ProtocolError.Code.UNKNOWN_PARTITION, e.getMessage());
             return;
         }
         BootInfo boot = session.bootInfo();
@@ -268,15 +304,45 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
     }
 
     private void updateAutoRead() {
+        if (closing) {
+            return; // LingeringClose owns reading now
+        }
         Channel ch = ctx.channel();
         boolean shouldRead = inFlight < maxInFlight && ch.isWritable();
         if (shouldRead == readSuspended) {
             readSuspended = !shouldRead;
             ch.config().setAutoRead(shouldRead);
             if (shouldRead) {
-                ch.read();
+                drainHeld();
+                if (!readSuspended && held.isEmpty()) {
+                    ch.read();
+                }
             }
         }
+    }
+
+    /** Dispatches the frames held while reading was suspended, until it is suspended again. */
+    private void drainHeld() {
+        if (draining) {
+            return;
+        }
+        draining = true;
+        try {
+            GuestFrame f;
+            while (!readSuspended && !closing && (f = held.poll()) != null) {
+                handle(f);
+            }
+        } finally {
+            draining = false;
+        }
+        if (closing) {
+            held.clear();
+        }
+    }
+
+    /** Frames held back by backpressure (for tests and diagnostics; event loop only). */
+    int heldFrames() {
+        return held.size();
     }
 
     @Override
@@ -286,9 +352,31 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
     }
 
     private void fail(ProtocolError.Code code, String message) {
-        errors.record("guest " + code, message + " (from " + ctx.channel().remoteAddress() + ")");
-        ctx.writeAndFlush(HostFrame.newBuilder().setError(ProtocolError.newBuilder().setCode(code)
-                .setMessage(message))).addListener(f -> ctx.close());
+        fail("guest " + code, code, message);
+    }
+
+    /** Sends ProtocolError and closes; {@code kind} is what the distinct-error log counts it under. */
+    private void fail(String kind, ProtocolError.Code code, String message) {
+        if (closing) {
+            return;
+        }
+        errors.record(kind, message + " (from " + ctx.channel().remoteAddress() + ")");
+        closeWith(code, message);
+    }
+
+    /**
+     * Sends one ProtocolError and closes after it is written; from here on nothing the peer sends is acted
+     * on. Event loop only; a second call is a no-op (the first reason wins).
+     */
+    private void closeWith(ProtocolError.Code code, String message) {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        held.clear();
+        ctx.channel().config().setAutoRead(false);
+        LingeringClose.writeAndClose(ctx, HostFrame.newBuilder().setError(ProtocolError.newBuilder().setCode(code)
+                .setMessage(message)).build());
     }
 
     @Override
@@ -302,9 +390,11 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
             log.debug("guest connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
             ctx.close();
         } else {
-            errors.record("guest " + cause.getClass().getSimpleName(), String.valueOf(cause.getMessage()));
+            // A frame that parsed but could not be handled (e.g. a GuestReport whose contents do not convert):
+            // still a typed answer, counted once per kind, never a stack trace per frame.
             log.debug("guest connection error", cause);
-            ctx.close();
+            fail("guest " + cause.getClass().getSimpleName(), ProtocolError.Code.MALFORMED_FRAME,
+                    "frame could not be handled: " + cause);
         }
     }
 
@@ -323,8 +413,20 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
             case PARTITION_GONE -> ProtocolError.Code.PARTITION_GONE;
             case SHUTTING_DOWN -> ProtocolError.Code.SHUTTING_DOWN;
         };
-        ctx.executor().execute(() -> ctx.writeAndFlush(HostFrame.newBuilder().setError(ProtocolError.newBuilder()
-                .setCode(code).setMessage(message))).addListener(f -> ctx.close()));
+        ctx.executor().execute(() -> closeWith(code, message));
+    }
+
+    /**
+     * The daemon is stopping: a connection the platform did not already close (no Hello yet) is told
+     * SHUTTING_DOWN and closed.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt == LparemuServer.SHUTDOWN) {
+            closeWith(ProtocolError.Code.SHUTTING_DOWN, "the daemon is shutting down");
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
     }
 
     @Override
