@@ -172,7 +172,7 @@ public final class B5MigrationCost implements Figure {
             if (!o.getSuccess()) {
                 throw new IllegalStateException(partition + " migration to " + destination + " failed: " + o);
             }
-            EventAck ack = Acks.await(control, r.getEventId(), WAIT);
+            EventAck ack = control.awaitEvent(r.getEventId(), WAIT);
             long t2 = System.nanoTime();
             long calls = daemon.platform().callCount() - calls0;
             if (ack.getStatus() != 0) {

@@ -153,7 +153,7 @@ public final class B6RaceReproduction implements Figure {
             if (o.streamId() != m.streamId()) {
                 throw new IllegalStateException("outcome of stream " + o.streamId() + ", expected " + m.streamId());
             }
-            Acks.await(platform, m.eventId(), WAIT_MS);
+            platform.awaitEvent(m.eventId(), WAIT_MS).get(WAIT_MS, TimeUnit.MILLISECONDS);
             return o;
         }
 
@@ -234,7 +234,7 @@ public final class B6RaceReproduction implements Figure {
                 } catch (ExecutionException e) {
                     // EBUSY is a fine ending too (the open backed out); nothing to close then.
                 }
-                Acks.await(platform, m.eventId(), WAIT_MS);
+                platform.awaitEvent(m.eventId(), WAIT_MS).get(WAIT_MS, TimeUnit.MILLISECONDS);
                 if (w != null && kernel.vas().deallocateWindow(w) != 0) {
                     throw new IllegalStateException("could not close the raced window");
                 }
