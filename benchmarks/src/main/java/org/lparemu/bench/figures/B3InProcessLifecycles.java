@@ -1,0 +1,175 @@
+package org.lparemu.bench.figures;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.lparemu.bench.BenchContext;
+import org.lparemu.bench.Figure;
+import org.lparemu.bench.Interleaved;
+import org.lparemu.bench.Sizes;
+import org.lparemu.bench.report.Column;
+import org.lparemu.bench.report.FigureResult;
+import org.lparemu.bench.report.Ratio;
+import org.lparemu.bench.report.ResultRow;
+import org.lparemu.bench.report.ResultTable;
+import org.lparemu.core.guest.GuestConfig;
+import org.lparemu.core.guest.GuestKernel;
+import org.lparemu.core.guest.PseriesVas;
+import org.lparemu.core.guest.VasPolicy;
+import org.lparemu.core.guest.VasWindow;
+import org.lparemu.core.hypervisor.InProcessPort;
+import org.lparemu.core.hypervisor.Platform;
+import org.lparemu.core.hypervisor.PlatformConfig;
+
+/**
+ * B3: the guest kernel against the core with no socket (InProcessPort): full window lifecycles, each
+ * {@code allocateWindow} (H_ALLOCATE_VAS_WINDOW + H_MODIFY_VAS_WINDOW) then {@code deallocateWindow}
+ * (H_DEALLOCATE_VAS_WINDOW), per second, by one task and by 8 tasks of one guest kernel.
+ */
+public final class B3InProcessLifecycles implements Figure {
+    static final String PARTITION = "lpar1";
+    static final double TARGET_HCALLS_PER_S = 1_000_000;
+
+    static final List<Column> COLUMNS = List.of(new Column("hcalls_per_s", "hcalls/s", 0),
+            new Column("lifecycles_per_s", "lifecycles/s", 0), new Column("hcalls_per_lifecycle", "hcalls/lifecycle", 2));
+
+    @Override
+    public String id() {
+        return "B3";
+    }
+
+    @Override
+    public String title() {
+        return "in-process guest kernel: VAS window lifecycles per second";
+    }
+
+    @Override
+    public FigureResult run(BenchContext ctx) throws Exception {
+        List<Lifecycles> cs = new ArrayList<>();
+        ResultTable t = new ResultTable("B3 allocateWindow + deallocateWindow through InProcessPort", ctx.placement(),
+                COLUMNS);
+        try {
+            cs.add(new Lifecycles(label(VasPolicy.UPSTREAM, 1), VasPolicy.UPSTREAM, 1, ctx.sizes()));
+            cs.add(new Lifecycles(label(VasPolicy.UPSTREAM, 8), VasPolicy.UPSTREAM, 8, ctx.sizes()));
+            cs.add(new Lifecycles(label(VasPolicy.HOLD_MUTEX, 8), VasPolicy.HOLD_MUTEX, 8, ctx.sizes()));
+            t.rows.addAll(Interleaved.run(id(), cs, ctx.sizes().runs(), ctx));
+        } finally {
+            for (Lifecycles c : cs) {
+                c.close();
+            }
+        }
+        FigureResult f = new FigureResult(id(), title());
+        f.tables.add(t);
+        String pl = ctx.placement();
+        ResultRow one = t.row(label(VasPolicy.UPSTREAM, 1));
+        ResultRow eight = t.row(label(VasPolicy.UPSTREAM, 8));
+        f.ratios.add(Ratio.absoluteAtLeast("hcalls/s, UPSTREAM, 1 task", one.get("hcalls_per_s"), TARGET_HCALLS_PER_S,
+                "hcalls/s", pl));
+        f.ratios.add(Ratio.info("lifecycles/s 8 tasks / 1 task (UPSTREAM)",
+                eight.get("lifecycles_per_s") / one.get("lifecycles_per_s"), pl));
+        f.ratios.add(Ratio.info("lifecycles/s HOLD_MUTEX / UPSTREAM (8 tasks)",
+                t.row(label(VasPolicy.HOLD_MUTEX, 8)).get("lifecycles_per_s") / eight.get("lifecycles_per_s"), pl));
+        Sizes s = ctx.sizes();
+        f.method = "Each contender has its own Platform (default configuration, trace on) and one guest kernel "
+                + "(GuestKernel.boot over an InProcessPort on " + PARTITION + ", real clock) whose tasks (threads named "
+                + "task-N) loop allocateWindow(vasId 0, Default credit) then deallocateWindow for "
+                + s.syncMeasure().toMillis() + " ms per run (warm-up " + s.syncWarmup().toMillis() + " ms). hcalls/s "
+                + "counts what the platform dispatched (Platform.callCount) over the window; a lifecycle is one "
+                + "allocate + modify + deallocate. UPSTREAM drops the VAS mutex around H_MODIFY_VAS_WINDOW; HOLD_MUTEX "
+                + "holds it across the whole open (the reviewer's alternative), shown for contention.";
+        f.notes.add("The 8-task rows run 8 threads on " + Runtime.getRuntime().availableProcessors() + " vCPUs: they "
+                + "measure contention on the guest's VAS mutex and the partition lock, not parallel speed-up.");
+        return f;
+    }
+
+    static String label(VasPolicy p, int tasks) {
+        return p + ", " + tasks + (tasks == 1 ? " task" : " tasks");
+    }
+
+    /** One platform + guest kernel and its task threads. */
+    private static final class Lifecycles implements Interleaved.Contender {
+        private final String label;
+        private final int tasks;
+        private final Sizes sizes;
+        private final Platform platform;
+        private final InProcessPort port;
+        private final GuestKernel kernel;
+        private final ExecutorService pool;
+
+        Lifecycles(String label, VasPolicy policy, int tasks, Sizes sizes) {
+            this.label = label;
+            this.tasks = tasks;
+            this.sizes = sizes;
+            platform = new Platform(PlatformConfig.defaults());
+            port = new InProcessPort(platform, PARTITION, "bench-b3", true);
+            kernel = GuestKernel.boot(port, GuestConfig.upstream("bench-b3").withVasPolicy(policy));
+            AtomicInteger n = new AtomicInteger();
+            pool = Executors.newFixedThreadPool(tasks, r -> {
+                Thread th = new Thread(r, "task-" + n.getAndIncrement());
+                th.setDaemon(true);
+                return th;
+            });
+        }
+
+        @Override
+        public String label() {
+            return label;
+        }
+
+        @Override
+        public Map<String, Double> measure(boolean warmup) throws Exception {
+            long duration = (warmup ? sizes.syncWarmup() : sizes.syncMeasure()).toNanos();
+            CountDownLatch ready = new CountDownLatch(tasks);
+            CountDownLatch go = new CountDownLatch(1);
+            PseriesVas vas = kernel.vas();
+            List<Future<long[]>> fs = new ArrayList<>();
+            for (int i = 0; i < tasks; i++) {
+                int pid = 1000 + i;
+                fs.add(pool.submit(() -> {
+                    ready.countDown();
+                    go.await();
+                    long end = System.nanoTime() + duration;
+                    long n = 0;
+                    while (System.nanoTime() < end) {
+                        VasWindow w = vas.allocateWindow(0, 0, pid);
+                        int rc = vas.deallocateWindow(w);
+                        if (rc != 0) {
+                            throw new IllegalStateException("deallocateWindow returned " + rc);
+                        }
+                        n++;
+                    }
+                    return new long[] {n};
+                }));
+            }
+            ready.await();
+            long calls0 = platform.callCount();
+            long t0 = System.nanoTime();
+            go.countDown();
+            long lifecycles = 0;
+            for (Future<long[]> f : fs) {
+                lifecycles += f.get()[0];
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            long calls = platform.callCount() - calls0;
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("hcalls_per_s", calls / seconds);
+            m.put("lifecycles_per_s", lifecycles / seconds);
+            m.put("hcalls_per_lifecycle", lifecycles == 0 ? 0 : (double) calls / lifecycles);
+            return m;
+        }
+
+        @Override
+        public void close() {
+            pool.shutdownNow();
+            kernel.close();
+            port.close();
+            platform.close();
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package org.lparemu.bench.jmh;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.util.concurrent.TimeUnit;
+import org.lparemu.bench.wire.Workload;
+import org.lparemu.core.hypervisor.GuestSession;
+import org.lparemu.core.hypervisor.InProcessPort;
+import org.lparemu.core.hypervisor.Platform;
+import org.lparemu.core.hypervisor.PlatformConfig;
+import org.lparemu.core.port.HcallResult;
+import org.lparemu.proto.v1.GuestFrame;
+import org.lparemu.proto.v1.HcallRequest;
+import org.lparemu.proto.v1.HcallResponse;
+import org.lparemu.proto.v1.HostFrame;
+import org.lparemu.server.wire.ProtoMapping;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * The per-call core cost with no socket: the workload's hcall through {@link InProcessPort} (session, dispatch
+ * table under the partition lock, both trace records, the future), and the same plus what the daemon does
+ * around it per frame (parse the GuestFrame, map it, build and serialize the HostFrame reply), which is the
+ * server-side CPU of one socket call minus Netty and the kernel.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+public class InProcessDispatchBench {
+    private Platform platform;
+    private InProcessPort port;
+    private GuestSession session;
+    private Workload workload;
+    private byte[] requestBytes;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        platform = new Platform(PlatformConfig.defaults());
+        Workload.armNonMatchingFaultRule(platform);
+        port = new InProcessPort(platform, Workload.PARTITION, "jmh", false);
+        session = port.session();
+        workload = Workload.prepare(port);
+        requestBytes = workload.frame(12345).toByteArray();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        port.close();
+        platform.close();
+    }
+
+    /** One blocking hcall through the in-process port. */
+    @Benchmark
+    public HcallResult hcall() {
+        return port.hcall(0, workload.opcode, workload.args, null);
+    }
+
+    /** Parse request frame -> dispatch -> build and serialize the reply frame, as the daemon's handler does. */
+    @Benchmark
+    public byte[] hcallWithCodec() throws InvalidProtocolBufferException {
+        HcallRequest req = GuestFrame.parseFrom(requestBytes).getHcall();
+        HcallResult r = session.hcall(req.getVcpu(), req.getOpcode(), ProtoMapping.longs(req.getArgsList()),
+                ProtoMapping.bytes(req.getBuffer()), req.getTask()).join();
+        HcallResponse.Builder b = HcallResponse.newBuilder().setCallId(req.getCallId()).setStatus(r.status());
+        for (long v : r.rets()) {
+            b.addRets(v);
+        }
+        if (r.buffer().length > 0) {
+            b.setBuffer(ByteString.copyFrom(r.buffer()));
+        }
+        return HostFrame.newBuilder().setHcall(b).build().toByteArray();
+    }
+}
