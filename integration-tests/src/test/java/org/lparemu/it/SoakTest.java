@@ -213,9 +213,17 @@ class SoakTest {
                     + " (margin " + THREAD_MARGIN + "); " + figures);
             assertTrue(heapAfter <= heapBefore + HEAP_MARGIN, "heap " + heapBefore + " -> " + heapAfter + " bytes (margin "
                     + HEAP_MARGIN + "); " + figures);
-            List<String> errors = logged(logs).stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.ERROR))
+            // The guest kernels' pr_err lines are emulated kernel output, not daemon failures: an open that meets a
+            // core removal between the hypervisor lowering its target and the notifier reconfiguring VAS is
+            // refused (H_CONSTRAINED -> EIO) on real hardware too. They are counted; the daemon must log none.
+            List<ILoggingEvent> errorLines = logged(logs).stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.ERROR))
+                    .toList();
+            long guestPrintk = errorLines.stream().filter(e -> e.getLoggerName().startsWith("org.lparemu.core.guest"))
+                    .count();
+            List<String> errors = errorLines.stream().filter(e -> !e.getLoggerName().startsWith("org.lparemu.core.guest"))
                     .map(e -> e.getLoggerName() + " [" + e.getThreadName() + "]: " + e.getFormattedMessage()).toList();
-            assertEquals(List.of(), errors, "ERROR log lines; " + figures);
+            assertEquals(List.of(), errors, "daemon ERROR log lines (" + guestPrintk + " guest kernel pr_err lines "
+                    + "not counted); " + figures);
         } finally {
             tearDown();
             lparemu.detachAppender(logs);
