@@ -93,7 +93,7 @@ public record Machine(int cores, String cpusAllowed, String cpuModel, long memTo
                 + com.google.protobuf.RuntimeVersion.PATCH;
     }
 
-    private static String jmhVersion() {
+    public static String jmhVersion() {
         Package p = org.openjdk.jmh.runner.Runner.class.getPackage();
         String v = p == null ? null : p.getImplementationVersion();
         return v == null ? "1.37" : v;
