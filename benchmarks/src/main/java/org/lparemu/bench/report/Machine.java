@@ -105,7 +105,9 @@ public record Machine(int cores, String cpusAllowed, String cpuModel, long memTo
         if (head == null) {
             return "unknown";
         }
-        String status = git("status", "--porcelain", "--untracked-files=no");
+        // The harness's own output (left modified by an earlier run) is not a change to what is measured.
+        String status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                ":(top,exclude)docs/benchmarks.md", ":(top,exclude)docs/benchmarks.json");
         return status != null && !status.isBlank() ? head + "-dirty" : head;
     }
 
