@@ -40,6 +40,6 @@
  * </pre>
  * {@code migration_in_progress} is the one flag written outside its lock; its accessors are named by memory
  * mode and say which kernel access each stands for. All time goes through {@link org.lparemu.core.guest.GuestClock}
- * (virtual in tests); nothing calls Thread.sleep.
+ * (virtual in tests); every sleep goes through the clock.
  */
 package org.lparemu.core.guest;

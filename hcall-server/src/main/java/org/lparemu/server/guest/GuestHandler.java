@@ -1,15 +1,12 @@
 package org.lparemu.server.guest;
 
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.lparemu.core.hypervisor.ControlException;
 import org.lparemu.core.hypervisor.GuestSession;
 import org.lparemu.core.hypervisor.GuestSink;
@@ -31,31 +28,19 @@ import org.lparemu.proto.v1.RtasRequest;
 import org.lparemu.proto.v1.RtasResponse;
 import org.lparemu.proto.v1.Welcome;
 import org.lparemu.server.LparemuServer;
+import org.lparemu.server.wire.BackpressuredHandler;
 import org.lparemu.server.wire.DistinctErrorLog;
-import org.lparemu.server.wire.LingeringClose;
 import org.lparemu.server.wire.ProtoMapping;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Per-connection state of one guest connection (the adapter between frames and the core's
- * {@link GuestSession}). One instance per channel; every field is touched only on the channel's event loop,
- * except where noted.
- *
- * <p>Replies: a call the core answers at once is written during the read and flushed once in
- * {@link #channelReadComplete} (flushing per message measured 10x lower throughput); a call answered later
- * (held, H_JOIN, deferred by a suspension) is written from the event loop with a coalesced flush.
- *
- * <p>Backpressure: reading stops while the calls in flight reach the per-connection limit or the channel's
- * outbound buffer is above its high watermark, so a client that pipelines without bound or stops reading
- * replies cannot make the daemon buffer without bound. Turning auto-read off only stops the next socket
- * read: the frames the decoder already split out of the current one still arrive, so while reading is
- * suspended they wait in {@link #held} (at most one socket read's worth) and are dispatched, in order, when
- * the connection may read again. The limit on calls dispatched is therefore exact, not approximate.
- *
- * <p>After a ProtocolError the connection is closing: nothing it sent afterwards is acted on.
+ * {@link GuestSession}). One instance per channel; its fields are touched only on the channel's event loop.
+ * Flushing, the exact in-flight limit, backpressure and the close after a ProtocolError come from
+ * {@link BackpressuredHandler}; this class decodes guest frames and answers calls.
  */
-public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> implements GuestSink {
+public final class GuestHandler extends BackpressuredHandler<GuestFrame> implements GuestSink {
     private static final Logger log = LoggerFactory.getLogger(GuestHandler.class);
     /** PAPR passes at most 9 argument registers (plpar_hcall9). */
     public static final int MAX_HCALL_ARGS = 9;
@@ -63,37 +48,21 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
 
     private final Platform platform;
     private final DistinctErrorLog errors;
-    private final int maxInFlight;
     private final String emulatorVersion;
 
     // event loop only
-    private ChannelHandlerContext ctx;
     private GuestSession session;
-    private boolean reading;
-    private boolean needsFlush;
-    private int inFlight;
     private long answered;
-    private boolean readSuspended;
-    /** Frames decoded while reading was suspended, oldest first; dispatched when it resumes. */
-    private final java.util.ArrayDeque<GuestFrame> held = new java.util.ArrayDeque<>();
-    /** True while {@link #drainHeld} runs (a reply completing inline must not recurse into it). */
-    private boolean draining;
-    /** Set once a ProtocolError was sent or the platform closed the connection: later frames are ignored. */
-    private boolean closing;
-
-    /** Set from any thread when a flush task is queued. */
-    private final AtomicBoolean flushQueued = new AtomicBoolean();
 
     public GuestHandler(Platform platform, DistinctErrorLog errors, int maxInFlight, String emulatorVersion) {
+        super(maxInFlight);
         this.platform = platform;
         this.errors = errors;
-        this.maxInFlight = maxInFlight;
         this.emulatorVersion = emulatorVersion;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
-        this.ctx = ctx;
         if (Boolean.TRUE.equals(ctx.channel().attr(LparemuServer.OVER_LIMIT).get())) {
             ctx.channel().config().setAutoRead(false);
             fail(ProtocolError.Code.TOO_MANY_CONNECTIONS, "the daemon's connection limit is reached");
@@ -113,19 +82,7 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, GuestFrame frame) {
-        reading = true;
-        if (closing) {
-            return;
-        }
-        if (readSuspended || !held.isEmpty()) {
-            held.add(frame);
-            return;
-        }
-        handle(frame);
-    }
-
-    private void handle(GuestFrame frame) {
+    protected void handle(GuestFrame frame) {
         switch (frame.getKindCase()) {
             case HELLO -> hello(frame.getHello());
             case HCALL -> hcall(frame.getHcall());
@@ -159,26 +116,13 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
         }
     }
 
-    @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-        reading = false;
-        if (needsFlush) {
-            needsFlush = false;
-            ctx.flush();
-        }
-        ctx.fireChannelReadComplete();
-    }
-
     private void hello(Hello hello) {
         if (session != null) {
             fail(ProtocolError.Code.DUPLICATE_HELLO, "connection is already bound to " + session.partition().name());
             return;
         }
         if (hello.getProtocolVersion() != LparemuServer.PROTOCOL_VERSION) {
-            closing = true;
-            held.clear();
-            ctx.channel().config().setAutoRead(false);
-            LingeringClose.writeAndClose(ctx, HostFrame.newBuilder().setError(ProtocolError.newBuilder()
+            closeWith(HostFrame.newBuilder().setError(ProtocolError.newBuilder()
                     .setCode(ProtocolError.Code.VERSION_MISMATCH)
                     .setMessage("protocol version " + hello.getProtocolVersion() + " is not spoken here; this daemon speaks "
                             + LparemuServer.PROTOCOL_VERSION)
@@ -263,24 +207,14 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
         return HostFrame.newBuilder().setRtas(b).build();
     }
 
-    private void callStarted() {
-        inFlight++;
-        updateAutoRead();
-    }
-
     /** Called from any thread when the core answers a call. */
     private void reply(HostFrame frame, Throwable error) {
-        if (ctx.executor().inEventLoop()) {
-            replyOnLoop(frame, error);
-        } else {
-            ctx.executor().execute(() -> replyOnLoop(frame, error));
-        }
+        onLoop(() -> replyOnLoop(frame, error));
     }
 
     private void replyOnLoop(HostFrame frame, Throwable error) {
-        inFlight--;
         answered++;
-        updateAutoRead();
+        callFinished();
         if (frame != null) {
             write(frame);
         } else {
@@ -290,74 +224,13 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
         }
     }
 
-    /** Writes on the event loop; flushes at the end of the read batch, or with one queued flush otherwise. */
-    private void write(HostFrame frame) {
-        ctx.write(frame);
-        if (reading) {
-            needsFlush = true;
-        } else if (flushQueued.compareAndSet(false, true)) {
-            ctx.executor().execute(() -> {
-                flushQueued.set(false);
-                ctx.flush();
-            });
-        }
-    }
-
-    private void updateAutoRead() {
-        if (closing) {
-            return; // LingeringClose owns reading now
-        }
-        Channel ch = ctx.channel();
-        boolean shouldRead = inFlight < maxInFlight && ch.isWritable();
-        if (shouldRead == readSuspended) {
-            readSuspended = !shouldRead;
-            ch.config().setAutoRead(shouldRead);
-            if (shouldRead) {
-                drainHeld();
-                if (!readSuspended && held.isEmpty()) {
-                    ch.read();
-                }
-            }
-        }
-    }
-
-    /** Dispatches the frames held while reading was suspended, until it is suspended again. */
-    private void drainHeld() {
-        if (draining) {
-            return;
-        }
-        draining = true;
-        try {
-            GuestFrame f;
-            while (!readSuspended && !closing && (f = held.poll()) != null) {
-                handle(f);
-            }
-        } finally {
-            draining = false;
-        }
-        if (closing) {
-            held.clear();
-        }
-    }
-
-    /** Frames held back by backpressure (for tests and diagnostics; event loop only). */
-    int heldFrames() {
-        return held.size();
-    }
-
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
-        updateAutoRead();
-        super.channelWritabilityChanged(ctx);
-    }
-
     private void fail(ProtocolError.Code code, String message) {
         fail("guest " + code, code, message);
     }
 
     /** Sends ProtocolError and closes; {@code kind} is what the distinct-error log counts it under. */
     private void fail(String kind, ProtocolError.Code code, String message) {
-        if (closing) {
+        if (closing()) {
             return;
         }
         errors.record(kind, message + " (from " + ctx.channel().remoteAddress() + ")");
@@ -369,14 +242,7 @@ public final class GuestHandler extends SimpleChannelInboundHandler<GuestFrame> 
      * on. Event loop only; a second call is a no-op (the first reason wins).
      */
     private void closeWith(ProtocolError.Code code, String message) {
-        if (closing) {
-            return;
-        }
-        closing = true;
-        held.clear();
-        ctx.channel().config().setAutoRead(false);
-        LingeringClose.writeAndClose(ctx, HostFrame.newBuilder().setError(ProtocolError.newBuilder().setCode(code)
-                .setMessage(message)).build());
+        closeWith(HostFrame.newBuilder().setError(ProtocolError.newBuilder().setCode(code).setMessage(message)).build());
     }
 
     @Override
