@@ -20,6 +20,7 @@ import org.lparemu.bench.report.FigureResult;
 import org.lparemu.bench.report.Machine;
 import org.lparemu.bench.report.Report;
 import org.lparemu.bench.wire.Workload;
+import org.lparemu.client.GuestConnection;
 
 /**
  * The benchmark harness's entry point.

@@ -22,5 +22,5 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule coreHasNoNettyOrProtobuf = noClasses().that().resideInAPackage("org.lparemu.core..")
             .should().dependOnClassesThat().resideInAnyPackage("io.netty..", "com.google.protobuf..")
-            .because("Netty and protobuf belong to hcall-server and proto");
+            .because("Netty and protobuf belong to the wire, client and server modules");
 }

@@ -21,6 +21,7 @@ import org.lparemu.proto.v1.RtasRequest;
 import org.lparemu.server.EmbeddedDaemon;
 import org.lparemu.server.LparemuServer;
 import org.junit.jupiter.api.Test;
+import org.lparemu.server.Connections;
 
 /**
  * A client that pipelines calls and never reads the replies must not make the daemon buffer without bound:
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.Test;
 class BackpressureTest {
     /** Each call is an ibm,update-nodes whose reply carries a 4 KiB work area. */
     static final int CALLS = 8000;
-    static final int HIGH_WATER = LparemuServer.WATER_MARK.high();
+    static final int HIGH_WATER = Connections.WATER_MARK.high();
 
     static GuestFrame updateNodes(long id) {
         return GuestFrame.newBuilder().setRtas(RtasRequest.newBuilder().setCallId(id).setService(RtasService.UPDATE_NODES)

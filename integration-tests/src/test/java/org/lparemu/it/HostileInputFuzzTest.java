@@ -66,7 +66,7 @@ import org.lparemu.proto.v1.RtasRequest;
 import org.lparemu.proto.v1.SetQosCredits;
 import org.lparemu.proto.v1.Trigger;
 import org.lparemu.server.EmbeddedDaemon;
-import org.lparemu.server.wire.DistinctErrorLog;
+import org.lparemu.server.DistinctErrorLog;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 

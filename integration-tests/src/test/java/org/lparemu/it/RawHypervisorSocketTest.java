@@ -172,7 +172,7 @@ class RawHypervisorSocketTest {
             }
             PartitionState after = c.getState("lpar1");
             assertEquals("destination", after.getSystem());
-            DeviceTree platformTree = org.lparemu.server.wire.ProtoMapping.fromProto(after.getDeviceTree());
+            DeviceTree platformTree = org.lparemu.wire.ProtoMapping.fromProto(after.getDeviceTree());
             assertEquals(List.of(), tree.diff(platformTree), "update-nodes + update-properties give the destination tree");
 
             assertEquals(HStatus.H_PARAMETER, g.port.hcall(0, Hcall.H_MODIFY_VAS_WINDOW, w1, 77, 0,

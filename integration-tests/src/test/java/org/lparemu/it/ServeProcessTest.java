@@ -36,8 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ServeProcessTest {
     static Path jar() {
-        Path p = Path.of("..", "hcall-server", "target", "hcall-server-0.1.0-SNAPSHOT-all.jar");
-        assertTrue(Files.exists(p), "the shaded jar is built in hcall-server's package phase: " + p.toAbsolutePath());
+        Path p = Path.of("..", "cli", "target", "lparemu-cli-0.1.0-SNAPSHOT-all.jar");
+        assertTrue(Files.exists(p), "the shaded jar is built in the cli module's package phase: " + p.toAbsolutePath());
         return p;
     }
 

@@ -30,6 +30,7 @@ import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.PartitionSpec;
 import org.lparemu.proto.v1.PartitionState;
 import org.lparemu.server.EmbeddedDaemon;
+import org.lparemu.server.Connections;
 
 /**
  * B4: one daemon holding many partitions, each with a guest connection and W open windows (1,000 x 64 in full

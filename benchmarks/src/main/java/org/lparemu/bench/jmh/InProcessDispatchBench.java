@@ -13,7 +13,7 @@ import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HcallRequest;
 import org.lparemu.proto.v1.HcallResponse;
 import org.lparemu.proto.v1.HostFrame;
-import org.lparemu.server.wire.ProtoMapping;
+import org.lparemu.wire.ProtoMapping;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;

@@ -22,7 +22,7 @@ public record Machine(int cores, String cpusAllowed, String cpuModel, long memTo
                 System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"),
                 ManagementFactory.getRuntimeMXBean().getInputArguments(), rt.maxMemory(),
                 System.getProperty("os.name"), System.getProperty("os.version"), System.getProperty("os.arch"),
-                org.lparemu.server.wire.Transports.name(), nettyVersion(), protobufVersion(),
+                org.lparemu.wire.Transports.name(), nettyVersion(), protobufVersion(),
                 io.grpc.internal.GrpcUtil.getGrpcBuildVersion().getImplementationVersion(), jmhVersion(), readGitCommit());
     }
 

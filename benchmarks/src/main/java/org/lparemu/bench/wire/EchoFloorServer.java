@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.Welcome;
-import org.lparemu.server.wire.Transports;
+import org.lparemu.wire.Transports;
 
 /**
  * The floor: a raw Netty protobuf echo server with the daemon's framing, transport and settings (varint32

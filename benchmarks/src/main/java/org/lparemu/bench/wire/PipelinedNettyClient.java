@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.proto.v1.HostFrame;
-import org.lparemu.server.wire.Transports;
+import org.lparemu.wire.Transports;
 
 /**
  * The pipelined client for the daemon and the floor: N connections on one client IO thread, each keeping

@@ -14,6 +14,7 @@ import org.lparemu.core.port.HcallResult;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HcallRequest;
 import org.lparemu.proto.v1.Hello;
+import org.lparemu.client.GuestConnection;
 
 /**
  * The hcall that the socket figures (B1, B2) and the in-process JMH benchmark measure, and the frames that

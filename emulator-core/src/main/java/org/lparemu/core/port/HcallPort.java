@@ -5,7 +5,7 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The guest kernel's only way to reach the platform: the hcall and RTAS ABI plus platform-event delivery,
  * exactly what a real kernel sees. Two implementations: the in-process port (straight into the core's
- * dispatcher) and the socket port ({@code GuestConnection} in hcall-server).
+ * dispatcher) and the socket port ({@code GuestConnection} in the client module).
  *
  * <p>The blocking forms block the calling thread the way a CPU is busy during an hcall. The guest task that
  * makes a call is named by the calling thread's name, which traces and fault rules see.

@@ -1,0 +1,77 @@
+package org.lparemu.cli;
+
+import ch.qos.logback.classic.Level;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.lparemu.core.hypervisor.Platform;
+import org.lparemu.core.hypervisor.PlatformConfig;
+import org.lparemu.server.ConfigLoader;
+import org.lparemu.server.LparemuServer;
+import org.lparemu.server.ServerSettings;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code lparemu serve}: runs the daemon until SIGTERM / SIGINT. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run the hypervisor daemon (guest port + control port). Exits 0 on SIGTERM.")
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Daemon configuration in protobuf text format (lparemu.v1.DaemonConfig). Default: the "
+                    + "embedded one (systems 'source' and 'destination', partition 'lpar1').")
+    Path config;
+
+    @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address both ports bind to (default ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(names = "--guest-port", defaultValue = "7720", description = "Guest port; 0 = ephemeral (default ${DEFAULT-VALUE}).")
+    int guestPort;
+
+    @Option(names = "--control-port", defaultValue = "7721", description = "Control port; 0 = ephemeral (default ${DEFAULT-VALUE}).")
+    int controlPort;
+
+    @Option(names = "--control-token", paramLabel = "TOKEN", description = "Require this shared token on the control port.")
+    String token;
+
+    @Option(names = "--control-token-file", paramLabel = "FILE", description = "Read the control token from a file (first line).")
+    Path tokenFile;
+
+    @Option(names = "--io-threads", defaultValue = "1", description = "Netty IO threads (default ${DEFAULT-VALUE}).")
+    int ioThreads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (System.getProperty("lparemu.log.level.set") == null) {
+            LparemuCli.setRootLevel(Level.INFO);
+        }
+        PlatformConfig cfg = config == null ? PlatformConfig.defaults() : ConfigLoader.load(config);
+        String tok = token;
+        if (tokenFile != null) {
+            tok = Files.readAllLines(tokenFile, StandardCharsets.UTF_8).stream().findFirst().orElse("").trim();
+            if (tok.isEmpty()) {
+                throw new LparemuCli.CliException("control token file " + tokenFile + " is empty", 2);
+            }
+        }
+        ServerSettings settings = new ServerSettings(InetAddress.getByName(bind), guestPort, controlPort, tok, ioThreads);
+        Platform platform = new Platform(cfg);
+        LparemuServer server = LparemuServer.start(platform, settings);
+        // Scripts read this line to learn the ephemeral ports.
+        System.out.println("lparemu listening guest=" + settings.bind().getHostAddress() + ":" + server.guestPort()
+                + " control=" + settings.bind().getHostAddress() + ":" + server.controlPort());
+        System.out.flush();
+        CountDownLatch stop = new CountDownLatch(1);
+        // SIGTERM / SIGINT: stop accepting, fail pending calls with SHUTTING_DOWN, flush logs, exit 0.
+        // sun.misc.Signal (module jdk.unsupported) is the only way to exit 0 on SIGTERM rather than 143.
+        for (String sig : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> stop.countDown());
+        }
+        stop.await();
+        org.slf4j.LoggerFactory.getLogger(ServeCommand.class).info("signal received, shutting down");
+        server.close();
+        ((ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory()).stop();
+        return 0;
+    }
+}

@@ -1,0 +1,181 @@
+package org.lparemu.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.util.JsonFormat;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.lparemu.proto.v1.PartitionList;
+import org.lparemu.cli.LparemuCli;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import org.lparemu.server.EmbeddedDaemon;
+import org.lparemu.server.ConfigLoader;
+
+/** The CLI against a real daemon: exit codes, human output and --json. */
+class CliTest {
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        CommandLine cl = LparemuCli.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void ctlPartitionsJsonListsTheDefaultPartition() throws Exception {
+        try (EmbeddedDaemon d = EmbeddedDaemon.start()) {
+            Run r = run("ctl", "--port", Integer.toString(d.controlPort()), "partitions", "--json");
+            assertEquals(0, r.code(), r.err());
+            PartitionList.Builder b = PartitionList.newBuilder();
+            JsonFormat.parser().merge(r.out(), org.lparemu.proto.v1.ControlResponse.newBuilder());
+            var resp = org.lparemu.proto.v1.ControlResponse.newBuilder();
+            JsonFormat.parser().merge(r.out(), resp);
+            assertEquals("lpar1", resp.getPartitions().getPartitions(0).getName());
+            assertEquals("source", resp.getPartitions().getPartitions(0).getSystem());
+            assertEquals(0, b.getPartitionsCount());
+
+            Run human = run("ctl", "--port", Integer.toString(d.controlPort()), "partitions");
+            assertTrue(human.out().contains("lpar1") && human.out().contains("source"), human.out());
+        }
+    }
+
+    @Test
+    void ctlCreateStateDeleteAndTypedErrors() {
+        try (EmbeddedDaemon d = EmbeddedDaemon.start()) {
+            String port = Integer.toString(d.controlPort());
+            assertEquals(0, run("ctl", "--port", port, "create", "lpar9", "--vcpus", "2", "--cores", "3").code());
+            Run state = run("ctl", "--port", port, "state", "lpar9");
+            assertEquals(0, state.code());
+            assertTrue(state.out().contains("lpar9 on source: 2 vcpus, 3 dedicated cores"), state.out());
+            Run dup = run("ctl", "--port", port, "create", "lpar9");
+            assertEquals(1, dup.code());
+            assertTrue(dup.err().contains("DUPLICATE_NAME"), dup.err());
+            assertEquals(0, run("ctl", "--port", port, "delete", "lpar9").code());
+            Run gone = run("ctl", "--port", port, "state", "lpar9");
+            assertEquals(1, gone.code());
+            assertTrue(gone.err().contains("UNKNOWN_PARTITION"), gone.err());
+        }
+    }
+
+    @Test
+    void ctlOperatorFaultHoldAndCheckCommands() {
+        try (EmbeddedDaemon d = EmbeddedDaemon.start()) {
+            String port = Integer.toString(d.controlPort());
+            Run add = run("ctl", "--port", port, "fault", "add", "--hcall", "H_ALLOCATE_VAS_WINDOW", "--return", "H_BUSY",
+                    "--max", "2");
+            assertEquals(0, add.code(), add.err());
+            assertTrue(add.out().contains("rule 1 added"), add.out());
+            Run list = run("ctl", "--port", port, "fault", "list");
+            assertTrue(list.out().contains("rule 1: matched 0, fired 0") && list.out().contains("opcode: 904"), list.out());
+            assertEquals(2, run("ctl", "--port", port, "fault", "add", "--hcall", "H_JOIN").code(), "no action");
+            assertEquals(0, run("ctl", "--port", port, "fault", "rm", "1").code());
+            Run rmAgain = run("ctl", "--port", port, "fault", "rm", "1");
+            assertEquals(1, rmAgain.code());
+            assertTrue(rmAgain.err().contains("UNKNOWN_RULE"), rmAgain.err());
+            assertEquals(0, run("ctl", "--port", port, "fault", "add", "--rtas", "ibm,suspend-me", "--hold", "s").code());
+            assertTrue(run("ctl", "--port", port, "fault", "clear").out().contains("1 rule(s) removed"));
+
+            Run dlpar = run("ctl", "--port", port, "dlpar", "lpar1", "add", "1");
+            assertTrue(dlpar.out().contains("now has 3 cores, default credit target 60"), dlpar.out() + dlpar.err());
+            assertTrue(run("ctl", "--port", port, "qos", "lpar1", "3").out().contains("QoS credits 3 pushed"));
+            Run prrn = run("ctl", "--port", port, "prrn", "lpar1", "--set",
+                    "/cpus/PowerPC,POWER10@0:ibm,associativity=<4 1 1 1 1>");
+            assertTrue(prrn.out().contains("PRRN scope 1 pushed"), prrn.out() + prrn.err());
+            Run check = run("ctl", "--port", port, "check", "lpar1");
+            assertEquals(0, check.code(), check.out() + check.err());
+            assertTrue(check.out().contains("0 violation(s); 1 partition(s) checked, 0 against a guest report"),
+                    check.out());
+
+            Run hold = run("ctl", "--port", port, "hold", "await", "nothing", "--timeout-ms", "100");
+            assertEquals(1, hold.code());
+            assertTrue(hold.err().contains("TIMEOUT"), hold.err());
+            Run migrate = run("ctl", "--port", port, "migrate", "lpar1");
+            assertTrue(migrate.out().contains("migration of lpar1 to destination started"), migrate.out());
+            Run again = run("ctl", "--port", port, "migrate", "lpar1");
+            assertEquals(1, again.code());
+            assertTrue(again.err().contains("INVALID_STATE"), again.err());
+            Run wait = run("ctl", "--port", port, "await-migration", "lpar1", "--timeout-ms", "100");
+            assertEquals(1, wait.code(), "no guest suspends it, so the wait times out");
+            assertTrue(wait.err().contains("TIMEOUT"), wait.err());
+        }
+    }
+
+    @Test
+    void demoRunsOneCellAndPrintsJson(@TempDir Path dir) {
+        Run r = run("demo", "--scenario", "vas-open-vs-migration", "--policy", "upstream", "--json", "--trace-dir",
+                dir.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("\"policy\": \"upstream\"") && r.out().contains("\"asExpected\": true"), r.out());
+        assertTrue(Files.exists(dir.resolve("vas-open-vs-migration-upstream.json")));
+        Run bad = run("demo", "--scenario", "nosuch");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("no scenario"), bad.err());
+    }
+
+    @Test
+    void ctlWithNoDaemonExitsThreeWithAClearMessage() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Run r = run("ctl", "--port", Integer.toString(port), "partitions");
+        assertEquals(3, r.code());
+        assertTrue(r.err().contains("cannot connect"), r.err());
+    }
+
+    @Test
+    void helpListsEverySubcommand() {
+        Run r = run("--help");
+        assertEquals(0, r.code());
+        for (String sub : new String[] {"serve", "ctl"}) {
+            assertTrue(r.out().contains(sub), r.out());
+        }
+        Run ctl = run("ctl", "--help");
+        for (String sub : new String[] {"partitions", "state", "create", "delete", "reset", "trace", "await-event",
+                "migrate", "await-migration", "prrn", "dlpar", "qos", "fault", "hold", "check"}) {
+            assertTrue(ctl.out().contains(sub), sub + " in " + ctl.out());
+        }
+    }
+
+    @Test
+    void configFileIsParsedAndBadOnesAreNamed(@TempDir Path dir) throws Exception {
+        Path good = dir.resolve("good.textproto");
+        Files.writeString(good, """
+                systems { name: "alpha" credits_per_core: 10 }
+                systems { name: "beta" }
+                partitions { name: "p1" vcpus: 2 cores: 4 system: "beta" }
+                hypervisor { suspend_refusal_status: -9004 blackout_ms: 5 }
+                limits { max_partitions: 7 }
+                """);
+        var cfg = ConfigLoader.load(good);
+        assertEquals(2, cfg.systems().size());
+        assertEquals(10, cfg.systems().get(0).creditsPerCore());
+        assertEquals(20, cfg.systems().get(1).creditsPerCore());
+        assertEquals("p1", cfg.partitions().get(0).name());
+        assertEquals(-9004, cfg.hypervisor().suspendRefusalStatus());
+        assertEquals(5, cfg.hypervisor().blackoutMs());
+        assertEquals(7, cfg.limits().maxPartitions());
+        assertEquals(1 << 20, cfg.limits().maxFrameBytes());
+
+        Path bad = dir.resolve("bad.textproto");
+        Files.writeString(bad, "systems { nme: \"x\" }\n");
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> ConfigLoader.load(bad));
+        assertTrue(e.getMessage().contains("bad.textproto") && e.getMessage().contains("nme"), e.getMessage());
+
+        Path example = Path.of("..", "docs", "example-config.textproto");
+        if (Files.exists(example)) {
+            assertEquals("source", ConfigLoader.load(example).systems().get(0).name());
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package org.lparemu.demo;
+
+import com.google.protobuf.ByteString;
+import java.util.ArrayList;
+import java.util.List;
+import org.lparemu.core.guest.GuestKernel;
+import org.lparemu.core.papr.RtasService;
+import org.lparemu.core.papr.RtasStatus;
+import org.lparemu.core.port.DeviceTree;
+import org.lparemu.proto.v1.DeviceTreeChange;
+import org.lparemu.proto.v1.FaultMatch;
+import org.lparemu.proto.v1.FaultRule;
+import org.lparemu.proto.v1.Hold;
+import org.lparemu.proto.v1.MigrationOutcome;
+import org.lparemu.proto.v1.Property;
+import org.lparemu.proto.v1.TraceKind;
+import org.lparemu.proto.v1.TraceRecord;
+import org.lparemu.proto.v1.When;
+
+/**
+ * Seed race 2 (linuxppc-dev, May 2019, "Fix extending start/stop topology update scope during LPM"): a PRRN
+ * device-tree update whose fetch is interleaved with the partition's migration and post-migration update.
+ *
+ * <p>The PRRN changes two nodes, in this order: {@code cpu@0}'s {@code ibm,associativity} (the system's
+ * property: the destination has its own value) and the LMB list {@code ibm,dynamic-memory} of
+ * {@code /ibm,dynamic-reconfiguration-memory} (the partition's: it travels with the partition, and no property
+ * of that node differs between systems, so a migration's update never touches it). Arrangement, the same for every policy: hold the PRRN worker's first
+ * ibm,update-properties after it has run (the source's values are in flight); start the migration; wait until
+ * the migration can go no further without the PRRN, whichever comes first: its device-tree update done, the
+ * update contended on the device-tree lock, or the migration waiting to drain PRRNs; release.
+ */
+public final class PrrnVsMigration implements Scenario {
+    static final String RTASD = "rtasd";
+    static final String LATCH = "prrn-fetch";
+    static final String SYSTEM_NODE = "/cpus/PowerPC,POWER10@0";
+    static final String PARTITION_NODE = "/ibm,dynamic-reconfiguration-memory";
+    static final String PARTITION_PROPERTY = "ibm,dynamic-memory";
+    static final byte[] PRRN_ASSOCIATIVITY = DeviceTree.cells(4, 7, 7, 77, 77);
+    /** Two LMBs reassigned to associativity index 1 (the memory side of a DPO run). */
+    static final byte[] PRRN_DYNAMIC_MEMORY = DeviceTree.cells(4, 0, 0x80000000, 0, 0, 1, 0x8, 0, 0x10000000,
+            0x80000001, 0, 1, 0x8, 0, 0x20000000, 0x80000002, 0, 0, 0x8, 0, 0x30000000, 0x80000003, 0, 0, 0x8);
+
+    @Override
+    public String id() {
+        return "prrn-vs-migration";
+    }
+
+    @Override
+    public String title() {
+        return "PRRN update vs migration (2019)";
+    }
+
+    @Override
+    public Axis axis() {
+        return Axis.PRRN;
+    }
+
+    @Override
+    public Expectation expected(String policy) {
+        String sys = SYSTEM_NODE + " ibm,associativity";
+        String part = PARTITION_NODE + " " + PARTITION_PROPERTY;
+        return switch (policy) {
+            case "UNSERIALIZED" -> new Expectation("migrated; PRRN continuation rejected; stale: " + sys + ", " + part,
+                    "pre-2019: nothing orders the PRRN update against the migration's; the PRRN applies the source's "
+                            + "associativity over the destination's, and its next call, bound to the source, is refused "
+                            + "on the destination, so the partition's own change is lost too.");
+            case "DT_MUTEX" -> new Expectation("migrated; PRRN continuation rejected; stale: " + part,
+                    "Juliet Kim's 2019 mutex: the two updates no longer interleave (the migration's runs after the "
+                            + "PRRN and repairs the system's property), but the PRRN in flight across the suspend cannot "
+                            + "finish on the destination, and the partition's change it carried is lost.");
+            case "DRAIN_BEFORE_SUSPEND" -> new Expectation("migrated; PRRN applied; trees agree",
+                    "Nathan Lynch's requirement: the OS drains outstanding PRRNs before suspending, so the PRRN "
+                            + "finishes on the source and the migration's update starts from a tree that has it.");
+            case "IGNORE" -> new Expectation("migrated; PRRN ignored; stale: " + part,
+                    "v5.9+ (2020 removal): PRRN events are logged and ignored; the migration's update repairs only "
+                            + "the system's properties, so the partition's change stays missing until a full update.");
+            default -> throw new IllegalArgumentException(policy);
+        };
+    }
+
+    static DeviceTreeChange set(String path, String name, byte[] value) {
+        return DeviceTreeChange.newBuilder().setPath(path).setSetProperty(Property.newBuilder().setName(name)
+                .setValue(ByteString.copyFrom(value))).build();
+    }
+
+    @Override
+    public Result run(ScenarioRun r) throws Exception {
+        GuestKernel guest = r.guest();
+        r.fault(FaultMatch.newBuilder().setRtasService(RtasService.UPDATE_PROPERTIES).setTask(RTASD).setMaxFires(1),
+                FaultRule.newBuilder().setHold(Hold.newBuilder().setLatch(LATCH).setWhen(When.AFTER)));
+        long since0 = r.lastSeq();
+        var prrn = r.control().prrn(ScenarioRun.PARTITION, List.of(
+                set(SYSTEM_NODE, "ibm,associativity", PRRN_ASSOCIATIVITY),
+                set(PARTITION_NODE, PARTITION_PROPERTY, PRRN_DYNAMIC_MEMORY)));
+        TraceRecord fetched = r.awaitTrace(since0, "Hold(" + LATCH + ")", "prrn_ignored");
+
+        long since = r.lastSeq();
+        var m = r.control().migrate(ScenarioRun.PARTITION, "");
+        TraceRecord moment = r.awaitTrace(since, "dt_update_end[migration]", "lock_contended[dt_update_mutex]",
+                "prrn_drain_wait");
+        r.release(LATCH);
+
+        var migrationAck = r.control().awaitEvent(m.getEventId(), ScenarioRun.WAIT);
+        var prrnAck = r.control().awaitEvent(prrn.getEventId(), ScenarioRun.WAIT);
+        MigrationOutcome o = r.control().awaitMigration(ScenarioRun.PARTITION, ScenarioRun.WAIT);
+        var check = r.check();
+
+        List<TraceRecord> trace = r.trace();
+        long rejected = trace.stream().filter(t -> t.getKind() == TraceKind.CALL_END && t.getTask().equals(RTASD)
+                && t.getName().startsWith("ibm,update-") && t.getStatus() == RtasStatus.PARAMETER_ERROR).count();
+        List<String> stale = check.getViolationsList().stream().filter(v -> v.getName().equals("device-tree-stale"))
+                .map(v -> v.getLocation().substring(v.getLocation().indexOf(':') + 1)).sorted().toList();
+        boolean otherViolations = check.getViolationsList().stream().anyMatch(v -> !v.getName().equals("device-tree-stale"));
+
+        String prrnText = prrnAck.getDetail().contains("ignored") ? "PRRN ignored"
+                : rejected > 0 ? "PRRN continuation rejected" : prrnAck.getStatus() == 0 ? "PRRN applied"
+                : "PRRN failed (" + prrnAck.getStatus() + ")";
+        String verdict = String.join("; ", o.getSuccess() ? "migrated" : "migration failed", prrnText,
+                stale.isEmpty() ? "trees agree" : "stale: " + String.join(", ", stale))
+                + (otherViolations ? "; other violations" : "");
+
+        List<String> evidence = new ArrayList<>();
+        evidence.add("PRRN scope " + prrn.getScope() + ": " + fetched.getKind() + " " + fetched.getName()
+                + "; acked " + prrnAck.getStatus() + " (" + prrnAck.getDetail() + ")");
+        evidence.add("released the PRRN at " + moment.getName() + " (" + moment.getDetail() + ")");
+        evidence.add("migration " + (o.getSuccess() ? "COMPLETED" : o.getVasiState().name()) + ", suspend statuses "
+                + o.getRtasStatusesList() + "; guest handler ack " + migrationAck.getStatus());
+        evidence.add(rejected + " PRRN RTAS call(s) refused with PARAMETER_ERROR (sequence bound to the source)");
+        evidence.addAll(ScenarioRun.violations(check));
+        evidence.add("guest tree generation " + guest.deviceTree().snapshot().generation());
+        return new Result(verdict, evidence);
+    }
+}

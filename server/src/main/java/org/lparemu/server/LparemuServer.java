@@ -1,0 +1,212 @@
+package org.lparemu.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.protobuf.ProtobufDecoder;
+import io.netty.handler.codec.protobuf.ProtobufEncoder;
+import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.lparemu.core.hypervisor.Platform;
+import org.lparemu.proto.v1.ControlRequest;
+import org.lparemu.proto.v1.GuestFrame;
+import org.lparemu.server.control.ControlHandler;
+import org.lparemu.server.control.ControlService;
+import org.lparemu.server.guest.GuestHandler;
+import org.lparemu.wire.BoundedVarint32FrameDecoder;
+import org.lparemu.wire.Transports;
+import org.lparemu.wire.Protocol;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The daemon's bootstrap: two listeners (guest port, control port) over one Netty event-loop group, in
+ * front of one {@link Platform}.
+ *
+ * <p>Pipeline per connection: connection limiter -> bounded varint32 frame decoder -> protobuf decoder ->
+ * length prepender + protobuf encoder -> the per-connection handler, which dispatches into the core
+ * asynchronously and never blocks the event loop.
+ */
+public final class LparemuServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LparemuServer.class);
+
+    /**
+     * One open connection as {@link #connections()} reports it.
+     *
+     * @param port          "guest" or "control"
+     * @param reading       whether the daemon is reading from it (false while backpressure holds it)
+     * @param writable      whether its outbound buffer is below the high watermark
+     * @param outboundBytes bytes queued for the peer and not yet written to the socket
+     */
+    public record ConnectionStats(String port, InetSocketAddress remote, boolean reading, boolean writable,
+                                  long outboundBytes) {
+    }
+
+    private final Platform platform;
+    private final ServerSettings settings;
+    private final EventLoopGroup group;
+    private final DistinctErrorLog errors = new DistinctErrorLog(log);
+    private final ConnectionLimiter limiter;
+    private final ControlService control;
+    /** Every accepted connection on both ports (a channel leaves the group when it closes). */
+    private final ChannelGroup channels = new DefaultChannelGroup("lparemu-connections", GlobalEventExecutor.INSTANCE);
+    private Channel guestChannel;
+    private Channel controlChannel;
+    private volatile boolean stopped;
+
+    private LparemuServer(Platform platform, ServerSettings settings) {
+        this.platform = platform;
+        this.settings = settings;
+        this.group = Transports.group(settings.ioThreads(), "lparemu-io");
+        this.limiter = new ConnectionLimiter(platform.config().limits().maxConnections());
+        this.control = new ControlService(platform);
+    }
+
+    /** Binds both ports and returns the running server. */
+    public static LparemuServer start(Platform platform, ServerSettings settings) throws InterruptedException {
+        LparemuServer s = new LparemuServer(platform, settings);
+        try {
+            s.bind();
+        } catch (RuntimeException | InterruptedException e) {
+            s.group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+        return s;
+    }
+
+    private void bind() throws InterruptedException {
+        int maxFrame = platform.config().limits().maxFrameBytes();
+        int maxInFlight = platform.config().limits().maxInFlightPerConnection();
+        guestChannel = bootstrap(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                ch.attr(Connections.PORT).set("guest");
+                channels.add(ch);
+                ChannelPipeline p = ch.pipeline();
+                p.addLast("limit", limiter);
+                p.addLast("frame", new BoundedVarint32FrameDecoder(maxFrame));
+                p.addLast("decode", new ProtobufDecoder(GuestFrame.getDefaultInstance()));
+                p.addLast("prepend", new ProtobufVarint32LengthFieldPrepender());
+                p.addLast("encode", new ProtobufEncoder());
+                p.addLast("session", new GuestHandler(platform, errors, maxInFlight, Protocol.EMULATOR_VERSION));
+            }
+        }).bind(new InetSocketAddress(settings.bind(), settings.guestPort())).sync().channel();
+        controlChannel = bootstrap(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                ch.attr(Connections.PORT).set("control");
+                channels.add(ch);
+                ChannelPipeline p = ch.pipeline();
+                p.addLast("limit", limiter);
+                p.addLast("frame", new BoundedVarint32FrameDecoder(maxFrame));
+                p.addLast("decode", new ProtobufDecoder(ControlRequest.getDefaultInstance()));
+                p.addLast("prepend", new ProtobufVarint32LengthFieldPrepender());
+                p.addLast("encode", new ProtobufEncoder());
+                p.addLast("control", new ControlHandler(control, errors, settings.controlToken(), maxInFlight));
+            }
+        }).bind(new InetSocketAddress(settings.bind(), settings.controlPort())).sync().channel();
+        if (!settings.bind().isLoopbackAddress()) {
+            if (settings.controlToken() == null || settings.controlToken().isEmpty()) {
+                log.warn("*** INSECURE: lparemu is bound to {} (not loopback) WITHOUT a control token: anyone who can "
+                        + "reach control port {} can delete partitions, inject faults and migrate, and anyone who can "
+                        + "reach guest port {} can act as any partition's guest. Bind 127.0.0.1, or start with "
+                        + "--control-token / --control-token-file and firewall the guest port. ***",
+                        settings.bind().getHostAddress(), controlPort(), guestPort());
+            } else {
+                log.warn("lparemu is bound to {} (not loopback): the control port requires the token, but the guest "
+                        + "port {} has no authentication; firewall it.", settings.bind().getHostAddress(), guestPort());
+            }
+        }
+        log.info("lparemu {} listening: guest {}, control {} ({} transport)", Protocol.EMULATOR_VERSION, guestChannel.localAddress(),
+                controlChannel.localAddress(), Transports.name());
+    }
+
+    private ServerBootstrap bootstrap(ChannelInitializer<SocketChannel> init) {
+        return new ServerBootstrap().group(group).channel(Transports.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Connections.WATER_MARK)
+                .childHandler(init);
+    }
+
+    public int guestPort() {
+        return ((InetSocketAddress) guestChannel.localAddress()).getPort();
+    }
+
+    public int controlPort() {
+        return ((InetSocketAddress) controlChannel.localAddress()).getPort();
+    }
+
+    public Platform platform() {
+        return platform;
+    }
+
+    public ControlService controlService() {
+        return control;
+    }
+
+    /** Distinct protocol errors seen so far, by kind. */
+    public DistinctErrorLog errors() {
+        return errors;
+    }
+
+    public int openConnections() {
+        return limiter.open();
+    }
+
+    /** Every open connection on both ports, with its backpressure state (a snapshot, for tests and ops). */
+    public java.util.List<ConnectionStats> connections() {
+        java.util.List<ConnectionStats> out = new java.util.ArrayList<>();
+        for (Channel ch : channels) {
+            var buf = ch.unsafe().outboundBuffer();
+            out.add(new ConnectionStats(String.valueOf(ch.attr(Connections.PORT).get()), (InetSocketAddress) ch.remoteAddress(),
+                    ch.config().isAutoRead(), ch.isWritable(), buf == null ? 0 : buf.totalPendingWriteBytes()));
+        }
+        return out;
+    }
+
+    /** True when the server channel uses the native epoll transport. */
+    public boolean usesEpoll() {
+        return guestChannel.getClass().getSimpleName().startsWith("Epoll");
+    }
+
+    /**
+     * Stops the daemon in order: stop accepting (close both listeners); close the platform, which fails every
+     * parked or pending call and closes every bound guest connection with ProtocolError SHUTTING_DOWN; tell
+     * every other connection (guests before Hello, control clients) SHUTTING_DOWN; wait up to 2 s for those
+     * last frames to be written and the connections to close; then stop the event loops.
+     */
+    @Override
+    public void close() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        if (guestChannel != null) {
+            guestChannel.close().syncUninterruptibly();
+        }
+        if (controlChannel != null) {
+            controlChannel.close().syncUninterruptibly();
+        }
+        int open = channels.size();
+        platform.close();
+        for (Channel ch : channels) {
+            ch.pipeline().fireUserEventTriggered(Connections.SHUTDOWN);
+        }
+        if (!channels.newCloseFuture().awaitUninterruptibly(2, TimeUnit.SECONDS)) {
+            log.warn("{} connection(s) still open 2 s after shutdown began; closing them", channels.size());
+            channels.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        log.info("lparemu stopped: {} connection(s) closed, {} calls served, trace at seq {}, protocol errors {}",
+                open, platform.callCount(), platform.trace().nextSeq() - 1, errors.counts());
+    }
+}

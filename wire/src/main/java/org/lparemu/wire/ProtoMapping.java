@@ -1,0 +1,252 @@
+package org.lparemu.wire;
+
+import com.google.protobuf.ByteString;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.lparemu.core.hypervisor.ControlError;
+import org.lparemu.core.hypervisor.PartitionSpec;
+import org.lparemu.core.hypervisor.PartitionView;
+import org.lparemu.core.papr.VasiState;
+import org.lparemu.core.port.DeviceTree;
+import org.lparemu.core.port.GuestReport;
+import org.lparemu.core.port.PlatformEvent;
+import org.lparemu.proto.v1.ConnectionInfo;
+import org.lparemu.proto.v1.CreditState;
+import org.lparemu.proto.v1.DeviceTreeNode;
+import org.lparemu.proto.v1.DlparAction;
+import org.lparemu.proto.v1.ErrorCode;
+import org.lparemu.proto.v1.GuestCredits;
+import org.lparemu.proto.v1.GuestWindow;
+import org.lparemu.proto.v1.MigrationState;
+import org.lparemu.proto.v1.PartitionState;
+import org.lparemu.proto.v1.PartitionSummary;
+import org.lparemu.proto.v1.PendingEvent;
+import org.lparemu.proto.v1.Property;
+import org.lparemu.proto.v1.WindowState;
+
+/** Converts between the core's records and the protocol's messages; no logic beyond the mapping. */
+public final class ProtoMapping {
+    private ProtoMapping() {
+    }
+
+    // device tree
+
+    public static org.lparemu.proto.v1.DeviceTree toProto(DeviceTree t) {
+        org.lparemu.proto.v1.DeviceTree.Builder b = org.lparemu.proto.v1.DeviceTree.newBuilder()
+                .setGeneration(t.generation());
+        for (DeviceTree.Node n : t.nodes()) {
+            DeviceTreeNode.Builder nb = DeviceTreeNode.newBuilder().setPath(n.path()).setPhandle(n.phandle())
+                    .setDrcIndex(n.drcIndex());
+            for (Map.Entry<String, byte[]> p : n.properties().entrySet()) {
+                nb.addProperties(Property.newBuilder().setName(p.getKey()).setValue(ByteString.copyFrom(p.getValue())));
+            }
+            b.addNodes(nb);
+        }
+        return b.build();
+    }
+
+    /** Rebuilds a tree; nodes must come parents first (as {@link #toProto(DeviceTree)} writes them). */
+    public static DeviceTree fromProto(org.lparemu.proto.v1.DeviceTree p) {
+        DeviceTree t = new DeviceTree();
+        for (DeviceTreeNode n : p.getNodesList()) {
+            if (!n.getPath().equals("/")) {
+                t.addNode(n.getPath(), n.getPhandle(), n.getDrcIndex());
+            }
+            for (Property prop : n.getPropertiesList()) {
+                t.setProperty(n.getPath(), prop.getName(), prop.getValue().toByteArray());
+            }
+        }
+        t.setGeneration(p.getGeneration());
+        return t;
+    }
+
+    // partition spec
+
+    public static PartitionSpec fromProto(org.lparemu.proto.v1.PartitionSpec s) {
+        return new PartitionSpec(s.getName(), s.getVcpus() == 0 ? null : s.getVcpus(),
+                s.getCores() == 0 ? null : s.getCores(), s.getSharedProcessor(),
+                s.hasQosCredits() ? s.getQosCredits() : null, s.getSystem().isEmpty() ? null : s.getSystem());
+    }
+
+    public static org.lparemu.proto.v1.PartitionSpec toProto(PartitionSpec s) {
+        org.lparemu.proto.v1.PartitionSpec.Builder b = org.lparemu.proto.v1.PartitionSpec.newBuilder()
+                .setName(s.name()).setSharedProcessor(s.sharedProcessor());
+        if (s.vcpus() != null) {
+            b.setVcpus(s.vcpus());
+        }
+        if (s.cores() != null) {
+            b.setCores(s.cores());
+        }
+        if (s.qosCredits() != null) {
+            b.setQosCredits(s.qosCredits());
+        }
+        if (s.system() != null) {
+            b.setSystem(s.system());
+        }
+        return b.build();
+    }
+
+    // guest report
+
+    public static org.lparemu.proto.v1.GuestReport toProto(GuestReport r) {
+        org.lparemu.proto.v1.GuestReport.Builder b = org.lparemu.proto.v1.GuestReport.newBuilder()
+                .setSeq(r.seq()).setMigrationsOk(r.migrationsOk()).setMigrationsFailed(r.migrationsFailed())
+                .putAllErrorsByErrno(r.errorsByErrno()).setInReplyToEvent(r.inReplyToEvent())
+                .setVasPolicy(nz(r.vasPolicy())).setPrrnPolicy(nz(r.prrnPolicy())).setPastesOk(r.pastesOk())
+                .setPastesFailed(r.pastesFailed()).setPrrnHandled(r.prrnHandled()).setPrrnFailed(r.prrnFailed());
+        for (GuestReport.Credits c : r.credits()) {
+            b.addCredits(GuestCredits.newBuilder().setWinType(c.winType()).setCreditsTotal(c.creditsTotal())
+                    .setCreditsUsed(c.creditsUsed()).setWindowsOpen(c.windowsOpen())
+                    .setWindowsClosed(c.windowsClosed()).setWindowsInProgress(c.windowsInProgress()));
+        }
+        for (GuestReport.Window w : r.windows()) {
+            b.addWindows(GuestWindow.newBuilder().setWinId(w.winId()).setWinType(w.winType()).setStatus(w.status())
+                    .setPasteAddress(w.pasteAddress()).setPid(w.pid()).setTask(nz(w.task())));
+        }
+        if (r.deviceTree() != null) {
+            b.setDeviceTree(toProto(r.deviceTree()));
+        }
+        return b.build();
+    }
+
+    public static GuestReport fromProto(org.lparemu.proto.v1.GuestReport r) {
+        List<GuestReport.Credits> credits = new ArrayList<>();
+        for (GuestCredits c : r.getCreditsList()) {
+            credits.add(new GuestReport.Credits(c.getWinType(), c.getCreditsTotal(), c.getCreditsUsed(),
+                    c.getWindowsOpen(), c.getWindowsClosed(), c.getWindowsInProgress()));
+        }
+        List<GuestReport.Window> windows = new ArrayList<>();
+        for (GuestWindow w : r.getWindowsList()) {
+            windows.add(new GuestReport.Window(w.getWinId(), w.getWinType(), w.getStatus(), w.getPasteAddress(),
+                    w.getPid(), w.getTask()));
+        }
+        return new GuestReport(r.getSeq(), credits, r.getMigrationsOk(), r.getMigrationsFailed(),
+                new LinkedHashMap<>(r.getErrorsByErrnoMap()), windows,
+                r.hasDeviceTree() ? fromProto(r.getDeviceTree()) : null, r.getInReplyToEvent(), r.getVasPolicy(),
+                r.getPrrnPolicy(), r.getPastesOk(), r.getPastesFailed(), r.getPrrnHandled(), r.getPrrnFailed());
+    }
+
+    // events
+
+    public static org.lparemu.proto.v1.PlatformEvent toProto(PlatformEvent e) {
+        org.lparemu.proto.v1.PlatformEvent.Builder b = org.lparemu.proto.v1.PlatformEvent.newBuilder()
+                .setEventId(e.eventId());
+        if (e instanceof PlatformEvent.MigrationRequest m) {
+            b.setMigrationRequest(org.lparemu.proto.v1.PlatformEvent.MigrationRequest.newBuilder()
+                    .setStreamId(m.streamId()));
+        } else if (e instanceof PlatformEvent.PrrnEvent p) {
+            b.setPrrn(org.lparemu.proto.v1.PlatformEvent.PrrnEvent.newBuilder().setScope(p.scope()));
+        } else if (e instanceof PlatformEvent.DlparCpu d) {
+            b.setDlparCpu(org.lparemu.proto.v1.PlatformEvent.DlparCpu.newBuilder()
+                    .setAction(d.add() ? DlparAction.ADD : DlparAction.REMOVE).setDrcIndex(d.drcIndex()));
+        } else if (e instanceof PlatformEvent.QosCredits q) {
+            b.setQosCredits(org.lparemu.proto.v1.PlatformEvent.QosCredits.newBuilder().setCredits(q.credits()));
+        } else if (e instanceof PlatformEvent.ReportRequest) {
+            b.setReportRequest(org.lparemu.proto.v1.PlatformEvent.ReportRequest.getDefaultInstance());
+        }
+        return b.build();
+    }
+
+    /** The core event for a wire event, or null for an empty or unknown kind. */
+    public static PlatformEvent fromProto(org.lparemu.proto.v1.PlatformEvent e) {
+        long id = e.getEventId();
+        return switch (e.getKindCase()) {
+            case MIGRATION_REQUEST -> new PlatformEvent.MigrationRequest(id, e.getMigrationRequest().getStreamId());
+            case PRRN -> new PlatformEvent.PrrnEvent(id, e.getPrrn().getScope());
+            case DLPAR_CPU -> new PlatformEvent.DlparCpu(id, e.getDlparCpu().getAction() == DlparAction.ADD,
+                    e.getDlparCpu().getDrcIndex());
+            case QOS_CREDITS -> new PlatformEvent.QosCredits(id, e.getQosCredits().getCredits());
+            case REPORT_REQUEST -> new PlatformEvent.ReportRequest(id);
+            case KIND_NOT_SET -> null;
+        };
+    }
+
+    // state
+
+    public static PartitionState toProto(PartitionView v) {
+        PartitionState.Builder b = PartitionState.newBuilder().setSpec(toProto(v.spec())).setSystem(v.system())
+                .setDeviceTreeGeneration(v.deviceTreeGeneration()).setSuspended(v.suspended())
+                .setDeferredCalls(v.deferredCalls()).addAllJoinedVcpus(v.joinedVcpus());
+        for (PartitionView.WindowView w : v.windows()) {
+            b.addWindows(WindowState.newBuilder().setWinId(w.winId()).setWinType(w.winType()).setStatus(w.status())
+                    .setPid((int) w.pid()).setPasteAddress(w.pasteAddress()).setFaultIrq(w.faultIrq())
+                    .setCompletionIrq(w.completionIrq()).setCredits(w.credits())
+                    .setOwnerConnection(w.ownerConnection()).setOwnerTask(nz(w.ownerTask()))
+                    .setBytesProcessed(w.bytesProcessed()));
+        }
+        for (PartitionView.CreditView c : v.credits()) {
+            b.addCredits(CreditState.newBuilder().setWinType(c.winType()).setTarget(c.target())
+                    .setMaxLpar(c.maxLpar()).setUsed(c.used()));
+        }
+        if (v.migration() != null) {
+            PartitionView.MigrationView m = v.migration();
+            b.setMigration(MigrationState.newBuilder().setStreamId(m.streamId()).setVasiState(toProto(m.vasiState()))
+                    .setSource(nz(m.source())).setDestination(nz(m.destination())).setAttempts(m.attempts())
+                    .addAllRtasStatuses(m.rtasStatuses()).setReason(nz(m.reason())));
+        }
+        for (PartitionView.EventView e : v.pendingEvents()) {
+            b.addPendingEvents(PendingEvent.newBuilder().setEventId(e.eventId()).setKind(e.kind())
+                    .setState(e.state()).setDetail(nz(e.detail())));
+        }
+        for (PartitionView.ConnectionView c : v.connections()) {
+            b.addConnections(ConnectionInfo.newBuilder().setId(c.id()).setClientName(nz(c.clientName()))
+                    .setRemote(nz(c.remote())).setReceivesEvents(c.receivesEvents())
+                    .setCallsInFlight(c.callsInFlight()));
+        }
+        if (v.guestReport() != null) {
+            b.setGuestReport(toProto(v.guestReport()));
+        }
+        if (v.deviceTree() != null) {
+            b.setDeviceTree(toProto(v.deviceTree()));
+        }
+        return b.build();
+    }
+
+    public static PartitionSummary toProto(PartitionView.Summary s) {
+        return PartitionSummary.newBuilder().setName(s.name()).setSystem(s.system()).setVcpus(s.vcpus())
+                .setCores(s.cores()).setWindows(s.windows()).setVasiState(toProto(s.vasiState()))
+                .setConnections(s.connections()).build();
+    }
+
+    public static org.lparemu.proto.v1.VasiState toProto(VasiState s) {
+        return org.lparemu.proto.v1.VasiState.forNumber(s == null ? 0 : s.code);
+    }
+
+    public static ErrorCode toProto(ControlError e) {
+        return ErrorCode.valueOf(e.name());
+    }
+
+    public static ControlError fromProto(ErrorCode e) {
+        try {
+            return ControlError.valueOf(e.name());
+        } catch (IllegalArgumentException ex) {
+            return ControlError.INTERNAL;
+        }
+    }
+
+    public static byte[] bytes(ByteString b) {
+        return b.isEmpty() ? null : b.toByteArray();
+    }
+
+    public static long[] longs(List<Long> l) {
+        long[] out = new long[l.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = l.get(i);
+        }
+        return out;
+    }
+
+    public static List<Long> boxed(long[] a) {
+        List<Long> out = new ArrayList<>(a.length);
+        for (long v : a) {
+            out.add(v);
+        }
+        return out;
+    }
+
+    private static String nz(String s) {
+        return s == null ? "" : s;
+    }
+}
