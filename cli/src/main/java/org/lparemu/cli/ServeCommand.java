@@ -9,7 +9,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.lparemu.core.hypervisor.Platform;
 import org.lparemu.core.hypervisor.PlatformConfig;
-import org.lparemu.server.ConfigLoader;
+import org.lparemu.wire.ConfigLoader;
 import org.lparemu.server.LparemuServer;
 import org.lparemu.server.ServerSettings;
 import picocli.CommandLine.Command;

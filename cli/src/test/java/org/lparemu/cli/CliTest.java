@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import org.lparemu.server.EmbeddedDaemon;
-import org.lparemu.server.ConfigLoader;
+import org.lparemu.wire.ConfigLoader;
 
 /** The CLI against a real daemon: exit codes, human output and --json. */
 class CliTest {

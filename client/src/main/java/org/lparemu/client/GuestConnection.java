@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +27,7 @@ import org.lparemu.proto.v1.Hello;
 import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.ProtocolError;
 import org.lparemu.proto.v1.RtasRequest;
+import org.lparemu.proto.v1.Tracepoint;
 import org.lparemu.proto.v1.Welcome;
 import org.lparemu.wire.ProtoMapping;
 import org.lparemu.wire.Protocol;
@@ -105,8 +107,7 @@ public final class GuestConnection implements HcallPort {
     private void onFrame(HostFrame f) {
         switch (f.getKindCase()) {
             case WELCOME -> welcome.complete(f.getWelcome());
-            case HCALL -> complete(f.getHcall().getCallId(), f);
-            case RTAS -> complete(f.getRtas().getCallId(), f);
+            case HCALL, RTAS, REFUSED -> complete(ProtoMapping.replyCallId(f), f);
             case EVENT -> {
                 PlatformEvent e = ProtoMapping.fromProto(f.getEvent());
                 if (e != null) {
@@ -188,10 +189,7 @@ public final class GuestConnection implements HcallPort {
         if (buffer != null) {
             b.setBuffer(ByteString.copyFrom(buffer));
         }
-        return send(id, GuestFrame.newBuilder().setHcall(b).build()).thenApply(f -> {
-            var r = f.getHcall();
-            return new HcallResult(r.getStatus(), ProtoMapping.longs(r.getRetsList()), r.getBuffer().toByteArray());
-        });
+        return send(id, GuestFrame.newBuilder().setHcall(b).build()).thenApply(f -> ProtoMapping.fromReply(f).asHcall());
     }
 
     @Override
@@ -212,10 +210,7 @@ public final class GuestConnection implements HcallPort {
         if (workArea != null) {
             b.setWorkArea(ByteString.copyFrom(workArea));
         }
-        return send(id, GuestFrame.newBuilder().setRtas(b).build()).thenApply(f -> {
-            var r = f.getRtas();
-            return new RtasResult(r.getStatus(), ProtoMapping.longs(r.getRetsList()), r.getWorkArea().toByteArray());
-        });
+        return send(id, GuestFrame.newBuilder().setRtas(b).build()).thenApply(f -> ProtoMapping.fromReply(f).asRtas());
     }
 
     private <T> T await(CompletableFuture<T> f) {
@@ -228,6 +223,9 @@ public final class GuestConnection implements HcallPort {
             throw new PortException("no answer from the hypervisor within " + callTimeoutMs + " ms", e);
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
+            if (c instanceof CompletionException && c.getCause() != null) {
+                c = c.getCause();
+            }
             throw c instanceof PortException pe ? pe : new PortException(String.valueOf(c), c);
         }
     }
@@ -256,7 +254,7 @@ public final class GuestConnection implements HcallPort {
 
     @Override
     public void tracepoint(int vcpu, String name, String detail) {
-        channel.send(GuestFrame.newBuilder().setTracepoint(org.lparemu.proto.v1.Tracepoint.newBuilder()
+        channel.send(GuestFrame.newBuilder().setTracepoint(Tracepoint.newBuilder()
                 .setVcpu(Math.max(0, vcpu)).setName(name).setDetail(detail == null ? "" : detail)
                 .setTask(Thread.currentThread().getName())).build());
     }

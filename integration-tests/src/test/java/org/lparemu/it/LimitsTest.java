@@ -39,7 +39,7 @@ import org.lparemu.proto.v1.PartitionSpec;
 import org.lparemu.proto.v1.ProtocolError;
 import org.lparemu.proto.v1.ReturnStatus;
 import org.lparemu.proto.v1.TraceChunk;
-import org.lparemu.server.ConfigLoader;
+import org.lparemu.wire.ConfigLoader;
 import org.lparemu.server.EmbeddedDaemon;
 import org.junit.jupiter.api.Test;
 
@@ -54,7 +54,7 @@ class LimitsTest {
 
     /** The default limits with some changed. */
     static final class L {
-        int frame, conns, inFlight, rules, holds, trace, parts, windows, events, deferred;
+        int frame, conns, inFlight, rules, holds, trace, parts, windows, events, deferred, hello;
 
         L() {
             PlatformConfig.Limits d = PlatformConfig.Limits.DEFAULT;
@@ -68,11 +68,12 @@ class LimitsTest {
             windows = d.maxWindowsPerPartition();
             events = d.maxPendingEvents();
             deferred = d.maxDeferredCalls();
+            hello = d.helloTimeoutMs();
         }
 
         EmbeddedDaemon start() {
             return EmbeddedDaemon.start(PlatformConfig.defaults().withLimits(new PlatformConfig.Limits(frame, conns,
-                    inFlight, rules, holds, trace, parts, windows, events, deferred)));
+                    inFlight, rules, holds, trace, parts, windows, events, deferred, hello)));
         }
     }
 
@@ -90,8 +91,8 @@ class LimitsTest {
         PlatformConfig.Limits l = ConfigLoader.parse("""
                 limits { max_frame_bytes: 1 max_connections: 2 max_in_flight_per_connection: 3 max_fault_rules: 4
                          max_parked_holds: 5 trace_capacity: 16 max_partitions: 7 max_windows_per_partition: 8
-                         max_pending_events: 9 max_deferred_calls: 10 }""").limits();
-        assertEquals(new PlatformConfig.Limits(1, 2, 3, 4, 5, 16, 7, 8, 9, 10), l);
+                         max_pending_events: 9 max_deferred_calls: 10 hello_timeout_ms: 11 }""").limits();
+        assertEquals(new PlatformConfig.Limits(1, 2, 3, 4, 5, 16, 7, 8, 9, 10, 11), l);
         assertEquals(PlatformConfig.Limits.DEFAULT, ConfigLoader.parse("").limits());
         assertEquals(PlatformConfig.Limits.DEFAULT, ConfigLoader.parse("limits { }").limits());
     }
@@ -159,6 +160,44 @@ class LimitsTest {
                 assertEquals(HostFrame.KindCase.WELCOME, again.hello("lpar1").getKindCase());
             }
             assertTrue(d.server().errors().counts().get("guest TOO_MANY_CONNECTIONS") >= 1);
+        }
+    }
+
+    @Test
+    void silentConnectionsHoldTheLimitOnlyUntilTheHelloTimeout() throws Exception {
+        L l = new L();
+        l.conns = 5;
+        l.hello = 300;
+        try (EmbeddedDaemon d = l.start(); GuestConnection bound = d.guest("lpar1")) {
+            List<RawConn> guests = List.of(new RawConn(d.guestPort()), new RawConn(d.guestPort()));
+            List<RawConn> controls = List.of(new RawConn(d.controlPort()), new RawConn(d.controlPort()));
+            RawConn.await("5 connections open", Duration.ofSeconds(10), () -> d.server().openConnections() == 5);
+            try (RawConn locked = new RawConn(d.guestPort())) {
+                assertEquals(ProtocolError.Code.TOO_MANY_CONNECTIONS, locked.readHost().getError().getCode(),
+                        "silent connections fill the limit while they are allowed to be silent");
+            }
+            for (RawConn g : guests) {
+                HostFrame f = g.readHost();
+                assertEquals(ProtocolError.Code.HELLO_TIMEOUT, f.getError().getCode());
+                assertTrue(f.getError().getMessage().contains("300 ms"), f.getError().getMessage());
+                assertTrue(g.closedByPeer());
+                g.close();
+            }
+            for (RawConn c : controls) {
+                ControlResponse r = c.readControl();
+                assertEquals(ErrorCode.TIMEOUT, r.getError().getCode());
+                assertTrue(c.closedByPeer());
+                c.close();
+            }
+            RawConn.await("the silent connections' slots free", Duration.ofSeconds(10),
+                    () -> d.server().openConnections() == 1);
+            assertEquals(HStatus.H_FUNCTION, bound.hcall(0, NOP).status(),
+                    "a connection that said Hello is not closed by the deadline it met");
+            try (GuestConnection late = d.guest("lpar1")) {
+                assertEquals(HStatus.H_FUNCTION, late.hcall(0, NOP).status(), "a real guest gets in again");
+            }
+            assertEquals(2L, d.server().errors().counts().get("guest HELLO_TIMEOUT"));
+            assertEquals(2L, d.server().errors().counts().get("control TIMEOUT"));
         }
     }
 

@@ -275,9 +275,7 @@ class SoakTest {
         PlatformConfig.Limits l = base.limits();
         PlatformConfig.HypervisorOptions h = base.hypervisor();
         return base.withPartitions(List.of())
-                .withLimits(new PlatformConfig.Limits(l.maxFrameBytes(), l.maxConnections(),
-                        l.maxInFlightPerConnection(), l.maxFaultRules(), l.maxParkedHolds(), TRACE_CAPACITY,
-                        l.maxPartitions(), l.maxWindowsPerPartition(), l.maxPendingEvents(), l.maxDeferredCalls()))
+                .withLimits(l.withTraceCapacity(TRACE_CAPACITY))
                 .withHypervisor(new PlatformConfig.HypervisorOptions(h.suspendWithWindows(), h.suspendRefusalStatus(),
                         h.overCreditStatus(), ORCHESTRATOR_READY_MS, BLACKOUT_MS, TRANSFER_MS, h.migrationTimeoutMs(),
                         h.updateNodesBatch(), h.updatePropertiesBytes()));

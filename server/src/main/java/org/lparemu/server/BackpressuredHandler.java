@@ -3,7 +3,9 @@ package org.lparemu.server;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -21,11 +23,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * out of the current one still arrive, so they wait in a queue (at most one read's worth) and are dispatched, in
  * order, when reading resumes. That keeps the limit exact.
  *
+ * <p>Silence: a connection that has not identified itself ({@link #bound}: Hello on the guest port, the first
+ * request on the control port) within the hello timeout is told so ({@link #helloExpired}) and closed, so that
+ * silent connections cannot hold the connection limit.
+ *
  * <p>Closing: after {@link #closeWith} nothing the peer sends is acted on.
  */
 public abstract class BackpressuredHandler<I> extends SimpleChannelInboundHandler<I> {
     private final int maxInFlight;
+    private final long helloTimeoutMs;
     protected ChannelHandlerContext ctx;
+    private ScheduledFuture<?> helloDeadline;
+    private boolean bound;
     private boolean reading;
     private boolean needsFlush;
     private int inFlight;
@@ -38,12 +47,49 @@ public abstract class BackpressuredHandler<I> extends SimpleChannelInboundHandle
     /** Set from any thread when a flush task is queued. */
     private final AtomicBoolean flushQueued = new AtomicBoolean();
 
-    protected BackpressuredHandler(int maxInFlight) {
+    /** @param helloTimeoutMs how long the connection may stay unbound; 0 = for ever */
+    protected BackpressuredHandler(int maxInFlight, long helloTimeoutMs) {
         this.maxInFlight = maxInFlight;
+        this.helloTimeoutMs = helloTimeoutMs;
     }
 
     /** Acts on one frame (never called after {@link #closeWith}). */
     protected abstract void handle(I frame);
+
+    /** The connection stayed unbound for the hello timeout: send the typed error with {@link #closeWith}. */
+    protected abstract void helloExpired(long timeoutMs);
+
+    /** Starts the hello deadline; subclasses that refuse the connection at once do not call this. */
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        if (helloTimeoutMs > 0 && !bound) {
+            helloDeadline = ctx.executor().schedule(() -> {
+                if (!bound && !closing) {
+                    helloExpired(helloTimeoutMs);
+                }
+            }, helloTimeoutMs, TimeUnit.MILLISECONDS);
+        }
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        cancelDeadline();
+        super.channelInactive(ctx);
+    }
+
+    /** The peer identified itself: no hello deadline any more. */
+    protected final void bound() {
+        bound = true;
+        cancelDeadline();
+    }
+
+    private void cancelDeadline() {
+        if (helloDeadline != null) {
+            helloDeadline.cancel(false);
+            helloDeadline = null;
+        }
+    }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {

@@ -2,26 +2,18 @@ package org.lparemu.server;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.protobuf.ProtobufDecoder;
-import io.netty.handler.codec.protobuf.ProtobufEncoder;
-import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.core.hypervisor.Platform;
-import org.lparemu.proto.v1.ControlRequest;
-import org.lparemu.proto.v1.GuestFrame;
-import org.lparemu.server.control.ControlHandler;
-import org.lparemu.server.control.ControlService;
-import org.lparemu.server.guest.GuestHandler;
-import org.lparemu.wire.BoundedVarint32FrameDecoder;
+import org.lparemu.server.control.ControlCommandAdapter;
 import org.lparemu.wire.Transports;
 import org.lparemu.wire.Protocol;
 import org.slf4j.Logger;
@@ -31,12 +23,12 @@ import org.slf4j.LoggerFactory;
  * The daemon's bootstrap: two listeners (guest port, control port) over one Netty event-loop group, in
  * front of one {@link Platform}.
  *
- * <p>Pipeline per connection: connection limiter -> bounded varint32 frame decoder -> protobuf decoder ->
- * length prepender + protobuf encoder -> the per-connection handler, which dispatches into the core
- * asynchronously and never blocks the event loop.
+ * <p>Each port's pipeline is wired in its own initializer ({@link GuestServerInitializer},
+ * {@link ControlServerInitializer}); the per-connection handlers dispatch into the core asynchronously and never
+ * block the event loop.
  */
 public final class LparemuServer implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(LparemuServer.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LparemuServer.class);
 
     /**
      * One open connection as {@link #connections()} reports it.
@@ -53,9 +45,10 @@ public final class LparemuServer implements AutoCloseable {
     private final Platform platform;
     private final ServerSettings settings;
     private final EventLoopGroup group;
-    private final DistinctErrorLog errors = new DistinctErrorLog(log);
+    private final DistinctErrorLog errors = new DistinctErrorLog(LOG);
+    private final RateLimitedLog connectionLog = new RateLimitedLog(LOG);
     private final ConnectionLimiter limiter;
-    private final ControlService control;
+    private final ControlCommandAdapter control;
     /** Every accepted connection on both ports (a channel leaves the group when it closes). */
     private final ChannelGroup channels = new DefaultChannelGroup("lparemu-connections", GlobalEventExecutor.INSTANCE);
     private Channel guestChannel;
@@ -67,7 +60,7 @@ public final class LparemuServer implements AutoCloseable {
         this.settings = settings;
         this.group = Transports.group(settings.ioThreads(), "lparemu-io");
         this.limiter = new ConnectionLimiter(platform.config().limits().maxConnections());
-        this.control = new ControlService(platform);
+        this.control = new ControlCommandAdapter(platform);
     }
 
     /** Binds both ports and returns the running server. */
@@ -83,53 +76,28 @@ public final class LparemuServer implements AutoCloseable {
     }
 
     private void bind() throws InterruptedException {
-        int maxFrame = platform.config().limits().maxFrameBytes();
-        int maxInFlight = platform.config().limits().maxInFlightPerConnection();
-        guestChannel = bootstrap(new ChannelInitializer<SocketChannel>() {
-            @Override
-            protected void initChannel(SocketChannel ch) {
-                ch.attr(Connections.PORT).set("guest");
-                channels.add(ch);
-                ChannelPipeline p = ch.pipeline();
-                p.addLast("limit", limiter);
-                p.addLast("frame", new BoundedVarint32FrameDecoder(maxFrame));
-                p.addLast("decode", new ProtobufDecoder(GuestFrame.getDefaultInstance()));
-                p.addLast("prepend", new ProtobufVarint32LengthFieldPrepender());
-                p.addLast("encode", new ProtobufEncoder());
-                p.addLast("session", new GuestHandler(platform, errors, maxInFlight, Protocol.EMULATOR_VERSION));
-            }
-        }).bind(new InetSocketAddress(settings.bind(), settings.guestPort())).sync().channel();
-        controlChannel = bootstrap(new ChannelInitializer<SocketChannel>() {
-            @Override
-            protected void initChannel(SocketChannel ch) {
-                ch.attr(Connections.PORT).set("control");
-                channels.add(ch);
-                ChannelPipeline p = ch.pipeline();
-                p.addLast("limit", limiter);
-                p.addLast("frame", new BoundedVarint32FrameDecoder(maxFrame));
-                p.addLast("decode", new ProtobufDecoder(ControlRequest.getDefaultInstance()));
-                p.addLast("prepend", new ProtobufVarint32LengthFieldPrepender());
-                p.addLast("encode", new ProtobufEncoder());
-                p.addLast("control", new ControlHandler(control, errors, settings.controlToken(), maxInFlight));
-            }
-        }).bind(new InetSocketAddress(settings.bind(), settings.controlPort())).sync().channel();
+        guestChannel = bootstrap(new GuestServerInitializer(platform, limiter, channels, errors, connectionLog))
+                .bind(new InetSocketAddress(settings.bind(), settings.guestPort())).sync().channel();
+        controlChannel = bootstrap(new ControlServerInitializer(control, settings.controlToken(), limiter, channels,
+                errors, connectionLog))
+                .bind(new InetSocketAddress(settings.bind(), settings.controlPort())).sync().channel();
         if (!settings.bind().isLoopbackAddress()) {
             if (settings.controlToken() == null || settings.controlToken().isEmpty()) {
-                log.warn("*** INSECURE: lparemu is bound to {} (not loopback) WITHOUT a control token: anyone who can "
+                LOG.warn("*** INSECURE: lparemu is bound to {} (not loopback) WITHOUT a control token: anyone who can "
                         + "reach control port {} can delete partitions, inject faults and migrate, and anyone who can "
                         + "reach guest port {} can act as any partition's guest. Bind 127.0.0.1, or start with "
                         + "--control-token / --control-token-file and firewall the guest port. ***",
                         settings.bind().getHostAddress(), controlPort(), guestPort());
             } else {
-                log.warn("lparemu is bound to {} (not loopback): the control port requires the token, but the guest "
+                LOG.warn("lparemu is bound to {} (not loopback): the control port requires the token, but the guest "
                         + "port {} has no authentication; firewall it.", settings.bind().getHostAddress(), guestPort());
             }
         }
-        log.info("lparemu {} listening: guest {}, control {} ({} transport)", Protocol.EMULATOR_VERSION, guestChannel.localAddress(),
+        LOG.info("lparemu {} listening: guest {}, control {} ({} transport)", Protocol.EMULATOR_VERSION, guestChannel.localAddress(),
                 controlChannel.localAddress(), Transports.name());
     }
 
-    private ServerBootstrap bootstrap(ChannelInitializer<SocketChannel> init) {
+    private ServerBootstrap bootstrap(ChannelHandler init) {
         return new ServerBootstrap().group(group).channel(Transports.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -149,7 +117,7 @@ public final class LparemuServer implements AutoCloseable {
         return platform;
     }
 
-    public ControlService controlService() {
+    public ControlCommandAdapter controlAdapter() {
         return control;
     }
 
@@ -163,8 +131,8 @@ public final class LparemuServer implements AutoCloseable {
     }
 
     /** Every open connection on both ports, with its backpressure state (a snapshot, for tests and ops). */
-    public java.util.List<ConnectionStats> connections() {
-        java.util.List<ConnectionStats> out = new java.util.ArrayList<>();
+    public List<ConnectionStats> connections() {
+        List<ConnectionStats> out = new ArrayList<>();
         for (Channel ch : channels) {
             var buf = ch.unsafe().outboundBuffer();
             out.add(new ConnectionStats(String.valueOf(ch.attr(Connections.PORT).get()), (InetSocketAddress) ch.remoteAddress(),
@@ -202,11 +170,11 @@ public final class LparemuServer implements AutoCloseable {
             ch.pipeline().fireUserEventTriggered(Connections.SHUTDOWN);
         }
         if (!channels.newCloseFuture().awaitUninterruptibly(2, TimeUnit.SECONDS)) {
-            log.warn("{} connection(s) still open 2 s after shutdown began; closing them", channels.size());
+            LOG.warn("{} connection(s) still open 2 s after shutdown began; closing them", channels.size());
             channels.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-        log.info("lparemu stopped: {} connection(s) closed, {} calls served, trace at seq {}, protocol errors {}",
+        LOG.info("lparemu stopped: {} connection(s) closed, {} calls served, trace at seq {}, protocol errors {}",
                 open, platform.callCount(), platform.trace().nextSeq() - 1, errors.counts());
     }
 }

@@ -1,6 +1,5 @@
 package org.lparemu.wire;
 
-import java.util.function.Function;
 import org.lparemu.core.fault.CallInfo;
 import org.lparemu.core.fault.FaultAction;
 import org.lparemu.core.fault.FaultMatch;
@@ -9,12 +8,17 @@ import org.lparemu.core.fault.FaultRule;
 import org.lparemu.core.fault.When;
 import org.lparemu.core.hypervisor.ControlError;
 import org.lparemu.core.hypervisor.ControlException;
+import org.lparemu.core.hypervisor.Triggers;
 import org.lparemu.proto.v1.Delay;
 import org.lparemu.proto.v1.Disconnect;
+import org.lparemu.proto.v1.DlparCpu;
 import org.lparemu.proto.v1.FaultRuleStatus;
 import org.lparemu.proto.v1.Hold;
+import org.lparemu.proto.v1.Migrate;
 import org.lparemu.proto.v1.ParkedCall;
+import org.lparemu.proto.v1.Prrn;
 import org.lparemu.proto.v1.ReturnStatus;
+import org.lparemu.proto.v1.SetQosCredits;
 import org.lparemu.proto.v1.Trigger;
 
 /** Converts fault rules and parked calls between the protocol and the core's fault package. */
@@ -22,13 +26,8 @@ public final class FaultMapping {
     private FaultMapping() {
     }
 
-    /**
-     * A core rule from a wire rule; BAD_REQUEST naming the field when it is incomplete.
-     *
-     * @param triggers converts a Trigger's operator action (the platform knows those types)
-     */
-    public static FaultRule fromProto(org.lparemu.proto.v1.FaultRule r,
-                                      Function<Trigger, FaultAction.OperatorAction> triggers) {
+    /** A core rule from a wire rule; BAD_REQUEST naming the field when it is incomplete. */
+    public static FaultRule fromProto(org.lparemu.proto.v1.FaultRule r) {
         if (!r.hasMatch()) {
             throw bad("a fault rule needs a match (use an empty match to match every call)");
         }
@@ -51,13 +50,46 @@ public final class FaultMapping {
                 case DELAY -> new FaultAction.Delay(r.getDelay().getMs(), when(r.getDelay().getWhen()));
                 case HOLD -> new FaultAction.Hold(r.getHold().getLatch(), when(r.getHold().getWhen()));
                 case DISCONNECT -> new FaultAction.Disconnect();
-                case TRIGGER -> new FaultAction.Trigger(triggers.apply(r.getTrigger()), when(r.getTrigger().getWhen()));
+                case TRIGGER -> new FaultAction.Trigger(trigger(r.getTrigger()), when(r.getTrigger().getWhen()));
                 case ACTION_NOT_SET -> throw bad("a fault rule needs an action");
             };
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage());
         }
         return new FaultRule(match, action);
+    }
+
+    /** A Trigger's operator action; BAD_REQUEST when it names none. */
+    static FaultAction.OperatorAction trigger(Trigger t) {
+        return switch (t.getOpCase()) {
+            case MIGRATE -> new Triggers.Migrate(t.getMigrate().getPartition(), t.getMigrate().getDestination());
+            case PRRN -> new Triggers.Prrn(t.getPrrn().getPartition(), ControlMapping.changes(t.getPrrn().getChangesList()));
+            case DLPAR_CPU -> new Triggers.DlparCpu(t.getDlparCpu().getPartition(),
+                    ControlMapping.add(t.getDlparCpu().getAction()), (int) t.getDlparCpu().getCores());
+            case SET_QOS_CREDITS -> new Triggers.SetQosCredits(t.getSetQosCredits().getPartition(),
+                    (int) t.getSetQosCredits().getCredits());
+            case OP_NOT_SET -> throw bad("a Trigger needs an operation");
+        };
+    }
+
+    /** The wire form of a Trigger's operator action. */
+    static Trigger.Builder toProto(FaultAction.OperatorAction a) {
+        Trigger.Builder b = Trigger.newBuilder();
+        if (a instanceof Triggers.Migrate m) {
+            b.setMigrate(Migrate.newBuilder().setPartition(nz(m.partition())).setDestination(nz(m.destination())));
+        } else if (a instanceof Triggers.Prrn p) {
+            b.setPrrn(Prrn.newBuilder().setPartition(nz(p.partition())).addAllChanges(ControlMapping.toProto(p.changes())));
+        } else if (a instanceof Triggers.DlparCpu d) {
+            b.setDlparCpu(DlparCpu.newBuilder().setPartition(nz(d.partition())).setAction(ControlMapping.toProto(d.add()))
+                    .setCores(d.cores()));
+        } else if (a instanceof Triggers.SetQosCredits q) {
+            b.setSetQosCredits(SetQosCredits.newBuilder().setPartition(nz(q.partition())).setCredits(q.credits()));
+        }
+        return b;
+    }
+
+    private static String nz(String s) {
+        return s == null ? "" : s;
     }
 
     private static ControlException bad(String message) {
@@ -72,14 +104,10 @@ public final class FaultMapping {
         return w == When.AFTER ? org.lparemu.proto.v1.When.AFTER : org.lparemu.proto.v1.When.BEFORE;
     }
 
-    /**
-     * The wire form of a rule as ListFaults shows it; {@code original} is the rule as the client sent it
-     * (kept by the caller so triggers round-trip exactly), or null to rebuild it from the core rule.
-     */
-    public static FaultRuleStatus toProto(FaultPlan.RuleStatus s, org.lparemu.proto.v1.FaultRule original) {
-        org.lparemu.proto.v1.FaultRule rule = original != null ? original : toProto(s.rule());
-        return FaultRuleStatus.newBuilder().setRuleId(s.id()).setRule(rule).setMatched(s.matched()).setFired(s.fired())
-                .setHoldsRefused(s.holdsRefused()).build();
+    /** The wire form of a rule as ListFaults shows it: the rule as the client sent it, and its counters. */
+    public static FaultRuleStatus toProto(FaultPlan.RuleStatus s) {
+        return FaultRuleStatus.newBuilder().setRuleId(s.id()).setRule(toProto(s.rule())).setMatched(s.matched())
+                .setFired(s.fired()).setHoldsRefused(s.holdsRefused()).build();
     }
 
     static org.lparemu.proto.v1.FaultRule toProto(FaultRule r) {
@@ -113,7 +141,7 @@ public final class FaultMapping {
         } else if (a instanceof FaultAction.Disconnect) {
             b.setDisconnect(Disconnect.getDefaultInstance());
         } else if (a instanceof FaultAction.Trigger t) {
-            b.setTrigger(Trigger.newBuilder().setWhen(toProto(t.when())));
+            b.setTrigger(toProto(t.action()).setWhen(toProto(t.when())));
         }
         return b.build();
     }

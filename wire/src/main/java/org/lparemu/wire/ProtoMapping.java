@@ -9,9 +9,14 @@ import org.lparemu.core.hypervisor.ControlError;
 import org.lparemu.core.hypervisor.PartitionSpec;
 import org.lparemu.core.hypervisor.PartitionView;
 import org.lparemu.core.papr.VasiState;
+import org.lparemu.core.port.CallRefusal;
+import org.lparemu.core.port.CallResult;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.GuestReport;
+import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PlatformEvent;
+import org.lparemu.core.port.RtasResult;
+import org.lparemu.proto.v1.CallRefused;
 import org.lparemu.proto.v1.ConnectionInfo;
 import org.lparemu.proto.v1.CreditState;
 import org.lparemu.proto.v1.DeviceTreeNode;
@@ -19,16 +24,99 @@ import org.lparemu.proto.v1.DlparAction;
 import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.proto.v1.GuestCredits;
 import org.lparemu.proto.v1.GuestWindow;
+import org.lparemu.proto.v1.HcallResponse;
+import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.MigrationState;
 import org.lparemu.proto.v1.PartitionState;
 import org.lparemu.proto.v1.PartitionSummary;
 import org.lparemu.proto.v1.PendingEvent;
 import org.lparemu.proto.v1.Property;
+import org.lparemu.proto.v1.RtasResponse;
 import org.lparemu.proto.v1.WindowState;
 
 /** Converts between the core's records and the protocol's messages; no logic beyond the mapping. */
 public final class ProtoMapping {
     private ProtoMapping() {
+    }
+
+    // guest calls
+
+    /** The reply frame carrying a call's answer: HcallResponse, RtasResponse or CallRefused. */
+    public static HostFrame reply(long callId, CallResult r) {
+        if (r instanceof HcallResult h) {
+            HcallResponse.Builder b = HcallResponse.newBuilder().setCallId(callId).setStatus(h.status());
+            for (long v : h.rets()) {
+                b.addRets(v);
+            }
+            if (h.buffer().length > 0) {
+                b.setBuffer(ByteString.copyFrom(h.buffer()));
+            }
+            return HostFrame.newBuilder().setHcall(b).build();
+        }
+        if (r instanceof RtasResult rt) {
+            RtasResponse.Builder b = RtasResponse.newBuilder().setCallId(callId).setStatus(rt.status());
+            for (long v : rt.rets()) {
+                b.addRets(v);
+            }
+            if (rt.workArea().length > 0) {
+                b.setWorkArea(ByteString.copyFrom(rt.workArea()));
+            }
+            return HostFrame.newBuilder().setRtas(b).build();
+        }
+        CallRefusal c = (CallRefusal) r;
+        return HostFrame.newBuilder().setRefused(CallRefused.newBuilder().setCallId(callId)
+                .setReason(toProto(c.reason())).setVcpu(Math.max(0, c.vcpu()))
+                .setInCall(c.inCall()).setBusyVcpu(Math.max(0, c.busyVcpu())).setMessage(c.message())).build();
+    }
+
+    static CallRefused.Reason toProto(CallRefusal.Reason r) {
+        return switch (r) {
+            case VCPU_BUSY -> CallRefused.Reason.VCPU_BUSY;
+            case RTAS_BUSY -> CallRefused.Reason.RTAS_BUSY;
+            case VCPU_STOPPED -> CallRefused.Reason.VCPU_STOPPED;
+        };
+    }
+
+    /** @throws IllegalArgumentException for a reason this build does not know */
+    static CallRefusal.Reason fromProto(CallRefused.Reason r) {
+        return switch (r) {
+            case VCPU_BUSY -> CallRefusal.Reason.VCPU_BUSY;
+            case RTAS_BUSY -> CallRefusal.Reason.RTAS_BUSY;
+            case VCPU_STOPPED -> CallRefusal.Reason.VCPU_STOPPED;
+            case CALL_REFUSED_UNSPECIFIED, UNRECOGNIZED -> throw new IllegalArgumentException(
+                    "CallRefused with unknown reason " + r);
+        };
+    }
+
+    /** The call id a reply frame answers, or -1 for a frame that answers no call. */
+    public static long replyCallId(HostFrame f) {
+        return switch (f.getKindCase()) {
+            case HCALL -> f.getHcall().getCallId();
+            case RTAS -> f.getRtas().getCallId();
+            case REFUSED -> f.getRefused().getCallId();
+            default -> -1;
+        };
+    }
+
+    /**
+     * A call's answer from its reply frame.
+     *
+     * @throws IllegalArgumentException for a frame that answers no call, or a refusal with an unknown reason
+     */
+    public static CallResult fromReply(HostFrame f) {
+        return switch (f.getKindCase()) {
+            case HCALL -> new HcallResult(f.getHcall().getStatus(), longs(f.getHcall().getRetsList()),
+                    f.getHcall().getBuffer().toByteArray());
+            case RTAS -> new RtasResult(f.getRtas().getStatus(), longs(f.getRtas().getRetsList()),
+                    f.getRtas().getWorkArea().toByteArray());
+            case REFUSED -> {
+                CallRefused c = f.getRefused();
+                CallRefusal.Reason reason = fromProto(c.getReason());
+                yield new CallRefusal(reason, c.getVcpu(), c.getInCall(),
+                        reason == CallRefusal.Reason.VCPU_STOPPED ? -1 : c.getBusyVcpu(), c.getMessage());
+            }
+            default -> throw new IllegalArgumentException("frame " + f.getKindCase() + " answers no call");
+        };
     }
 
     // device tree

@@ -18,8 +18,6 @@ final class Diagnostics {
     static PlatformConfig smallTraceConfig() {
         PlatformConfig c = PlatformConfig.defaults();
         PlatformConfig.Limits l = c.limits();
-        return c.withLimits(new PlatformConfig.Limits(l.maxFrameBytes(), l.maxConnections(),
-                l.maxInFlightPerConnection(), l.maxFaultRules(), l.maxParkedHolds(), SMALL_TRACE, l.maxPartitions(),
-                l.maxWindowsPerPartition(), l.maxPendingEvents(), l.maxDeferredCalls()));
+        return c.withLimits(l.withTraceCapacity(SMALL_TRACE));
     }
 }

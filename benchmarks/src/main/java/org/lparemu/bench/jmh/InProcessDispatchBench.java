@@ -8,6 +8,7 @@ import org.lparemu.core.hypervisor.GuestSession;
 import org.lparemu.core.hypervisor.InProcessPort;
 import org.lparemu.core.hypervisor.Platform;
 import org.lparemu.core.hypervisor.PlatformConfig;
+import org.lparemu.core.port.CallResult;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HcallRequest;
@@ -78,16 +79,9 @@ public class InProcessDispatchBench {
     @Benchmark
     public byte[] hcallWithCodec() throws InvalidProtocolBufferException {
         HcallRequest req = GuestFrame.parseFrom(requestBytes).getHcall();
-        HcallResult r = session.hcall(req.getVcpu(), req.getOpcode(), ProtoMapping.longs(req.getArgsList()),
+        CallResult r = session.hcall(req.getVcpu(), req.getOpcode(), ProtoMapping.longs(req.getArgsList()),
                 ProtoMapping.bytes(req.getBuffer()), req.getTask()).join();
-        HcallResponse.Builder b = HcallResponse.newBuilder().setCallId(req.getCallId()).setStatus(r.status());
-        for (long v : r.rets()) {
-            b.addRets(v);
-        }
-        if (r.buffer().length > 0) {
-            b.setBuffer(ByteString.copyFrom(r.buffer()));
-        }
-        return HostFrame.newBuilder().setHcall(b).build().toByteArray();
+        return ProtoMapping.reply(req.getCallId(), r).toByteArray();
     }
 
     /** The floor's per-call work: parse the request frame, answer with the captured reply, serialize it. */

@@ -1,6 +1,10 @@
 package org.lparemu.core.hypervisor;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.port.CallResult;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.RtasResult;
 
@@ -10,8 +14,11 @@ import org.lparemu.core.port.RtasResult;
  * lines and return a PAPR status directly.
  *
  * <p>A handler that cannot answer at once (H_JOIN waiting for the other vCPUs, ibm,suspend-me waiting for
- * the resume) calls {@link #defer()} and returns {@link #PENDING_HCALL} / {@link #PENDING_RTAS}; whoever
- * completes the returned future later does so from any thread (the pipeline continues off the lock).
+ * the resume) calls {@link #defer()} and returns {@link #PENDING_HCALL} / {@link #PENDING_RTAS} (the pipeline
+ * looks at {@link #isDeferred()}, not at the value); whoever completes the returned future later does so from
+ * any thread (the pipeline continues off the lock).
+ *
+ * <p>Handlers reach the rest of the platform only through {@link #services()}.
  */
 public final class CallContext {
     /** Marker return value of a deferred hcall handler. */
@@ -19,7 +26,7 @@ public final class CallContext {
     /** Marker return value of a deferred RTAS handler. */
     public static final RtasResult PENDING_RTAS = new RtasResult(Integer.MIN_VALUE, null, null);
 
-    private final Platform platform;
+    private final PlatformServices services;
     private final Partition partition;
     private final GuestSession session;
     private final int vcpu;
@@ -28,12 +35,12 @@ public final class CallContext {
     private final String service;
     private final long[] args;
     private final byte[] data;
-    private CompletableFuture<Object> deferred;
-    private java.util.List<Runnable> afterUnlock;
+    private CompletableFuture<CallResult> deferred;
+    private List<Runnable> afterUnlock;
 
-    CallContext(Platform platform, Partition partition, GuestSession session, int vcpu, String task, long opcode,
+    CallContext(PlatformServices services, Partition partition, GuestSession session, int vcpu, String task, long opcode,
                 String service, long[] args, byte[] data) {
-        this.platform = platform;
+        this.services = services;
         this.partition = partition;
         this.session = session;
         this.vcpu = vcpu;
@@ -44,8 +51,9 @@ public final class CallContext {
         this.data = data == null ? new byte[0] : data;
     }
 
-    public Platform platform() {
-        return platform;
+    /** Configuration, trace, timers and events: what a handler may use beyond its partition. */
+    public PlatformServices services() {
+        return services;
     }
 
     public Partition partition() {
@@ -101,15 +109,20 @@ public final class CallContext {
      * {@link RtasResult}. Complete it off the partition lock: through {@link #afterUnlock}, or from a task on
      * the platform executor.
      */
-    public CompletableFuture<Object> defer() {
+    public CompletableFuture<CallResult> defer() {
         if (deferred == null) {
             deferred = new CompletableFuture<>();
         }
         return deferred;
     }
 
-    CompletableFuture<Object> deferredFuture() {
+    CompletableFuture<CallResult> deferredFuture() {
         return deferred;
+    }
+
+    /** Whether the handler deferred its answer. */
+    boolean isDeferred() {
+        return deferred != null;
     }
 
     /**
@@ -118,7 +131,7 @@ public final class CallContext {
      */
     public void afterUnlock(Runnable r) {
         if (afterUnlock == null) {
-            afterUnlock = new java.util.ArrayList<>();
+            afterUnlock = new ArrayList<>();
         }
         afterUnlock.add(r);
     }
@@ -128,7 +141,7 @@ public final class CallContext {
         if (afterUnlock == null) {
             return;
         }
-        java.util.List<Runnable> todo = afterUnlock;
+        List<Runnable> todo = afterUnlock;
         afterUnlock = null;
         for (Runnable r : todo) {
             r.run();
@@ -137,6 +150,6 @@ public final class CallContext {
 
     /** "H_JOIN vcpu 2" style label for logs. */
     public String label() {
-        return (service != null ? service : org.lparemu.core.papr.Hcall.name(opcode)) + " vcpu " + vcpu;
+        return (service != null ? service : Hcall.name(opcode)) + " vcpu " + vcpu;
     }
 }

@@ -135,7 +135,7 @@ final class DeviceTreeRtas {
             }
         }
         List<UpdateNodesWorkArea.Entry> rest = seq.update().records.subList(position, seq.update().records.size());
-        int batch = ctx.platform().config().hypervisor().updateNodesBatch();
+        int batch = ctx.services().hypervisor().updateNodesBatch();
         if (batch > 0 && rest.size() > batch) {
             rest = rest.subList(0, batch);
         }
@@ -196,7 +196,7 @@ final class DeviceTreeRtas {
                 return RtasResult.of(RtasStatus.PARAMETER_ERROR);
             }
         }
-        int cap = ctx.platform().config().hypervisor().updatePropertiesBytes();
+        int cap = ctx.services().hypervisor().updatePropertiesBytes();
         int budget = cap > 0 ? Math.min(cap, UpdatePropertiesWorkArea.CAPACITY) : UpdatePropertiesWorkArea.CAPACITY;
         List<Descriptor> out = fill(c, budget);
         boolean more = c.next < c.descriptors.size();

@@ -4,9 +4,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.lparemu.core.port.BootInfo;
+import org.lparemu.core.port.CallResult;
 import org.lparemu.core.port.GuestReport;
-import org.lparemu.core.port.HcallResult;
-import org.lparemu.core.port.RtasResult;
+import org.lparemu.core.trace.TraceKind;
 
 /**
  * One guest connection bound to a partition (after Hello). The transport calls in here; the platform calls
@@ -69,19 +69,23 @@ public final class GuestSession {
         return partition.bootInfo();
     }
 
-    /** Dispatches one hcall; {@code task} names the guest thread (may be empty). */
-    public CompletableFuture<HcallResult> hcall(int vcpu, long opcode, long[] args, byte[] buffer, String task) {
+    /**
+     * Dispatches one hcall; {@code task} names the guest thread (may be empty). The answer is an
+     * {@link org.lparemu.core.port.HcallResult} or a {@link org.lparemu.core.port.CallRefusal}.
+     */
+    public CompletableFuture<CallResult> hcall(int vcpu, long opcode, long[] args, byte[] buffer, String task) {
         inFlight.incrementAndGet();
         return platform.dispatch(this, vcpu, task, opcode, null, args, buffer)
-                .thenApply(r -> (HcallResult) r)
                 .whenComplete((r, e) -> inFlight.decrementAndGet());
     }
 
-    /** Dispatches one RTAS call. */
-    public CompletableFuture<RtasResult> rtas(int vcpu, String service, long[] args, byte[] workArea, String task) {
+    /**
+     * Dispatches one RTAS call. The answer is an {@link org.lparemu.core.port.RtasResult} or a
+     * {@link org.lparemu.core.port.CallRefusal}.
+     */
+    public CompletableFuture<CallResult> rtas(int vcpu, String service, long[] args, byte[] workArea, String task) {
         inFlight.incrementAndGet();
         return platform.dispatch(this, vcpu, task, 0, service, args, workArea)
-                .thenApply(r -> (RtasResult) r)
                 .whenComplete((r, e) -> inFlight.decrementAndGet());
     }
 
@@ -92,7 +96,7 @@ public final class GuestSession {
 
     /** A guest kernel tracepoint: one GUEST trace record. */
     public void tracepoint(int vcpu, String task, String name, String detail) {
-        platform.trace().append(org.lparemu.core.trace.TraceKind.GUEST, partition.name(), vcpu, task, name, null, 0,
+        platform.trace().append(TraceKind.GUEST, partition.name(), vcpu, task, name, null, 0,
                 0, 0, detail, 0);
     }
 

@@ -12,7 +12,7 @@ final class HypervisorCalls {
     private HypervisorCalls() {
     }
 
-    static void registerAll(DispatchTable table, Platform platform) {
+    static void registerAll(DispatchTable table) {
         // VAS windows and NX
         VasHcalls.register(table);
         NxHcalls.register(table);

@@ -6,6 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import org.lparemu.core.port.BootInfo;
+import org.lparemu.core.port.CallResult;
 import org.lparemu.core.port.GuestReport;
 import org.lparemu.core.port.HcallPort;
 import org.lparemu.core.port.HcallResult;
@@ -57,7 +58,8 @@ public final class InProcessPort implements HcallPort, GuestSink {
         if (!open) {
             return CompletableFuture.failedFuture(new PortException("port closed: " + closeReason));
         }
-        return session.hcall(vcpu, opcode, args, buffer, Thread.currentThread().getName());
+        return session.hcall(vcpu, opcode, args, buffer, Thread.currentThread().getName())
+                .thenApply(CallResult::asHcall);
     }
 
     @Override
@@ -70,7 +72,8 @@ public final class InProcessPort implements HcallPort, GuestSink {
         if (!open) {
             return CompletableFuture.failedFuture(new PortException("port closed: " + closeReason));
         }
-        return session.rtas(vcpu, service, args, workArea, Thread.currentThread().getName());
+        return session.rtas(vcpu, service, args, workArea, Thread.currentThread().getName())
+                .thenApply(CallResult::asRtas);
     }
 
     private <T> T join(CompletableFuture<T> f) {

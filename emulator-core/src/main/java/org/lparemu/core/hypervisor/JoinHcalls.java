@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.port.CallResult;
 import org.lparemu.core.port.HcallResult;
 
 /**
@@ -26,7 +27,7 @@ import org.lparemu.core.port.HcallResult;
  */
 final class JoinHcalls {
     /** A vCPU parked in H_JOIN: the connection it called on and its pending call. */
-    record Joined(int vcpu, long connection, CompletableFuture<Object> call) {
+    record Joined(int vcpu, long connection, CompletableFuture<CallResult> call) {
     }
 
     private JoinHcalls() {

@@ -3,10 +3,10 @@ package org.lparemu.core.hypervisor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.papr.VasiState;
 import org.lparemu.core.port.DeviceTree;
+import org.lparemu.core.port.CallResult;
 import org.lparemu.core.port.PlatformEvent;
 import org.lparemu.core.port.RtasResult;
 import org.lparemu.core.trace.TraceKind;
@@ -26,14 +26,14 @@ import org.slf4j.LoggerFactory;
  * the partition's current one in the state it expects, and completes futures after unlocking.
  */
 final class Mobility {
-    private static final Logger log = LoggerFactory.getLogger(Mobility.class);
+    private static final Logger LOG = LoggerFactory.getLogger(Mobility.class);
 
     private Mobility() {
     }
 
-    /** Platform.migrate. */
-    static OperatorResults.MigrateResult migrate(Platform platform, Partition p, String destinationName) {
-        PlatformConfig.HypervisorOptions opts = platform.config().hypervisor();
+    /** {@link Platform#migrate}. */
+    static OperatorResults.MigrateResult migrate(PlatformServices platform, Partition p, String destinationName) {
+        PlatformConfig.HypervisorOptions opts = platform.hypervisor();
         VasiStream s;
         p.lock.lock();
         try {
@@ -45,19 +45,18 @@ final class Mobility {
                         + p.migration.streamId + ", VASI " + p.migration.state + ")");
             }
             ManagedSystem destination = destinationLocked(platform, p, destinationName);
-            s = new VasiStream(platform.newStreamId(), p, p.system, destination, platform.trace().now(),
+            s = new VasiStream(platform.newStreamId(), p, p.system, destination, platform.now(),
                     p.callsMade.get());
             p.migration = s;
             s.transition(VasiState.ENABLED, "Migrate " + p.system.name() + " -> " + destination.name());
             if (opts.orchestratorReadyMs() <= 0) {
                 s.transition(VasiState.SUSPENDING, "orchestrator ready");
             } else {
-                s.readyTimer = platform.executor().schedule(() -> orchestratorReady(p, s), opts.orchestratorReadyMs(),
-                        TimeUnit.MILLISECONDS);
+                s.readyTimer = platform.schedule(() -> orchestratorReady(p, s), opts.orchestratorReadyMs());
             }
             if (opts.migrationTimeoutMs() > 0) {
-                s.timeoutTimer = platform.executor().schedule(() -> timeout(p, s, opts.migrationTimeoutMs()),
-                        opts.migrationTimeoutMs(), TimeUnit.MILLISECONDS);
+                s.timeoutTimer = platform.schedule(() -> timeout(p, s, opts.migrationTimeoutMs()),
+                        opts.migrationTimeoutMs());
             }
         } finally {
             p.lock.unlock();
@@ -81,7 +80,7 @@ final class Mobility {
         return new OperatorResults.MigrateResult(s.streamId, event.eventId(), s.destination.name());
     }
 
-    private static ManagedSystem destinationLocked(Platform platform, Partition p, String name) {
+    private static ManagedSystem destinationLocked(PlatformServices platform, Partition p, String name) {
         if (name == null || name.isEmpty()) {
             for (ManagedSystem m : platform.systems()) {
                 if (m != p.system) {
@@ -98,8 +97,8 @@ final class Mobility {
         return m;
     }
 
-    /** Platform.awaitMigration. */
-    static CompletableFuture<MigrationOutcome> awaitMigration(Platform platform, Partition p, long timeoutMs) {
+    /** {@link Platform#awaitMigration}. */
+    static CompletableFuture<MigrationOutcome> awaitMigration(PlatformServices platform, Partition p, long timeoutMs) {
         CompletableFuture<MigrationOutcome> f = new CompletableFuture<>();
         VasiStream s;
         p.lock.lock();
@@ -170,7 +169,7 @@ final class Mobility {
         cancelTimers(s);
         s.outcome = new MigrationOutcome(terminal == VasiState.COMPLETED, s.rtasStatuses.size(), s.rtasStatuses,
                 terminal, reason, s.streamId, s.source.name(), s.destination.name(),
-                p.callsMade.get() - s.callsAtStart, p.platform.trace().now() - s.startNanos);
+                p.callsMade.get() - s.callsAtStart, p.services.now() - s.startNanos);
         MigrationOutcome outcome = s.outcome;
         List<CompletableFuture<MigrationOutcome>> waiters = new ArrayList<>(s.waiters);
         s.waiters.clear();
@@ -191,7 +190,7 @@ final class Mobility {
      * defers its calls), and the move is scheduled after {@code blackoutMs}. Caller holds the lock.
      */
     static void suspendLocked(CallContext ctx, Partition p, VasiStream s) {
-        Platform platform = ctx.platform();
+        PlatformServices platform = ctx.services();
         s.transition(VasiState.SUSPENDED, "ibm,suspend-me accepted from vcpu " + ctx.vcpu());
         if (s.timeoutTimer != null) {
             s.timeoutTimer.cancel(false);
@@ -199,14 +198,13 @@ final class Mobility {
         p.suspended = true;
         s.suspendCall = ctx.defer();
         platform.trace().note(TraceKind.STATE, p.name, "suspended", "stream " + s.streamId);
-        platform.executor().schedule(() -> resume(platform, p, s), platform.config().hypervisor().blackoutMs(),
-                TimeUnit.MILLISECONDS);
+        platform.schedule(() -> resume(platform, p, s), platform.hypervisor().blackoutMs());
     }
 
     /** End of the blackout: the partition runs on the destination. */
-    private static void resume(Platform platform, Partition p, VasiStream s) {
+    private static void resume(PlatformServices platform, Partition p, VasiStream s) {
         List<Runnable> deferred;
-        CompletableFuture<Object> call;
+        CompletableFuture<CallResult> call;
         p.lock.lock();
         try {
             if (p.deleted || p.migration != s || s.state != VasiState.SUSPENDED) {
@@ -219,7 +217,7 @@ final class Mobility {
             p.system = s.destination;
             if (!p.windows.isEmpty()) {
                 // Cannot happen: suspend-me refuses while windows exist. Source windows mean nothing here.
-                log.warn("{}: dropping {} source window(s) at resume", p.name, p.windows.size());
+                LOG.warn("{}: dropping {} source window(s) at resume", p.name, p.windows.size());
                 p.windows.clear();
             }
             s.transition(VasiState.RESUMED, "running on " + s.destination.name() + ", "
@@ -231,15 +229,14 @@ final class Mobility {
             s.suspendCall = null;
             platform.trace().note(TraceKind.STATE, p.name, "resumed",
                     "on " + s.destination.name() + ", " + deferred.size() + " deferred call(s)");
-            platform.executor().schedule(() -> transferred(p, s), platform.config().hypervisor().transferMs(),
-                    TimeUnit.MILLISECONDS);
+            platform.schedule(() -> transferred(p, s), platform.hypervisor().transferMs());
         } finally {
             p.lock.unlock();
         }
         if (call != null) {
             call.complete(RtasResult.of(RtasStatus.SUCCESS));
         }
-        platform.runDeferred(deferred);
+        deferred.forEach(platform::execute);
     }
 
     private static void transferred(Partition p, VasiStream s) {
@@ -266,7 +263,7 @@ final class Mobility {
             return out;
         }
         cancelTimers(s);
-        CompletableFuture<Object> call = s.suspendCall;
+        CompletableFuture<CallResult> call = s.suspendCall;
         s.suspendCall = null;
         List<CompletableFuture<MigrationOutcome>> waiters = new ArrayList<>(s.waiters);
         s.waiters.clear();

@@ -40,7 +40,7 @@ final class MobilityRtas {
         int vcpu = ctx.vcpu();
         Partition p = ctx.partition();
         VasiStream s = p.migration;
-        PlatformConfig.HypervisorOptions opts = ctx.platform().config().hypervisor();
+        PlatformConfig.HypervisorOptions opts = ctx.services().hypervisor();
 
         if (ctx.argCount() != 0) {
             return RtasResult.of(RtasStatus.PARAMETER_ERROR);

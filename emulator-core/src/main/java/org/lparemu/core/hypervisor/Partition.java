@@ -26,7 +26,7 @@ import org.lparemu.core.port.PlatformEvent;
  *
  * <p>Fields by owner:
  * <ul>
- *   <li>immutable after construction: {@link #name}, {@link #platform}, {@link #lock}</li>
+ *   <li>immutable after construction: {@link #name}, {@link #services}, {@link #lock}</li>
  *   <li>atomic, no lock: {@link #callsMade}</li>
  *   <li>guarded by {@link #lock}: everything else, grouped below by family:
  *     <ul>
@@ -49,7 +49,7 @@ import org.lparemu.core.port.PlatformEvent;
  */
 public final class Partition {
     final String name;
-    final Platform platform;
+    final PlatformServices services;
     /** The partition lock: guards every mutable field below. */
     final ReentrantLock lock = new ReentrantLock();
 
@@ -157,8 +157,8 @@ public final class Partition {
     public record EventAck(long eventId, int status, String detail) {
     }
 
-    Partition(Platform platform, PartitionSpec spec, ManagedSystem system) {
-        this.platform = platform;
+    Partition(PlatformServices services, PartitionSpec spec, ManagedSystem system) {
+        this.services = services;
         this.name = spec.name();
         this.spec = spec;
         this.system = system;

@@ -126,11 +126,71 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
         ABORT_STREAM
     }
 
-    /** Bounds on everything a client can make the daemon hold. */
+    /**
+     * Bounds on everything a client can make the daemon hold, in space and in time.
+     *
+     * @param helloTimeoutMs how long a new connection may stay silent: a guest connection that has not sent Hello,
+     *                       or a control connection that has not sent its first request, is closed after this
+     */
     public record Limits(int maxFrameBytes, int maxConnections, int maxInFlightPerConnection, int maxFaultRules,
                          int maxParkedHolds, int traceCapacity, int maxPartitions, int maxWindowsPerPartition,
-                         int maxPendingEvents, int maxDeferredCalls) {
+                         int maxPendingEvents, int maxDeferredCalls, int helloTimeoutMs) {
         public static final Limits DEFAULT = new Limits(1 << 20, 4096, 4096, 1024, 4096, 1 << 18, 4096, 65536, 1024,
-                65536);
+                65536, 10_000);
+
+        public Limits withMaxFrameBytes(int v) {
+            return new Limits(v, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds, traceCapacity,
+                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
+        }
+
+        public Limits withMaxConnections(int v) {
+            return new Limits(maxFrameBytes, v, maxInFlightPerConnection, maxFaultRules, maxParkedHolds, traceCapacity,
+                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
+        }
+
+        public Limits withMaxInFlightPerConnection(int v) {
+            return new Limits(maxFrameBytes, maxConnections, v, maxFaultRules, maxParkedHolds, traceCapacity,
+                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
+        }
+
+        public Limits withMaxFaultRules(int v) {
+            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, v, maxParkedHolds, traceCapacity,
+                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
+        }
+
+        public Limits withMaxParkedHolds(int v) {
+            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, v, traceCapacity,
+                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
+        }
+
+        public Limits withTraceCapacity(int v) {
+            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds, v,
+                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
+        }
+
+        public Limits withMaxPartitions(int v) {
+            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
+                    traceCapacity, v, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
+        }
+
+        public Limits withMaxWindowsPerPartition(int v) {
+            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
+                    traceCapacity, maxPartitions, v, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
+        }
+
+        public Limits withMaxPendingEvents(int v) {
+            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
+                    traceCapacity, maxPartitions, maxWindowsPerPartition, v, maxDeferredCalls, helloTimeoutMs);
+        }
+
+        public Limits withMaxDeferredCalls(int v) {
+            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
+                    traceCapacity, maxPartitions, maxWindowsPerPartition, maxPendingEvents, v, helloTimeoutMs);
+        }
+
+        public Limits withHelloTimeoutMs(int v) {
+            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
+                    traceCapacity, maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, v);
+        }
     }
 }

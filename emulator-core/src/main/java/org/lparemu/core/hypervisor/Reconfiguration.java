@@ -22,8 +22,8 @@ final class Reconfiguration {
     private Reconfiguration() {
     }
 
-    /** Platform.prrn. */
-    static OperatorResults.PrrnResult prrn(Platform platform, Partition p, List<DeviceTreeChange> changes) {
+    /** {@link Platform#prrn}. */
+    static OperatorResults.PrrnResult prrn(PlatformServices platform, Partition p, List<DeviceTreeChange> changes) {
         if (changes == null || changes.isEmpty()) {
             throw new ControlException(ControlError.BAD_REQUEST, "a PRRN needs at least one change");
         }
@@ -133,11 +133,11 @@ final class Reconfiguration {
         return new ControlException(ControlError.BAD_REQUEST, message);
     }
 
-    private static void checkLiveLocked(Platform platform, Partition p, int newEvents) {
+    private static void checkLiveLocked(PlatformServices platform, Partition p, int newEvents) {
         if (p.deleted) {
             throw new ControlException(ControlError.UNKNOWN_PARTITION, "no partition '" + p.name + "'");
         }
-        int limit = platform.config().limits().maxPendingEvents();
+        int limit = platform.limits().maxPendingEvents();
         if (p.events.size() + newEvents > limit) {
             throw new ControlException(ControlError.LIMIT_EXCEEDED, p.name + " has " + p.events.size()
                     + " unacknowledged events; " + newEvents + " more would pass the limit " + limit);
@@ -149,7 +149,7 @@ final class Reconfiguration {
      * stays and at most {@link PartitionSpec#MAX_CORES} exist. The Default credit target follows (cores x
      * credits_per_core); windows are not revoked. One DlparCpu event per core.
      */
-    static OperatorResults.DlparCpuResult dlparCpu(Platform platform, Partition p, boolean add, int cores) {
+    static OperatorResults.DlparCpuResult dlparCpu(PlatformServices platform, Partition p, boolean add, int cores) {
         if (cores < 1) {
             throw bad("cores must be at least 1, got " + cores);
         }
@@ -210,7 +210,7 @@ final class Reconfiguration {
      * hypervisor at once, so the guest's reopens find the credits there. A later change supersedes a lowering
      * still waiting for its ack.
      */
-    static long setQosCredits(Platform platform, Partition p, int credits) {
+    static long setQosCredits(PlatformServices platform, Partition p, int credits) {
         boolean lowering;
         long change;
         p.lock.lock();

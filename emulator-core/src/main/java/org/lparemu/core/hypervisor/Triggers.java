@@ -45,7 +45,7 @@ public final class Triggers {
     }
 
     /** Runs a trigger's action for a call made by {@code caller}. */
-    static void run(Platform platform, FaultAction.OperatorAction action, String caller) {
+    static void run(OperatorActions platform, FaultAction.OperatorAction action, String caller) {
         String p = action.partition() == null || action.partition().isEmpty() ? caller : action.partition();
         if (action instanceof Migrate m) {
             platform.migrate(p, m.destination());

@@ -111,12 +111,12 @@ final class VasHcalls {
         if (!sys.userModeCopyPaste()) {
             return HcallResult.of(H_COP_HW);
         }
-        if (p.windows.size() >= ctx.platform().config().limits().maxWindowsPerPartition()) {
+        if (p.windows.size() >= ctx.services().limits().maxWindowsPerPartition()) {
             return HcallResult.of(H_RESOURCE);
         }
         int type = (int) winType;
         if (p.usedCreditsLocked(type) + credits > p.targetCreditsLocked(type)) {
-            return HcallResult.of(ctx.platform().config().hypervisor().overCreditStatus());
+            return HcallResult.of(ctx.services().hypervisor().overCreditStatus());
         }
         VasWindow w = new VasWindow(system.allocateWinId(), type, (int) credits, system, system.allocateIrq(),
                 system.allocateIrq(), domain, ctx.session() == null ? 0 : ctx.session().id(), ctx.task());

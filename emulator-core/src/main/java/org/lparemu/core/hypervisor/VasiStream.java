@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import org.lparemu.core.papr.VasiState;
+import org.lparemu.core.port.CallResult;
 import org.lparemu.core.trace.TraceKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * STATE trace record {@code "VASI old -> new (reason)"} and logs it.
  */
 final class VasiStream {
-    private static final Logger log = LoggerFactory.getLogger(VasiStream.class);
+    private static final Logger LOG = LoggerFactory.getLogger(VasiStream.class);
 
     // immutable
     final long streamId;
@@ -34,7 +35,7 @@ final class VasiStream {
     final List<Integer> rtasStatuses = new ArrayList<>();
     String reason = "";
     /** The accepted ibm,suspend-me call, answered at resume. */
-    CompletableFuture<Object> suspendCall;
+    CompletableFuture<CallResult> suspendCall;
     ScheduledFuture<?> readyTimer;
     ScheduledFuture<?> timeoutTimer;
     /** AwaitMigration callers waiting for the end. */
@@ -65,8 +66,8 @@ final class VasiStream {
         }
         state = next;
         String line = "VASI " + old + " -> " + next + " (" + reason + ")";
-        partition.platform.trace().note(TraceKind.STATE, partition.name, line, "stream " + streamId);
-        log.info("{}: stream {}: {}", partition.name, streamId, line);
+        partition.services.trace().note(TraceKind.STATE, partition.name, line, "stream " + streamId);
+        LOG.info("{}: stream {}: {}", partition.name, streamId, line);
     }
 
     boolean active() {

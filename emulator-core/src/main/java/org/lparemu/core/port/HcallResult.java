@@ -7,7 +7,7 @@ import org.lparemu.core.papr.HStatus;
  * What an hcall returns: the PAPR status (R3), return registers (R4..) and the bytes the hypervisor wrote to
  * the guest's buffer, if any. Arrays are owned by the result; callers must not modify them.
  */
-public record HcallResult(long status, long[] rets, byte[] buffer) {
+public record HcallResult(long status, long[] rets, byte[] buffer) implements CallResult {
     private static final long[] NO_RETS = new long[0];
     private static final byte[] NO_BYTES = new byte[0];
 

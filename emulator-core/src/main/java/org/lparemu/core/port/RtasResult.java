@@ -4,7 +4,7 @@ import java.util.Arrays;
 import org.lparemu.core.papr.RtasStatus;
 
 /** What an RTAS call returns: status, output cells and the work area as the service left it. */
-public record RtasResult(int status, long[] rets, byte[] workArea) {
+public record RtasResult(int status, long[] rets, byte[] workArea) implements CallResult {
     private static final long[] NO_RETS = new long[0];
     private static final byte[] NO_BYTES = new byte[0];
 

@@ -31,9 +31,7 @@ class DeferredCallsLimitTest {
     private static final PlatformConfig.Limits D = PlatformConfig.Limits.DEFAULT;
 
     private final Rig rig = new Rig(Rig.config(Rig.options(PlatformConfig.SuspendWithWindows.REFUSE, 0, BLACKOUT_MS,
-            0, 60_000), new PlatformConfig.Limits(D.maxFrameBytes(), D.maxConnections(), D.maxInFlightPerConnection(),
-            D.maxFaultRules(), D.maxParkedHolds(), D.traceCapacity(), D.maxPartitions(), D.maxWindowsPerPartition(),
-            D.maxPendingEvents(), 2)));
+            0, 60_000), D.withMaxDeferredCalls(2)));
     private final Rig.Guest g = rig.guest("lpar1");
 
     @AfterEach

@@ -209,9 +209,7 @@ class FaultPipelineTest {
     @Test
     void parkedHoldLimitLetsTheCallRunAndCountsTheRefusal() {
         PlatformConfig.Limits d = PlatformConfig.Limits.DEFAULT;
-        PlatformConfig.Limits one = new PlatformConfig.Limits(d.maxFrameBytes(), d.maxConnections(),
-                d.maxInFlightPerConnection(), d.maxFaultRules(), 1, d.traceCapacity(), d.maxPartitions(),
-                d.maxWindowsPerPartition(), d.maxPendingEvents(), d.maxDeferredCalls());
+        PlatformConfig.Limits one = d.withMaxParkedHolds(1);
         try (Rig rig = new Rig(Rig.config(PlatformConfig.HypervisorOptions.DEFAULT, one))) {
             Rig.Guest g = rig.guest("lpar1");
             long id = rule(rig, FaultMatch.hcall(Hcall.H_QUERY_VAS_CAPABILITIES), new FaultAction.Hold("q", When.BEFORE));

@@ -42,8 +42,8 @@ class StateAndLifecycleTest {
         assertEquals(RtasService.ALL.size(), t.rtasServices().size());
         assertTrue(t.rtasServices().keySet().containsAll(RtasService.ALL));
         DispatchTable fresh = new DispatchTable();
-        HypervisorCalls.registerAll(fresh, rig.platform);
-        assertThrows(IllegalStateException.class, () -> HypervisorCalls.registerAll(fresh, rig.platform));
+        HypervisorCalls.registerAll(fresh);
+        assertThrows(IllegalStateException.class, () -> HypervisorCalls.registerAll(fresh));
     }
 
     @Test

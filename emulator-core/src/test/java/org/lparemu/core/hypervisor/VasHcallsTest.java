@@ -115,9 +115,7 @@ class VasHcallsTest {
     void allocateAtTheWindowLimitAnswersHResource() {
         rig.close();
         PlatformConfig.Limits l = PlatformConfig.Limits.DEFAULT;
-        rig = new Rig(Rig.config(PlatformConfig.HypervisorOptions.DEFAULT, new PlatformConfig.Limits(l.maxFrameBytes(),
-                l.maxConnections(), l.maxInFlightPerConnection(), l.maxFaultRules(), l.maxParkedHolds(),
-                l.traceCapacity(), l.maxPartitions(), 2, l.maxPendingEvents(), l.maxDeferredCalls())));
+        rig = new Rig(Rig.config(PlatformConfig.HypervisorOptions.DEFAULT, l.withMaxWindowsPerPartition(2)));
         Rig.Guest g2 = rig.guest("lpar1");
         g2.allocate(Vas.WIN_TYPE_DEFAULT);
         g2.allocate(Vas.WIN_TYPE_DEFAULT);

@@ -9,17 +9,17 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import org.lparemu.proto.v1.ControlRequest;
 import org.lparemu.proto.v1.ControlResponse;
-import org.lparemu.proto.v1.Error;
 import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.server.BackpressuredHandler;
 import org.lparemu.server.DistinctErrorLog;
+import org.lparemu.server.RateLimitedLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.lparemu.server.Connections;
 
 /**
  * One control connection: authenticates it (when the daemon has a token), hands each request to the
- * {@link ControlService}, and writes responses as they complete (possibly out of order), flushing once per
+ * {@link ControlCommandAdapter}, and writes responses as they complete (possibly out of order), flushing once per
  * read batch. Fields are touched only on the channel's event loop.
  *
  * <p>Backpressure and the exact in-flight limit are the guest port's ({@link BackpressuredHandler}). After an
@@ -27,18 +27,21 @@ import org.lparemu.server.Connections;
  * on.
  */
 public final class ControlHandler extends BackpressuredHandler<ControlRequest> {
-    private static final Logger log = LoggerFactory.getLogger(ControlHandler.class);
+    private static final Logger LOG = LoggerFactory.getLogger(ControlHandler.class);
 
-    private final ControlService service;
+    private final ControlCommandAdapter adapter;
     private final DistinctErrorLog errors;
+    private final RateLimitedLog connectionLog;
     private final byte[] token;
 
     private boolean authenticated;
 
-    public ControlHandler(ControlService service, DistinctErrorLog errors, String token, int maxInFlight) {
-        super(maxInFlight);
-        this.service = service;
+    public ControlHandler(ControlCommandAdapter adapter, DistinctErrorLog errors, RateLimitedLog connectionLog,
+                          String token, int maxInFlight, long helloTimeoutMs) {
+        super(maxInFlight, helloTimeoutMs);
+        this.adapter = adapter;
         this.errors = errors;
+        this.connectionLog = connectionLog;
         this.token = token == null || token.isEmpty() ? null : token.getBytes(StandardCharsets.UTF_8);
         this.authenticated = this.token == null;
     }
@@ -51,18 +54,25 @@ public final class ControlHandler extends BackpressuredHandler<ControlRequest> {
             failAndClose(0, ErrorCode.LIMIT_EXCEEDED, "the daemon's connection limit is reached");
             return;
         }
-        log.info("control connection from {} opened", ctx.channel().remoteAddress());
+        connectionLog.info("control connection from {} opened", ctx.channel().remoteAddress());
         super.channelActive(ctx);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        log.info("control connection from {} closed", ctx.channel().remoteAddress());
+        connectionLog.info("control connection from {} closed", ctx.channel().remoteAddress());
         super.channelInactive(ctx);
     }
 
     @Override
+    protected void helloExpired(long timeoutMs) {
+        errors.record("control TIMEOUT", "no request within " + timeoutMs + " ms from " + ctx.channel().remoteAddress());
+        failAndClose(0, ErrorCode.TIMEOUT, "no request within " + timeoutMs + " ms");
+    }
+
+    @Override
     protected void handle(ControlRequest req) {
+        bound();
         if (!authenticated) {
             byte[] given = req.getAuthToken().getBytes(StandardCharsets.UTF_8);
             // Constant-time comparison: the time taken does not reveal how much of the token matched.
@@ -74,8 +84,8 @@ public final class ControlHandler extends BackpressuredHandler<ControlRequest> {
             authenticated = true;
         }
         callStarted();
-        service.handle(req).whenComplete((resp, e) -> {
-            ControlResponse r = e == null ? resp : ControlService.error(req.getRequestId(), e);
+        adapter.onRequest(req).whenComplete((resp, e) -> {
+            ControlResponse r = e == null ? resp : ControlProxy.error(req.getRequestId(), e);
             onLoop(() -> {
                 callFinished();
                 write(r);
@@ -84,8 +94,7 @@ public final class ControlHandler extends BackpressuredHandler<ControlRequest> {
     }
 
     private void failAndClose(long requestId, ErrorCode code, String message) {
-        closeWith(ControlResponse.newBuilder().setRequestId(requestId)
-                .setError(Error.newBuilder().setCode(code).setMessage(message)).build());
+        closeWith(ControlProxy.error(requestId, code, message));
     }
 
     /** The daemon is stopping: answer SHUTTING_DOWN (request id 0) and close. */
@@ -108,11 +117,11 @@ public final class ControlHandler extends BackpressuredHandler<ControlRequest> {
             errors.record("control malformed frame", String.valueOf(c.getMessage()));
             failAndClose(0, ErrorCode.BAD_REQUEST, "frame does not parse as ControlRequest: " + c.getMessage());
         } else if (cause instanceof IOException) {
-            log.debug("control connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            LOG.debug("control connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
             ctx.close();
         } else {
             errors.record("control " + cause.getClass().getSimpleName(), String.valueOf(cause.getMessage()));
-            log.debug("control connection error", cause);
+            LOG.debug("control connection error", cause);
             failAndClose(0, ErrorCode.INTERNAL, "request could not be handled: " + cause);
         }
     }

@@ -7,6 +7,7 @@ import io.netty.handler.codec.TooLongFrameException;
 import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import org.lparemu.core.hypervisor.ControlError;
 import org.lparemu.core.hypervisor.ControlException;
 import org.lparemu.core.hypervisor.GuestSession;
 import org.lparemu.core.hypervisor.GuestSink;
@@ -14,21 +15,22 @@ import org.lparemu.core.hypervisor.Platform;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.port.BootInfo;
+import org.lparemu.core.port.CallResult;
+import org.lparemu.core.port.GuestReport;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PlatformEvent;
 import org.lparemu.core.port.RtasResult;
 import org.lparemu.proto.v1.EventAck;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HcallRequest;
-import org.lparemu.proto.v1.HcallResponse;
 import org.lparemu.proto.v1.Hello;
 import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.ProtocolError;
 import org.lparemu.proto.v1.RtasRequest;
-import org.lparemu.proto.v1.RtasResponse;
 import org.lparemu.proto.v1.Welcome;
 import org.lparemu.server.BackpressuredHandler;
 import org.lparemu.server.DistinctErrorLog;
+import org.lparemu.server.RateLimitedLog;
 import org.lparemu.wire.ProtoMapping;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,24 +44,25 @@ import org.lparemu.server.Connections;
  * {@link BackpressuredHandler}; this class decodes guest frames and answers calls.
  */
 public final class GuestHandler extends BackpressuredHandler<GuestFrame> implements GuestSink {
-    private static final Logger log = LoggerFactory.getLogger(GuestHandler.class);
+    private static final Logger LOG = LoggerFactory.getLogger(GuestHandler.class);
     /** PAPR passes at most 9 argument registers (plpar_hcall9). */
     public static final int MAX_HCALL_ARGS = 9;
     public static final int MAX_RTAS_ARGS = 16;
 
     private final Platform platform;
     private final DistinctErrorLog errors;
-    private final String emulatorVersion;
+    private final RateLimitedLog connectionLog;
 
     // event loop only
     private GuestSession session;
     private long answered;
 
-    public GuestHandler(Platform platform, DistinctErrorLog errors, int maxInFlight, String emulatorVersion) {
-        super(maxInFlight);
+    public GuestHandler(Platform platform, DistinctErrorLog errors, RateLimitedLog connectionLog, int maxInFlight,
+                        long helloTimeoutMs) {
+        super(maxInFlight, helloTimeoutMs);
         this.platform = platform;
         this.errors = errors;
-        this.emulatorVersion = emulatorVersion;
+        this.connectionLog = connectionLog;
     }
 
     @Override
@@ -69,14 +72,14 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
             fail(ProtocolError.Code.TOO_MANY_CONNECTIONS, "the daemon's connection limit is reached");
             return;
         }
-        log.info("guest connection from {} opened", ctx.channel().remoteAddress());
+        connectionLog.info("guest connection from {} opened", ctx.channel().remoteAddress());
         super.channelActive(ctx);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         if (session != null) {
-            log.info("guest connection {} closed ({} calls answered)", session, answered);
+            connectionLog.info("guest connection {} closed ({} calls answered)", session, answered);
             session.close();
         }
         super.channelInactive(ctx);
@@ -96,7 +99,7 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
             }
             case REPORT -> {
                 if (requireSession()) {
-                    org.lparemu.core.port.GuestReport report;
+                    GuestReport report;
                     try {
                         report = ProtoMapping.fromProto(frame.getReport());
                     } catch (IllegalArgumentException e) {
@@ -135,17 +138,23 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
         try {
             session = platform.attach(hello.getPartition(), hello.getClientName(), !hello.getNoEvents(), this);
         } catch (ControlException e) {
-            fail(e.code() == org.lparemu.core.hypervisor.ControlError.SHUTTING_DOWN ? ProtocolError.Code.SHUTTING_DOWN
+            fail(e.code() == ControlError.SHUTTING_DOWN ? ProtocolError.Code.SHUTTING_DOWN
                     : ProtocolError.Code.UNKNOWN_PARTITION, e.getMessage());
             return;
         }
         BootInfo boot = session.bootInfo();
         write(HostFrame.newBuilder().setWelcome(Welcome.newBuilder().setPartition(boot.partition())
-                .setProtocolVersion(Protocol.PROTOCOL_VERSION).setEmulatorVersion(emulatorVersion)
+                .setProtocolVersion(Protocol.PROTOCOL_VERSION).setEmulatorVersion(Protocol.EMULATOR_VERSION)
                 .setVcpus(boot.vcpus()).setSystem(boot.system()).setCores(boot.cores())
                 .setSharedProcessor(boot.sharedProcessor()).setDeviceTree(ProtoMapping.toProto(boot.deviceTree())))
                 .build());
-        log.info("guest connection {} bound", session);
+        bound();
+        connectionLog.info("guest connection {} bound", session);
+    }
+
+    @Override
+    protected void helloExpired(long timeoutMs) {
+        fail(ProtocolError.Code.HELLO_TIMEOUT, "no Hello within " + timeoutMs + " ms");
     }
 
     private boolean requireSession() {
@@ -162,13 +171,13 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
         }
         long callId = req.getCallId();
         if (req.getArgsCount() > MAX_HCALL_ARGS) {
-            write(hcallReply(callId, HcallResult.of(HStatus.H_PARAMETER)));
+            write(ProtoMapping.reply(callId, HcallResult.of(HStatus.H_PARAMETER)));
             return;
         }
         callStarted();
-        CompletableFuture<HcallResult> f = session.hcall(req.getVcpu(), req.getOpcode(),
+        CompletableFuture<CallResult> f = session.hcall(req.getVcpu(), req.getOpcode(),
                 ProtoMapping.longs(req.getArgsList()), ProtoMapping.bytes(req.getBuffer()), req.getTask());
-        f.whenComplete((r, e) -> reply(e == null ? hcallReply(callId, r) : null, e));
+        f.whenComplete((r, e) -> reply(e == null ? ProtoMapping.reply(callId, r) : null, e));
     }
 
     private void rtas(RtasRequest req) {
@@ -177,35 +186,13 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
         }
         long callId = req.getCallId();
         if (req.getArgsCount() > MAX_RTAS_ARGS) {
-            write(rtasReply(callId, RtasResult.of(RtasStatus.PARAMETER_ERROR)));
+            write(ProtoMapping.reply(callId, RtasResult.of(RtasStatus.PARAMETER_ERROR)));
             return;
         }
         callStarted();
-        CompletableFuture<RtasResult> f = session.rtas(req.getVcpu(), req.getService(),
+        CompletableFuture<CallResult> f = session.rtas(req.getVcpu(), req.getService(),
                 ProtoMapping.longs(req.getArgsList()), ProtoMapping.bytes(req.getWorkArea()), req.getTask());
-        f.whenComplete((r, e) -> reply(e == null ? rtasReply(callId, r) : null, e));
-    }
-
-    private static HostFrame hcallReply(long callId, HcallResult r) {
-        HcallResponse.Builder b = HcallResponse.newBuilder().setCallId(callId).setStatus(r.status());
-        for (long v : r.rets()) {
-            b.addRets(v);
-        }
-        if (r.buffer().length > 0) {
-            b.setBuffer(com.google.protobuf.ByteString.copyFrom(r.buffer()));
-        }
-        return HostFrame.newBuilder().setHcall(b).build();
-    }
-
-    private static HostFrame rtasReply(long callId, RtasResult r) {
-        RtasResponse.Builder b = RtasResponse.newBuilder().setCallId(callId).setStatus(r.status());
-        for (long v : r.rets()) {
-            b.addRets(v);
-        }
-        if (r.workArea().length > 0) {
-            b.setWorkArea(com.google.protobuf.ByteString.copyFrom(r.workArea()));
-        }
-        return HostFrame.newBuilder().setRtas(b).build();
+        f.whenComplete((r, e) -> reply(e == null ? ProtoMapping.reply(callId, r) : null, e));
     }
 
     /** Called from any thread when the core answers a call. */
@@ -221,7 +208,7 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
         } else {
             // The partition is gone: the connection is being closed with PARTITION_GONE.
             Throwable c = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-            log.debug("call on {} failed: {}", session, c.toString());
+            LOG.debug("call on {} failed: {}", session, c.toString());
         }
     }
 
@@ -254,12 +241,12 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
             Throwable c = cause.getCause() != null ? cause.getCause() : cause;
             fail(ProtocolError.Code.MALFORMED_FRAME, "frame does not parse as GuestFrame: " + c.getMessage());
         } else if (cause instanceof IOException) {
-            log.debug("guest connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            LOG.debug("guest connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
             ctx.close();
         } else {
             // A frame that parsed but could not be handled (e.g. a GuestReport whose contents do not convert):
             // still a typed answer, counted once per kind, never a stack trace per frame.
-            log.debug("guest connection error", cause);
+            LOG.debug("guest connection error", cause);
             fail("guest " + cause.getClass().getSimpleName(), ProtocolError.Code.MALFORMED_FRAME,
                     "frame could not be handled: " + cause);
         }

@@ -1,4 +1,4 @@
-package org.lparemu.server;
+package org.lparemu.wire;
 
 import com.google.protobuf.TextFormat;
 import java.io.IOException;
@@ -17,7 +17,6 @@ import org.lparemu.proto.v1.HypervisorOptions;
 import org.lparemu.proto.v1.Limits;
 import org.lparemu.proto.v1.ManagedSystemConfig;
 import org.lparemu.proto.v1.OverlayProperty;
-import org.lparemu.wire.ProtoMapping;
 
 /**
  * Reads the daemon configuration (protobuf text format, {@code lparemu.v1.DaemonConfig}) into the core's
@@ -129,7 +128,8 @@ public final class ConfigLoader {
                 or(l.getMaxFaultRules(), d.maxFaultRules()), or(l.getMaxParkedHolds(), d.maxParkedHolds()),
                 or(l.getTraceCapacity(), d.traceCapacity()), or(l.getMaxPartitions(), d.maxPartitions()),
                 or(l.getMaxWindowsPerPartition(), d.maxWindowsPerPartition()),
-                or(l.getMaxPendingEvents(), d.maxPendingEvents()), or(l.getMaxDeferredCalls(), d.maxDeferredCalls()));
+                or(l.getMaxPendingEvents(), d.maxPendingEvents()), or(l.getMaxDeferredCalls(), d.maxDeferredCalls()),
+                or(l.getHelloTimeoutMs(), d.helloTimeoutMs()));
     }
 
     private static int or(int v, int d) {

@@ -1,0 +1,293 @@
+package org.lparemu.core.hypervisor;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import org.lparemu.core.fault.CallInfo;
+import org.lparemu.core.fault.FaultAction;
+import org.lparemu.core.fault.FaultPlan;
+import org.lparemu.core.fault.Holds;
+import org.lparemu.core.fault.When;
+import org.lparemu.core.papr.HStatus;
+import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.papr.RtasStatus;
+import org.lparemu.core.port.CallResult;
+import org.lparemu.core.port.HcallResult;
+import org.lparemu.core.port.PortException;
+import org.lparemu.core.port.RtasResult;
+import org.lparemu.core.trace.TraceKind;
+import org.lparemu.core.trace.TraceRing;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The call pipeline: every guest hcall and RTAS call, from whichever transport, goes through {@link #dispatch}.
+ *
+ * <p>Steps: CALL_BEGIN trace record -> the fault plan's BEFORE actions in rule order (Delay, Hold, Trigger; a
+ * ReturnStatus answers instead of the handler; Disconnect closes the caller) -> the handler from the
+ * {@link DispatchTable} under the partition lock (no handler: H_FUNCTION / RTAS parameter error), or deferral
+ * while the partition is suspended -> the AFTER actions -> CALL_END trace record -> the reply future completes.
+ * Each step may continue on another thread: on the platform executor after a Delay, a released Hold, a deferred
+ * handler answer (H_JOIN, ibm,suspend-me) or a resume.
+ *
+ * <p>The reply is a {@link CallResult}: the handler's (or a fault's) {@link HcallResult} or {@link RtasResult}.
+ * The future fails only when the partition is gone or the caller's connection went away; every other outcome
+ * is a PAPR or RTAS status.
+ */
+final class CallPipeline {
+    private static final Logger LOG = LoggerFactory.getLogger(CallPipeline.class);
+
+    private final PlatformServices services;
+    private final DispatchTable table;
+    private final FaultPlan faults;
+    private final Holds holds;
+    private final OperatorActions operator;
+    private final TraceRing trace;
+    private final AtomicLong calls = new AtomicLong();
+
+    CallPipeline(PlatformServices services, DispatchTable table, FaultPlan faults, Holds holds, OperatorActions operator) {
+        this.services = services;
+        this.table = table;
+        this.faults = faults;
+        this.holds = holds;
+        this.operator = operator;
+        this.trace = services.trace();
+    }
+
+    /** Hcalls and RTAS calls dispatched since start. */
+    long callCount() {
+        return calls.get();
+    }
+
+    /**
+     * Dispatches one guest call: an hcall when {@code service} is null, else the RTAS service.
+     *
+     * @return the answer; fails only when the partition is gone or the caller's connection went away
+     */
+    CompletableFuture<CallResult> dispatch(GuestSession session, int vcpu, String task, long opcode, String service,
+                                           long[] args, byte[] data) {
+        calls.incrementAndGet();
+        Partition p = session.partition();
+        p.callsMade.incrementAndGet();
+        String name = service != null ? service : Hcall.name(opcode);
+        long beginNanos = trace.now();
+        long beginSeq = trace.append(TraceKind.CALL_BEGIN, p.name, vcpu, task, name, args, 0, 0, 0, "", opcode);
+        CallContext ctx = new CallContext(services, p, session, vcpu, task, opcode, service, args, data);
+        InFlight call = new InFlight(ctx, beginSeq, beginNanos);
+        if (!faults.isEmpty()) {
+            call.info = new CallInfo(p.name, vcpu, ctx.task(), opcode, service, ctx.args(), session.id(), beginSeq);
+            call.fired = faults.evaluate(call.info);
+        }
+        call.before(0);
+        return call.reply;
+    }
+
+    /** One call on its way through the pipeline; each step may continue on another thread. */
+    private final class InFlight {
+        final CallContext ctx;
+        final long beginSeq;
+        final long beginNanos;
+        final CompletableFuture<CallResult> reply = new CompletableFuture<>();
+        CallInfo info;
+        List<FaultPlan.Fired> fired = List.of();
+
+        InFlight(CallContext ctx, long beginSeq, long beginNanos) {
+            this.ctx = ctx;
+            this.beginSeq = beginSeq;
+            this.beginNanos = beginNanos;
+        }
+
+        /** Applies BEFORE actions from index i, then runs the call. */
+        void before(int i) {
+            for (; i < fired.size(); i++) {
+                FaultPlan.Fired f = fired.get(i);
+                FaultAction a = f.action();
+                if (a.when() != When.BEFORE) {
+                    continue;
+                }
+                noteFault(f, null);
+                int next = i + 1;
+                if (a instanceof FaultAction.Delay d) {
+                    services.schedule(() -> before(next), d.ms());
+                    return;
+                } else if (a instanceof FaultAction.Hold h) {
+                    CompletableFuture<Void> released = holds.park(h.latch(), info, When.BEFORE, 0);
+                    if (released == null) {
+                        faults.holdRefused(f.ruleId());
+                        continue;
+                    }
+                    released.whenCompleteAsync((v, e) -> {
+                        if (e != null) {
+                            finish(null, e);
+                        } else {
+                            before(next);
+                        }
+                    }, services::execute);
+                    return;
+                } else if (a instanceof FaultAction.Trigger t) {
+                    trigger(f, t);
+                } else if (a instanceof FaultAction.ReturnStatus rs) {
+                    finish(injected(rs), null);
+                    return;
+                } else if (a instanceof FaultAction.Disconnect) {
+                    GuestSession s = ctx.session();
+                    s.sink().disconnect(GuestSink.DisconnectReason.FAULT_DISCONNECT,
+                            "fault rule " + f.ruleId() + " disconnected this connection at " + ctx.label());
+                    s.close();
+                    finish(null, new PortException("disconnected by fault rule " + f.ruleId()));
+                    return;
+                }
+            }
+            invoke();
+        }
+
+        void invoke() {
+            Partition p = ctx.partition();
+            GuestSession caller = ctx.session();
+            if (caller != null && !caller.isOpen()) {
+                // The connection went away while the call waited (a Delay, a released Hold, a suspension):
+                // nobody can receive the answer, so the call is cancelled rather than run. Running it could
+                // allocate a window no guest will ever know about.
+                finish(null, new PortException("the guest connection closed before " + ctx.label() + " ran"));
+                return;
+            }
+            CallResult result;
+            p.lock.lock();
+            try {
+                if (p.deleted) {
+                    result = null;
+                } else if (p.suspended) {
+                    if (p.deferredCalls.size() >= services.limits().maxDeferredCalls()) {
+                        result = busy(ctx);
+                    } else {
+                        p.deferredCalls.add(this::invoke);
+                        return;
+                    }
+                } else {
+                    result = invokeLocked(ctx);
+                }
+            } catch (RuntimeException e) {
+                LOG.error("handler for {} failed on partition {}", ctx.label(), p.name, e);
+                result = ctx.isRtas() ? RtasResult.of(RtasStatus.HARDWARE_ERROR) : HcallResult.of(HStatus.H_HARDWARE);
+            } finally {
+                p.lock.unlock();
+            }
+            ctx.runAfterUnlock();
+            if (result == null) {
+                finish(null, new ControlException(ControlError.UNKNOWN_PARTITION, "partition " + p.name + " is gone"));
+            } else if (ctx.isDeferred()) {
+                ctx.deferredFuture().whenCompleteAsync((r, e) -> {
+                    if (e != null) {
+                        finish(null, e);
+                    } else {
+                        after(r, 0);
+                    }
+                }, services::execute);
+            } else {
+                after(result, 0);
+            }
+        }
+
+        /** Applies AFTER actions from index i to the handler's result, then replies. */
+        void after(CallResult handlerResult, int i) {
+            CallResult result = handlerResult;
+            for (; i < fired.size(); i++) {
+                FaultPlan.Fired f = fired.get(i);
+                FaultAction a = f.action();
+                if (a.when() != When.AFTER) {
+                    continue;
+                }
+                noteFault(f, result);
+                int next = i + 1;
+                CallResult current = result;
+                if (a instanceof FaultAction.Delay d) {
+                    services.schedule(() -> after(current, next), d.ms());
+                    return;
+                } else if (a instanceof FaultAction.Hold h) {
+                    CompletableFuture<Void> released = holds.park(h.latch(), info, When.AFTER, status(current));
+                    if (released == null) {
+                        faults.holdRefused(f.ruleId());
+                        continue;
+                    }
+                    released.whenCompleteAsync((v, e) -> {
+                        if (e != null) {
+                            finish(null, e);
+                        } else {
+                            after(current, next);
+                        }
+                    }, services::execute);
+                    return;
+                } else if (a instanceof FaultAction.Trigger t) {
+                    trigger(f, t);
+                } else if (a instanceof FaultAction.ReturnStatus rs) {
+                    result = injected(rs);
+                }
+            }
+            finish(result, null);
+        }
+
+        CallResult injected(FaultAction.ReturnStatus rs) {
+            return ctx.isRtas() ? new RtasResult((int) rs.status(), rs.rets(), null)
+                    : new HcallResult(rs.status(), rs.rets(), null);
+        }
+
+        void trigger(FaultPlan.Fired f, FaultAction.Trigger t) {
+            try {
+                Triggers.run(operator, t.action(), ctx.partition().name);
+            } catch (RuntimeException e) {
+                trace.append(TraceKind.FAULT, ctx.partition().name, ctx.vcpu(), ctx.task(),
+                        "rule " + f.ruleId() + " trigger failed", null, 0, beginSeq, 0, e.getMessage(), ctx.opcode());
+                LOG.debug("trigger of rule {} failed: {}", f.ruleId(), e.toString());
+            }
+        }
+
+        void noteFault(FaultPlan.Fired f, CallResult result) {
+            FaultAction a = f.action();
+            String what = a instanceof FaultAction.Hold h ? "Hold(" + h.latch() + ")"
+                    : a instanceof FaultAction.Delay d ? "Delay(" + d.ms() + " ms)"
+                    : a instanceof FaultAction.ReturnStatus rs ? "ReturnStatus(" + (ctx.isRtas()
+                            ? RtasStatus.name(rs.status()) : HStatus.name(rs.status())) + ")"
+                    : a instanceof FaultAction.Trigger t ? "Trigger(" + t.action().describe() + ")" : "Disconnect";
+            trace.append(TraceKind.FAULT, ctx.partition().name, ctx.vcpu(), ctx.task(),
+                    "rule " + f.ruleId() + " " + what + " " + a.when(), null, result == null ? 0 : status(result),
+                    beginSeq, 0, ctx.label(), ctx.opcode());
+        }
+
+        void finish(CallResult result, Throwable error) {
+            String detail = error != null ? error.toString() : result instanceof HcallResult h && h.rets().length > 0
+                    ? "rets " + Arrays.toString(h.rets()) : "";
+            trace.append(TraceKind.CALL_END, ctx.partition().name, ctx.vcpu(), ctx.task(),
+                    ctx.isRtas() ? ctx.service() : Hcall.name(ctx.opcode()), null, result == null ? 0 : status(result),
+                    beginSeq, beginNanos, detail, ctx.opcode());
+            if (error != null) {
+                reply.completeExceptionally(error);
+            } else {
+                reply.complete(result);
+            }
+        }
+    }
+
+    private static long status(CallResult result) {
+        if (result instanceof HcallResult h) {
+            return h.status();
+        }
+        return result instanceof RtasResult r ? r.status() : 0;
+    }
+
+    private static CallResult busy(CallContext ctx) {
+        return ctx.isRtas() ? RtasResult.of(RtasStatus.BUSY) : HcallResult.of(HStatus.H_BUSY);
+    }
+
+    private CallResult invokeLocked(CallContext ctx) {
+        if (ctx.vcpu() < 0 || ctx.vcpu() >= ctx.partition().specLocked().vcpus()) {
+            return ctx.isRtas() ? RtasResult.of(RtasStatus.PARAMETER_ERROR) : HcallResult.of(HStatus.H_PARAMETER);
+        }
+        if (ctx.isRtas()) {
+            RtasHandler h = table.rtas(ctx.service());
+            return h == null ? RtasResult.of(RtasStatus.PARAMETER_ERROR) : h.handle(ctx);
+        }
+        HcallHandler h = table.hcall(ctx.opcode());
+        return h == null ? HcallResult.of(HStatus.H_FUNCTION) : h.handle(ctx);
+    }
+}
