@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -20,7 +21,6 @@ import org.lparemu.bench.report.FigureResult;
 import org.lparemu.bench.report.Machine;
 import org.lparemu.bench.report.Report;
 import org.lparemu.bench.wire.Workload;
-import org.lparemu.client.GuestConnection;
 
 /**
  * The benchmark harness's entry point.
@@ -57,7 +57,7 @@ public final class BenchMain {
                     case "--smoke" -> sizes = Sizes.SMOKE;
                     case "--sizes" -> sizes = Sizes.named(value(args, ++i, a));
                     case "--out" -> out = Path.of(value(args, ++i, a));
-                    case "--only" -> only.addAll(Arrays.asList(value(args, ++i, a).toUpperCase().split(",")));
+                    case "--only" -> only.addAll(Arrays.asList(value(args, ++i, a).toUpperCase(Locale.ROOT).split(",")));
                     case "--no-pin" -> pin = false;
                     case "--command" -> command = value(args, ++i, a);
                     case "--child" -> child = value(args, ++i, a);

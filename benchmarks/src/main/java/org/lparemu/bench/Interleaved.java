@@ -21,8 +21,9 @@ public final class Interleaved {
 
         Map<String, Double> measure(boolean warmup) throws Exception;
 
+        /** Releases what the contender holds; failures are wrapped, so try-with-resources needs no catch. */
         @Override
-        default void close() throws Exception {
+        default void close() {
         }
     }
 

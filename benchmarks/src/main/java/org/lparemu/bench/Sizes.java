@@ -48,6 +48,6 @@ public record Sizes(String name, int runs, Duration syncWarmup, Duration syncMea
     }
 
     public boolean full() {
-        return this == FULL || "full".equals(name);
+        return equals(FULL) || "full".equals(name);
     }
 }

@@ -60,9 +60,13 @@ public final class SyncContender implements Interleaved.Contender {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
         if (resource != null) {
-            resource.close();
+            try {
+                resource.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing " + label() + " failed", e);
+            }
         }
     }
 }

@@ -1,10 +1,12 @@
 package org.lparemu.cli;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.TextFormat;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
@@ -28,19 +30,19 @@ import org.lparemu.proto.v1.ListFaults;
 import org.lparemu.proto.v1.Migrate;
 import org.lparemu.proto.v1.MigrationOutcome;
 import org.lparemu.proto.v1.NewNode;
-import org.lparemu.proto.v1.Prrn;
 import org.lparemu.proto.v1.Property;
+import org.lparemu.proto.v1.Prrn;
 import org.lparemu.proto.v1.ReleaseHold;
 import org.lparemu.proto.v1.RemoveFault;
 import org.lparemu.proto.v1.ReturnStatus;
 import org.lparemu.proto.v1.SetQosCredits;
 import org.lparemu.proto.v1.Trigger;
 import org.lparemu.proto.v1.When;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine;
 
 /** The operator, fault, hold and check subcommands of {@code lparemu ctl}. */
 final class CtlOps {
@@ -213,7 +215,7 @@ final class CtlOps {
 
         @Override
         public Integer call() {
-            DlparAction a = switch (action.toLowerCase()) {
+            DlparAction a = switch (action.toLowerCase(Locale.ROOT)) {
                 case "add" -> DlparAction.ADD;
                 case "remove" -> DlparAction.REMOVE;
                 default -> throw new LparemuCli.CliException("action must be add or remove, got '" + action + "'", 2);
@@ -441,7 +443,7 @@ final class CtlOps {
                                 sb.append("rule ").append(s.getRuleId()).append(": matched ").append(s.getMatched())
                                         .append(", fired ").append(s.getFired())
                                         .append(s.getHoldsRefused() > 0 ? ", holds refused " + s.getHoldsRefused() : "")
-                                        .append("  ").append(com.google.protobuf.TextFormat.shortDebugString(s.getRule()))
+                                        .append("  ").append(TextFormat.printer().emittingSingleLine(true).printToString(s.getRule()))
                                         .append('\n');
                             }
                             return sb.append(r.getFaults().getRulesCount()).append(" rule(s)").toString();

@@ -161,9 +161,7 @@ final class GuestCommand implements Callable<Integer> {
         }, 0, Math.max(50, reportIntervalMs), TimeUnit.MILLISECONDS);
 
         CountDownLatch stop = new CountDownLatch(1);
-        for (String sig : new String[] {"TERM", "INT"}) {
-            sun.misc.Signal.handle(new sun.misc.Signal(sig), x -> stop.countDown());
-        }
+        Signals.onTermination(stop::countDown);
         boolean lost;
         if (duration != null) {
             lost = !awaitStopOrLoss(stop, conn, (long) (duration * 1000));

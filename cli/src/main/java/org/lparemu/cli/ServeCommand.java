@@ -1,6 +1,7 @@
 package org.lparemu.cli;
 
 import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,9 +10,10 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.lparemu.core.hypervisor.Platform;
 import org.lparemu.core.hypervisor.PlatformConfig;
-import org.lparemu.wire.ConfigLoader;
 import org.lparemu.server.LparemuServer;
 import org.lparemu.server.ServerSettings;
+import org.lparemu.wire.ConfigLoader;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -64,14 +66,11 @@ final class ServeCommand implements Callable<Integer> {
         System.out.flush();
         CountDownLatch stop = new CountDownLatch(1);
         // SIGTERM / SIGINT: stop accepting, fail pending calls with SHUTTING_DOWN, flush logs, exit 0.
-        // sun.misc.Signal (module jdk.unsupported) is the only way to exit 0 on SIGTERM rather than 143.
-        for (String sig : new String[] {"TERM", "INT"}) {
-            sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> stop.countDown());
-        }
+        Signals.onTermination(stop::countDown);
         stop.await();
-        org.slf4j.LoggerFactory.getLogger(ServeCommand.class).info("signal received, shutting down");
+        LoggerFactory.getLogger(ServeCommand.class).info("signal received, shutting down");
         server.close();
-        ((ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory()).stop();
+        ((LoggerContext) LoggerFactory.getILoggerFactory()).stop();
         return 0;
     }
 }

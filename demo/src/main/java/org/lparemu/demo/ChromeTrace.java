@@ -99,7 +99,8 @@ public final class ChromeTrace {
 
     public static String str(String s) {
         StringBuilder sb = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
             switch (c) {
                 case '"' -> sb.append("\\\"");
                 case '\\' -> sb.append("\\\\");

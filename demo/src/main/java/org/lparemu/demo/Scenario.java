@@ -25,6 +25,7 @@ public interface Scenario {
     Result run(ScenarioRun run) throws Exception;
 
     /** The policy axis. */
+    @SuppressWarnings("ImmutableEnumChecker") // the lists are List.of: unmodifiable
     enum Axis {
         VAS(List.of("PRE_FIX", "UPSTREAM", "HOLD_MUTEX")),
         PRRN(List.of("UNSERIALIZED", "DT_MUTEX", "DRAIN_BEFORE_SUSPEND", "IGNORE"));
@@ -37,6 +38,8 @@ public interface Scenario {
     }
 
     /**
+     * What a cell is expected to show.
+     *
      * @param verdict the outcome in the scenario's own short words; the run's verdict must equal it
      * @param why     the kernel history behind it
      */
@@ -44,6 +47,8 @@ public interface Scenario {
     }
 
     /**
+     * What a cell showed.
+     *
      * @param verdict  the outcome named from the evidence (comparable with {@link Expectation#verdict()})
      * @param evidence the facts it was read from: RTAS statuses, attempts, errnos, leaks, device-tree differences
      */

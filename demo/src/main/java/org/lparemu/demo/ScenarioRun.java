@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -147,7 +148,7 @@ public final class ScenarioRun implements AutoCloseable {
     /** Writes the run's trace as Chrome trace-event JSON into {@code dir}; returns the file. */
     public Path writeChromeTrace(Path dir) throws IOException {
         Files.createDirectories(dir);
-        Path file = dir.resolve(scenario.id() + "-" + policy.toLowerCase().replace('_', '-') + ".json");
+        Path file = dir.resolve(scenario.id() + "-" + policy.toLowerCase(Locale.ROOT).replace('_', '-') + ".json");
         Files.writeString(file, ChromeTrace.toJson(trace()), StandardCharsets.UTF_8);
         return file;
     }

@@ -311,7 +311,7 @@ class HostileInputFuzzTest {
                     int n = 1 + rnd.nextInt(8);
                     Set<Long> ids = new HashSet<>();
                     for (int i = 0; i < n; i++) {
-                        long id = 1000 + i;
+                        long id = 1000L + i;
                         ids.add(id);
                         c.send(badControlRequest().setRequestId(id).build());
                     }
@@ -383,7 +383,7 @@ class HostileInputFuzzTest {
                     if (rnd.nextBoolean()) {
                         b.setWorkArea(ByteString.copyFrom(randomBytes(rnd.nextBoolean() ? 4096 : rnd.nextInt(9000))));
                     }
-                    if (!known && !services.contains(b.getService()) || argc > 16) {
+                    if ((!known && !services.contains(b.getService())) || argc > 16) {
                         expect = RtasStatus.PARAMETER_ERROR;
                     }
                     f = GuestFrame.newBuilder().setRtas(b).build();

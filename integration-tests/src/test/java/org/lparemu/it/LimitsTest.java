@@ -139,6 +139,7 @@ class LimitsTest {
         L l = new L();
         l.conns = 3;
         try (EmbeddedDaemon d = l.start(); ControlClient c = d.control(); GuestConnection g = d.guest("lpar1")) {
+            assertEquals(1, c.listPartitions().size(), "the control connection holds one of the three slots");
             RawConn third = new RawConn(d.guestPort());
             assertEquals(HostFrame.KindCase.WELCOME, third.hello("lpar1").getKindCase());
             RawConn.await("3 connections open", Duration.ofSeconds(10), () -> d.server().openConnections() == 3);

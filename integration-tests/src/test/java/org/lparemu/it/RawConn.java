@@ -4,6 +4,8 @@ import com.google.protobuf.MessageLite;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -34,7 +36,7 @@ final class RawConn implements AutoCloseable {
         if (receiveBuffer > 0) {
             socket.setReceiveBufferSize(receiveBuffer);
         }
-        socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 10_000);
+        socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
         socket.setSoTimeout(10_000);
         out = socket.getOutputStream();
         in = socket.getInputStream();
@@ -98,6 +100,7 @@ final class RawConn implements AutoCloseable {
      * Waits for a condition that some other party makes true (a connection closing in the daemon, a call
      * parking). Re-checks it, yielding between checks, until it holds or {@code max} passes.
      */
+    @SuppressWarnings("ThreadPriorityCheck") // polls a condition another party makes true
     static void await(String what, Duration max, BooleanSupplier condition) {
         long deadline = System.nanoTime() + max.toNanos();
         while (!condition.getAsBoolean()) {

@@ -487,7 +487,7 @@ class SoakTest {
             }
         });
         inFlight.add(done);
-        done.whenComplete((v, e) -> inFlight.remove(done));
+        done.whenComplete((v, e) -> inFlight.removeIf(x -> x == done));
     }
 
     private void fail(String what, Throwable e) {

@@ -10,6 +10,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +19,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.ControlClientException;
 import org.lparemu.client.GuestConnection;
@@ -33,9 +37,6 @@ import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.PartitionSpec;
 import org.lparemu.proto.v1.PartitionState;
 import org.lparemu.proto.v1.ProtocolError;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 
 /** Socket tier: a real daemon on ephemeral ports, the Java clients and a plain-socket client. */
 class DaemonSocketTest {
@@ -58,7 +59,7 @@ class DaemonSocketTest {
         final InputStream in;
 
         RawGuest(int port) throws IOException {
-            socket = new Socket("127.0.0.1", port);
+            socket = new Socket(InetAddress.getLoopbackAddress(), port);
             socket.setSoTimeout(10_000);
             out = socket.getOutputStream();
             in = socket.getInputStream();

@@ -65,9 +65,9 @@ public final class FaultMapping {
             case MIGRATE -> new Triggers.Migrate(t.getMigrate().getPartition(), t.getMigrate().getDestination());
             case PRRN -> new Triggers.Prrn(t.getPrrn().getPartition(), ControlMapping.changes(t.getPrrn().getChangesList()));
             case DLPAR_CPU -> new Triggers.DlparCpu(t.getDlparCpu().getPartition(),
-                    ControlMapping.add(t.getDlparCpu().getAction()), (int) t.getDlparCpu().getCores());
+                    ControlMapping.add(t.getDlparCpu().getAction()), t.getDlparCpu().getCores());
             case SET_QOS_CREDITS -> new Triggers.SetQosCredits(t.getSetQosCredits().getPartition(),
-                    (int) t.getSetQosCredits().getCredits());
+                    t.getSetQosCredits().getCredits());
             case OP_NOT_SET -> throw bad("a Trigger needs an operation");
         };
     }

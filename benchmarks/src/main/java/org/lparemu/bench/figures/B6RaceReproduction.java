@@ -113,7 +113,7 @@ public final class B6RaceReproduction implements Figure {
             f.ratios.add(Ratio.info("reproductions/min, deterministic (a) / naive stress (b)",
                     a.get("reproductions_per_min") / bRate, pl));
         } else {
-            double floorRate = 60.0 / (b.get("seconds"));
+            double floorRate = 60.0 / b.get("seconds");
             f.ratios.add(Ratio.info("reproductions/min, deterministic (a) / naive stress (b), lower bound (stress found "
                     + "none: counted as one per stress run)", a.get("reproductions_per_min") / floorRate, pl));
         }
@@ -279,7 +279,7 @@ public final class B6RaceReproduction implements Figure {
                             try {
                                 w = kernel.vas().allocateWindow(0, 0, pid);
                             } catch (VasException e) {
-                                Thread.yield();
+                                backOff();
                                 continue; // EBUSY while a migration runs, or no credit: try again
                             }
                             opens.incrementAndGet();
@@ -325,5 +325,11 @@ public final class B6RaceReproduction implements Figure {
             m.put("other_failures", (double) otherFailures);
             return m;
         }
+    }
+
+    /** A stress task's pause between failed opens: let the migration run. */
+    @SuppressWarnings("ThreadPriorityCheck") // naive stress relies on the scheduler by design
+    private static void backOff() {
+        Thread.yield();
     }
 }

@@ -2,6 +2,7 @@ package org.lparemu.bench.report;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -117,7 +118,7 @@ public record Machine(int cores, String cpusAllowed, String cpuModel, long memTo
             cmd[0] = "git";
             System.arraycopy(args, 0, cmd, 1, args.length);
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes()).trim();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 return null;
             }

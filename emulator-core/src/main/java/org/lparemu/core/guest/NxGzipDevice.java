@@ -1,5 +1,6 @@
 package org.lparemu.core.guest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -35,12 +36,21 @@ public final class NxGzipDevice {
         final int pid;
         /** Serialises the window-open ioctl and close on this handle. */
         final ReentrantLock lock = new ReentrantLock();
-        /** Written under {@link #lock}; volatile because the paste path reads it without the lock. */
-        @GuardedBy("lock")
-        volatile VasWindow window;
+        /** Written under {@link #lock} ({@link #setWindowLocked}); read without it by the paste path. */
+        private volatile VasWindow window;
 
         Fd(int pid) {
             this.pid = pid;
+        }
+
+        /** Volatile read: the paste path's lock-free look at the handle's window. */
+        VasWindow windowVolatile() {
+            return window;
+        }
+
+        @GuardedBy("lock")
+        void setWindowLocked(VasWindow w) {
+            window = w;
         }
     }
 
@@ -96,11 +106,11 @@ public final class NxGzipDevice {
         }
         fd.lock.lock();
         try {
-            if (fd.window != null) {
+            if (fd.windowVolatile() != null) {
                 return Errno.EEXIST.negative();
             }
             try {
-                fd.window = vas.allocateWindow(vasId, qos ? PseriesVas.VAS_TX_WIN_FLAG_QOS_CREDIT : 0, fd.pid);
+                fd.setWindowLocked(vas.allocateWindow(vasId, qos ? PseriesVas.VAS_TX_WIN_FLAG_QOS_CREDIT : 0, fd.pid));
                 opensOk.incrementAndGet();
                 return 0;
             } catch (VasException e) {
@@ -150,7 +160,7 @@ public final class NxGzipDevice {
      */
     public boolean paste(long handle, int length) {
         Fd fd = fds.get(handle);
-        VasWindow w = fd == null ? null : fd.window;
+        VasWindow w = fd == null ? null : fd.windowVolatile();
         if (w == null) {
             throw new IllegalStateException("handle " + handle + " has no window mapped");
         }
@@ -187,8 +197,8 @@ public final class NxGzipDevice {
         }
         fd.lock.lock();
         try {
-            VasWindow w = fd.window;
-            fd.window = null;
+            VasWindow w = fd.windowVolatile();
+            fd.setWindowLocked(null);
             if (w == null) {
                 return 0;
             }
@@ -205,14 +215,14 @@ public final class NxGzipDevice {
     /** The window of a handle, or null. */
     public VasWindow window(long handle) {
         Fd fd = fds.get(handle);
-        return fd == null ? null : fd.window;
+        return fd == null ? null : fd.windowVolatile();
     }
 
     /** The windows currently held by handles. */
     public java.util.List<VasWindow> windows() {
         java.util.List<VasWindow> out = new java.util.ArrayList<>();
         for (Fd fd : fds.values()) {
-            VasWindow w = fd.window;
+            VasWindow w = fd.windowVolatile();
             if (w != null) {
                 out.add(w);
             }

@@ -379,7 +379,7 @@ public final class PseriesMobility {
     /** {@code rtas_busy_delay}: busy → yield; extended delay 990x → sleep 10^x ms; true when the call must repeat. */
     private boolean rtasBusyDelay(int status) {
         if (status == RtasStatus.BUSY) {
-            Thread.yield();
+            PseriesVas.condResched();
             return true;
         }
         if (RtasStatus.isExtendedDelay(status)) {

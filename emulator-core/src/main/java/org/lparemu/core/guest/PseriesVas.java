@@ -1,5 +1,6 @@
 package org.lparemu.core.guest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -317,9 +318,15 @@ public final class PseriesVas {
             return HStatus.H_BUSY;
         }
         if (rc == HStatus.H_BUSY) {
-            Thread.yield();
+            condResched();
         }
         return rc;
+    }
+
+    /** {@code cond_resched()}: let another task run on this CPU before the busy call is retried. */
+    @SuppressWarnings("ThreadPriorityCheck") // the kernel yields here too; the scheduler decides who runs
+    static void condResched() {
+        Thread.yield();
     }
 
     /** One hcall retried through {@link #hcallReturnBusyCheck} until it is neither busy nor long-busy. */

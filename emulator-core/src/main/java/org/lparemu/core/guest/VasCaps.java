@@ -44,16 +44,12 @@ final class VasCaps {
     // --- Guarded by PseriesVas.vasPseriesMutex.
 
     /** Windows that finished opening, newest first (list_add at the head). */
-    @GuardedBy("vasPseriesMutex")
     final ArrayDeque<VasWindow> list = new ArrayDeque<>();
     /** Number of windows on {@link #list}. */
-    @GuardedBy("vasPseriesMutex")
     int nrOpenWindows;
     /** Windows on {@link #list} closed in the hypervisor (lost credits and/or migration). */
-    @GuardedBy("vasPseriesMutex")
     int nrCloseWins;
     /** UPSTREAM only: windows allocated in the hypervisor but not yet listed (commit 0cf72f7f14d1). */
-    @GuardedBy("vasPseriesMutex")
     int nrOpenWinsProgress;
 
     // --- lparemu bookkeeping for checkInvariants, not in the kernel. Lock-free counters.

@@ -1,5 +1,6 @@
 package org.lparemu.core.guest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.lparemu.core.papr.Vas;
@@ -11,9 +12,11 @@ import org.lparemu.core.papr.Vas;
  * object (and its place on the list) and gets a new hypervisor window, id and paste address when reopened.
  *
  * <p>Locking: {@link #winId}, {@link #pasteAddress}, {@link #status}, {@link #winType} and the IRQ numbers are
- * written with both {@code vasPseriesMutex} and {@link #mmapMutex} held, so either lock is enough to read them.
- * The paste path takes only {@link #mmapMutex} (as the kernel's fault handler takes only
- * {@code task_ref.mmap_mutex}); lock order is vasPseriesMutex before mmapMutex.
+ * written with both {@code vasPseriesMutex} and {@link #mmapMutex} held, so either lock is enough to read them
+ * in the kernel. Here every access takes {@link #mmapMutex} (checked by Error Prone); the mutators' callers
+ * hold the owning {@link PseriesVas#vasPseriesMutex} too, which the checker cannot see across objects and the
+ * mutators' javadoc states. The paste path takes only {@link #mmapMutex} (as the kernel's fault handler takes
+ * only {@code task_ref.mmap_mutex}); lock order is vasPseriesMutex before mmapMutex.
  */
 public final class VasWindow {
     private static final AtomicLong SERIALS = new AtomicLong();
@@ -29,21 +32,21 @@ public final class VasWindow {
     /** {@code task_ref.mmap_mutex}: serialises the paste mapping against close/reopen. */
     final ReentrantLock mmapMutex = new ReentrantLock();
 
-    // --- Written under vasPseriesMutex + mmapMutex; read under either.
+    // --- Written under vasPseriesMutex + mmapMutex; read under either (here: always under mmapMutex).
 
-    @GuardedBy("vasPseriesMutex+mmapMutex")
+    @GuardedBy("mmapMutex")
     private long winId;
     /** Paste address of the current hypervisor window; 0 before the first allocation. */
-    @GuardedBy("vasPseriesMutex+mmapMutex")
+    @GuardedBy("mmapMutex")
     private long pasteAddress;
     /** Linux status bits: 0 active, {@link Vas#VAS_WIN_NO_CRED_CLOSE}, {@link Vas#VAS_WIN_MIGRATE_CLOSE}. */
-    @GuardedBy("vasPseriesMutex+mmapMutex")
+    @GuardedBy("mmapMutex")
     private int status;
-    @GuardedBy("vasPseriesMutex+mmapMutex")
+    @GuardedBy("mmapMutex")
     private int winType;
-    @GuardedBy("vasPseriesMutex+mmapMutex")
+    @GuardedBy("mmapMutex")
     private long completeIrq;
-    @GuardedBy("vasPseriesMutex+mmapMutex")
+    @GuardedBy("mmapMutex")
     private long faultIrq;
 
     VasWindow(int pid, String task) {
@@ -113,10 +116,9 @@ public final class VasWindow {
         return (status() & PseriesVas.CLOSED_MASK) == 0;
     }
 
-    // --- Mutators: callers hold vasPseriesMutex; these take mmapMutex themselves.
+    // --- Mutators: callers hold the owning PseriesVas's vasPseriesMutex; these take mmapMutex themselves.
 
-    /** Records a fresh hypervisor allocation's return values. */
-    @GuardedBy("vasPseriesMutex")
+    /** Records a fresh hypervisor allocation's return values. Caller holds vasPseriesMutex. */
     void setAllocation(long winId, long pasteAddress, long completeIrq, long faultIrq) {
         mmapMutex.lock();
         try {
@@ -129,7 +131,7 @@ public final class VasWindow {
         }
     }
 
-    @GuardedBy("vasPseriesMutex")
+    /** Caller holds vasPseriesMutex. */
     void setWinType(int winType) {
         mmapMutex.lock();
         try {
@@ -139,8 +141,10 @@ public final class VasWindow {
         }
     }
 
-    /** ORs status bits in (closing), under the mmap mutex as the kernel does before zapping the paste page. */
-    @GuardedBy("vasPseriesMutex")
+    /**
+     * ORs status bits in (closing), under the mmap mutex as the kernel does before zapping the paste page. Caller
+     * holds vasPseriesMutex.
+     */
     void addStatus(int bits) {
         mmapMutex.lock();
         try {
@@ -150,8 +154,7 @@ public final class VasWindow {
         }
     }
 
-    /** Clears status bits (reopening, or dropping one of two close reasons). */
-    @GuardedBy("vasPseriesMutex")
+    /** Clears status bits (reopening, or dropping one of two close reasons). Caller holds vasPseriesMutex. */
     void clearStatus(int bits) {
         mmapMutex.lock();
         try {
@@ -166,7 +169,8 @@ public final class VasWindow {
         mmapMutex.lock();
         try {
             return "VasWindow[#" + serial + " winid=" + winId + " type=" + winType + " status=" + status
-                    + " paste=0x" + Long.toHexString(pasteAddress) + " pid=" + pid + " task=" + task + "]";
+                    + " paste=0x" + Long.toHexString(pasteAddress) + " irqs=" + completeIrq + "/" + faultIrq + " pid=" + pid
+                    + " task=" + task + "]";
         } finally {
             mmapMutex.unlock();
         }

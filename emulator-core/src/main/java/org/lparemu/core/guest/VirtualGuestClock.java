@@ -1,5 +1,6 @@
 package org.lparemu.core.guest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +35,7 @@ public final class VirtualGuestClock implements GuestClock {
     }
 
     @Override
+    @SuppressWarnings("ThreadPriorityCheck") // a sleeper makes room for others; see the last line
     public void sleep(Duration duration) throws InterruptedException {
         if (Thread.interrupted()) {
             throw new InterruptedException("guest sleep interrupted");

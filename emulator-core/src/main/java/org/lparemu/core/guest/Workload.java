@@ -1,5 +1,6 @@
 package org.lparemu.core.guest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +35,8 @@ public final class Workload {
     }
 
     /**
+     * One workload part.
+     *
      * @param tasks           number of task threads (at least 1)
      * @param mode            what tasks do
      * @param keepOpen        KEEP_OPEN: windows held over all tasks
@@ -261,6 +264,7 @@ public final class Workload {
      *
      * @return false when this task was interrupted and should end
      */
+    @SuppressWarnings("ThreadPriorityCheck") // an unpaced task yields between operations, like a busy process
     private boolean pace() {
         if (spec.opsPerSecond() <= 0) {
             Thread.yield();

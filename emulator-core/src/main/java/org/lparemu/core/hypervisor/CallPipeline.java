@@ -1,5 +1,6 @@
 package org.lparemu.core.hypervisor;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -165,7 +166,7 @@ final class CallPipeline {
                         return;
                     }
                 } else {
-                    result = invokeLocked(ctx);
+                    result = invokeLocked(p, ctx);
                 }
             } catch (RuntimeException e) {
                 LOG.error("handler for {} failed on partition {}", ctx.label(), p.name, e);
@@ -279,15 +280,16 @@ final class CallPipeline {
         return ctx.isRtas() ? RtasResult.of(RtasStatus.BUSY) : HcallResult.of(HStatus.H_BUSY);
     }
 
-    private CallResult invokeLocked(CallContext ctx) {
-        if (ctx.vcpu() < 0 || ctx.vcpu() >= ctx.partition().specLocked().vcpus()) {
+    @GuardedBy("p.lock")
+    private CallResult invokeLocked(Partition p, CallContext ctx) {
+        if (ctx.vcpu() < 0 || ctx.vcpu() >= p.specLocked().vcpus()) {
             return ctx.isRtas() ? RtasResult.of(RtasStatus.PARAMETER_ERROR) : HcallResult.of(HStatus.H_PARAMETER);
         }
         if (ctx.isRtas()) {
             RtasHandler h = table.rtas(ctx.service());
-            return h == null ? RtasResult.of(RtasStatus.PARAMETER_ERROR) : h.handle(ctx);
+            return h == null ? RtasResult.of(RtasStatus.PARAMETER_ERROR) : h.handle(p, ctx);
         }
         HcallHandler h = table.hcall(ctx.opcode());
-        return h == null ? HcallResult.of(HStatus.H_FUNCTION) : h.handle(ctx);
+        return h == null ? HcallResult.of(HStatus.H_FUNCTION) : h.handle(p, ctx);
     }
 }

@@ -13,9 +13,4 @@ public class ControlException extends RuntimeException {
     public ControlError code() {
         return code;
     }
-
-    @Override
-    public String toString() {
-        return code + ": " + getMessage();
-    }
 }

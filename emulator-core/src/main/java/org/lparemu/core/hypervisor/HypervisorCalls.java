@@ -1,5 +1,6 @@
 package org.lparemu.core.hypervisor;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.List;
 import org.lparemu.core.papr.Vas;
@@ -33,6 +34,7 @@ final class HypervisorCalls {
      * reconnecting guest deallocates them (which also means ibm,suspend-me keeps refusing meanwhile).
      * Caller holds the partition lock; the returned work runs after unlock.
      */
+    @GuardedBy("p.lock")
     static List<Runnable> detachLocked(Partition p, GuestSession s) {
         return JoinHcalls.cancelJoinsLocked(p, s.id());
     }
@@ -42,6 +44,7 @@ final class HypervisorCalls {
      * failed and all hypervisor state is dropped. Caller holds the partition lock; the returned work runs after
      * unlock.
      */
+    @GuardedBy("p.lock")
     static List<Runnable> retireLocked(Partition p) {
         ControlException gone = new ControlException(ControlError.UNKNOWN_PARTITION,
                 "partition " + p.name + " was retired");
@@ -58,6 +61,7 @@ final class HypervisorCalls {
     }
 
     /** Builds the GetState view. Caller holds the partition lock. */
+    @GuardedBy("p.lock")
     static PartitionView viewLocked(Partition p, List<PartitionView.EventView> events,
                                     List<PartitionView.ConnectionView> connections) {
         List<PartitionView.WindowView> windows = new ArrayList<>();

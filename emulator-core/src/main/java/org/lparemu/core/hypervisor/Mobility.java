@@ -1,5 +1,6 @@
 package org.lparemu.core.hypervisor;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -80,6 +81,7 @@ final class Mobility {
         return new OperatorResults.MigrateResult(s.streamId, event.eventId(), s.destination.name());
     }
 
+    @GuardedBy("p.lock")
     private static ManagedSystem destinationLocked(PlatformServices platform, Partition p, String name) {
         if (name == null || name.isEmpty()) {
             for (ManagedSystem m : platform.systems()) {
@@ -121,7 +123,7 @@ final class Mobility {
             if (e != null) {
                 p.lock.lock();
                 try {
-                    s.waiters.remove(f);
+                    s.waiters.removeIf(w -> w == f);
                 } finally {
                     p.lock.unlock();
                 }
@@ -163,6 +165,7 @@ final class Mobility {
      * Moves the stream to a terminal state, records the outcome and queues the completion of its
      * AwaitMigration waiters into {@code after} (run it after unlocking). Caller holds the lock.
      */
+    @GuardedBy("p.lock")
     static void endLocked(Partition p, VasiStream s, VasiState terminal, String reason, List<Runnable> after) {
         s.transition(terminal, reason);
         s.reason = reason;
@@ -189,6 +192,7 @@ final class Mobility {
      * An accepted ibm,suspend-me: the stream is SUSPENDED, the partition stops running (the dispatcher
      * defers its calls), and the move is scheduled after {@code blackoutMs}. Caller holds the lock.
      */
+    @GuardedBy("p.lock")
     static void suspendLocked(CallContext ctx, Partition p, VasiStream s) {
         PlatformServices platform = ctx.services();
         s.transition(VasiState.SUSPENDED, "ibm,suspend-me accepted from vcpu " + ctx.vcpu());
@@ -256,6 +260,7 @@ final class Mobility {
      * The partition is being retired: cancel timers and fail the suspend-me call and the waiters.
      * Returns what to run after unlock. Caller holds the lock.
      */
+    @GuardedBy("p.lock")
     static List<Runnable> retireLocked(Partition p, Throwable why) {
         List<Runnable> out = new ArrayList<>();
         VasiStream s = p.migration;

@@ -1,5 +1,6 @@
 package org.lparemu.core.hypervisor;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -11,6 +12,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import org.lparemu.core.papr.Vas;
 import org.lparemu.core.port.BootInfo;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.GuestReport;
@@ -54,24 +56,34 @@ public final class Partition {
     final ReentrantLock lock = new ReentrantLock();
 
     /** Current shape (cores and QoS credits change with DLPAR and SetQosCredits). Guarded by lock. */
+    @GuardedBy("lock")
     PartitionSpec spec;
     /** Managed system the partition runs on now. Guarded by lock. */
+    @GuardedBy("lock")
     ManagedSystem system;
     /** The platform's authoritative device tree for this partition on {@link #system}. Guarded by lock. */
+    @GuardedBy("lock")
     DeviceTree deviceTree;
     /** Guest connections, oldest first. Guarded by lock. */
+    @GuardedBy("lock")
     final List<GuestSession> sessions = new ArrayList<>();
     /** Events pushed and not yet acknowledged, by id, oldest first. Guarded by lock. */
+    @GuardedBy("lock")
     final LinkedHashMap<Long, PendingEventEntry> events = new LinkedHashMap<>();
     /** Latest report the guest sent. Guarded by lock. */
+    @GuardedBy("lock")
     GuestReport latestReport;
     /** True between an accepted ibm,suspend-me and the resume. Guarded by lock. */
+    @GuardedBy("lock")
     boolean suspended;
     /** Calls that arrived while suspended; run after resume. Guarded by lock. */
+    @GuardedBy("lock")
     final ArrayDeque<Runnable> deferredCalls = new ArrayDeque<>();
     /** Set once the partition is deleted; calls still arriving are failed. Guarded by lock. */
+    @GuardedBy("lock")
     boolean deleted;
     /** Counts SetQosCredits calls, so a lowering applied at the guest's ack never undoes a later change. Guarded by lock. */
+    @GuardedBy("lock")
     long qosChange;
 
     /** Hcalls and RTAS calls dispatched for this partition (for MigrationOutcome.hcalls). Atomic. */
@@ -79,37 +91,50 @@ public final class Partition {
 
     // VAS ---------------------------------------------------------------------------------------------
     /** Windows that exist in the hypervisor for this partition, by id, oldest first. Guarded by lock. */
+    @GuardedBy("lock")
     final LinkedHashMap<Long, VasWindow> windows = new LinkedHashMap<>();
 
     // H_JOIN ------------------------------------------------------------------------------------------
     /** vCPUs parked in H_JOIN, with their pending calls. Guarded by lock. */
+    @GuardedBy("lock")
     final TreeMap<Integer, JoinHcalls.Joined> joined = new TreeMap<>();
     /** vCPUs prodded while not joined: their next H_JOIN returns H_SUCCESS at once. Guarded by lock. */
+    @GuardedBy("lock")
     final TreeSet<Integer> prodPending = new TreeSet<>();
 
     // migration ---------------------------------------------------------------------------------------
     /** The current or most recent VASI stream, null before the first Migrate. Guarded by lock. */
+    @GuardedBy("lock")
     VasiStream migration;
     /** The latest successful migration's ibm,update-nodes(1) records. Guarded by lock. */
+    @GuardedBy("lock")
     TreeUpdate migrationUpdate = TreeUpdate.EMPTY;
 
     // device-tree updates -----------------------------------------------------------------------------
     /** PRRN scopes recorded by the operator's Prrn actions: they move with the partition. Guarded by lock. */
+    @GuardedBy("lock")
     final TreeMap<Integer, TreeUpdate> prrnScopes = new TreeMap<>();
     /** Next PRRN scope number (per partition, from 1). Guarded by lock. */
+    @GuardedBy("lock")
     int nextPrrnScope = 1;
     /** ibm,update-nodes sequences by id, oldest first (bounded). Guarded by lock. */
+    @GuardedBy("lock")
     final LinkedHashMap<Integer, DeviceTreeRtas.Sequence> sequences = new LinkedHashMap<>();
     /** Latest sequence id per scope. Guarded by lock. */
+    @GuardedBy("lock")
     final Map<Integer, Integer> latestSequenceByScope = new HashMap<>();
     /** ibm,update-properties continuations by token (bounded). Guarded by lock. */
+    @GuardedBy("lock")
     final LinkedHashMap<Integer, DeviceTreeRtas.PropertyCursor> propertyCursors = new LinkedHashMap<>();
     /** ibm,configure-connector continuations by token (bounded). Guarded by lock. */
+    @GuardedBy("lock")
     final LinkedHashMap<Integer, DeviceTreeRtas.ConnectorCursor> connectorCursors = new LinkedHashMap<>();
     /** Source of sequence ids and continuation tokens (never 0). Guarded by lock. */
+    @GuardedBy("lock")
     int nextToken = 1;
 
     /** A fresh nonzero token for a sequence or a continuation. Caller holds the lock. */
+    @GuardedBy("lock")
     int newTokenLocked() {
         int t = nextToken++;
         if (nextToken <= 0) {
@@ -119,16 +144,19 @@ public final class Partition {
     }
 
     /** Default-credit target: cores x the current system's credits per core. Caller holds the lock. */
+    @GuardedBy("lock")
     int defaultTargetCreditsLocked() {
         return spec.cores() * system.config().creditsPerCore();
     }
 
     /** Target credits of a window type on the current system. Caller holds the lock. */
+    @GuardedBy("lock")
     int targetCreditsLocked(int winType) {
-        return winType == org.lparemu.core.papr.Vas.WIN_TYPE_QOS ? spec.qosCredits() : defaultTargetCreditsLocked();
+        return winType == Vas.WIN_TYPE_QOS ? spec.qosCredits() : defaultTargetCreditsLocked();
     }
 
     /** Credits held by windows of a type that exist in the hypervisor (any status). Caller holds the lock. */
+    @GuardedBy("lock")
     int usedCreditsLocked(int winType) {
         int used = 0;
         for (VasWindow w : windows.values()) {
@@ -184,22 +212,31 @@ public final class Partition {
     }
 
     /** Current spec; caller holds the lock. */
+    @GuardedBy("lock")
     public PartitionSpec specLocked() {
         return spec;
     }
 
     /** Current system; caller holds the lock. */
+    @GuardedBy("lock")
     public ManagedSystem systemLocked() {
         return system;
     }
 
     /** The platform's device tree; caller holds the lock and must not let it escape. */
+    @GuardedBy("lock")
     public DeviceTree deviceTreeLocked() {
         return deviceTree;
     }
 
+    /** vCPUs of the partition (fixed at creation). */
     public int vcpus() {
-        return spec.vcpus();
+        lock.lock();
+        try {
+            return spec.vcpus();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Welcome contents for a connecting guest. */
@@ -214,6 +251,7 @@ public final class Partition {
     }
 
     /** The session platform events go to: the oldest open one that accepts events. Caller holds the lock. */
+    @GuardedBy("lock")
     GuestSession eventSessionLocked() {
         for (GuestSession s : sessions) {
             if (s.receivesEvents() && s.isOpen()) {

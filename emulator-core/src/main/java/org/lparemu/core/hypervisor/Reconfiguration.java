@@ -1,5 +1,6 @@
 package org.lparemu.core.hypervisor;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -133,6 +134,7 @@ final class Reconfiguration {
         return new ControlException(ControlError.BAD_REQUEST, message);
     }
 
+    @GuardedBy("p.lock")
     private static void checkLiveLocked(PlatformServices platform, Partition p, int newEvents) {
         if (p.deleted) {
             throw new ControlException(ControlError.UNKNOWN_PARTITION, "no partition '" + p.name + "'");
@@ -251,6 +253,7 @@ final class Reconfiguration {
         return id;
     }
 
+    @GuardedBy("p.lock")
     private static void setQosLocked(Partition p, int credits) {
         PartitionSpec s = p.spec;
         p.spec = new PartitionSpec(s.name(), s.vcpus(), s.cores(), s.sharedProcessor(), credits, s.system());

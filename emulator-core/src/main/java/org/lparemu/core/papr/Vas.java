@@ -83,9 +83,10 @@ public final class Vas {
     /** Overall capabilities (query type 0): descriptor @0, feat_type @8. */
     public record AllCaps(long descriptor, long featType) {
         public byte[] encode() {
-            ByteBuffer b = be(16);
+            byte[] out = new byte[16];
+            ByteBuffer b = be(out);
             b.putLong(descriptor).putLong(featType);
-            return b.array();
+            return out;
         }
 
         public static AllCaps decode(byte[] buf) {
@@ -98,7 +99,8 @@ public final class Vas {
     public record CopFeatCaps(long descriptor, int winType, int userMode, int maxLparCreds, int maxWinCreds,
                               int defLparCreds, int targetLparCreds) {
         public byte[] encode() {
-            ByteBuffer b = be(COP_FEAT_CAPS_BYTES);
+            byte[] out = new byte[COP_FEAT_CAPS_BYTES];
+            ByteBuffer b = be(out);
             b.putLong(0, descriptor);
             b.put(8, (byte) winType);
             b.put(9, (byte) userMode);
@@ -106,7 +108,7 @@ public final class Vas {
             b.putShort(12, (short) maxWinCreds);
             b.putShort(14, (short) defLparCreds);
             b.putShort(16, (short) targetLparCreds);
-            return b.array();
+            return out;
         }
 
         public static CopFeatCaps decode(byte[] buf) {
@@ -119,9 +121,10 @@ public final class Vas {
     /** NX GZIP capabilities (H_QUERY_NX_CAPABILITIES feature 1): four be64 words. */
     public record NxGzipCaps(long descriptor, long reqMaxProcessedLen, long minCompressLen, long minDecompressLen) {
         public byte[] encode() {
-            ByteBuffer b = be(32);
+            byte[] out = new byte[32];
+            ByteBuffer b = be(out);
             b.putLong(descriptor).putLong(reqMaxProcessedLen).putLong(minCompressLen).putLong(minDecompressLen);
-            return b.array();
+            return out;
         }
 
         public static NxGzipCaps decode(byte[] buf) {
@@ -134,7 +137,8 @@ public final class Vas {
     public record WinLpar(int version, int winType, int status, int credits, long pid, long tid, long winAddr,
                           long interrupt, long fault, long[] domain, long winUtil) {
         public byte[] encode() {
-            ByteBuffer b = be(WIN_LPAR_BYTES);
+            byte[] out = new byte[WIN_LPAR_BYTES];
+            ByteBuffer b = be(out);
             b.putShort(0, (short) version);
             b.put(2, (byte) winType);
             b.put(3, (byte) status);
@@ -148,7 +152,7 @@ public final class Vas {
                 b.putLong(32 + 8 * i, domain != null && i < domain.length ? domain[i] : 0);
             }
             b.putLong(80, winUtil);
-            return b.array();
+            return out;
         }
 
         public static WinLpar decode(byte[] buf) {
@@ -163,8 +167,8 @@ public final class Vas {
         }
     }
 
-    private static ByteBuffer be(int size) {
-        return ByteBuffer.allocate(size).order(ByteOrder.BIG_ENDIAN);
+    private static ByteBuffer be(byte[] out) {
+        return ByteBuffer.wrap(out).order(ByteOrder.BIG_ENDIAN);
     }
 
     private static ByteBuffer wrap(byte[] buf, int need) {

@@ -64,6 +64,11 @@ final class FakePlatform {
     final AtomicLong nextWinId = new AtomicLong(100);
     /** Paste addresses are pasteBase + winId * 4 KiB; a migration moves to another base. */
     volatile long pasteBase = 0x6000_0000_0000L;
+
+    /** The destination maps windows elsewhere: paste addresses move by one system's range. */
+    synchronized void movePasteBase() {
+        pasteBase = pasteBase + 0x1000_0000_0000L;
+    }
     final AtomicInteger pastes = new AtomicInteger();
     /** Counted down on every successful allocate / paste, for tests that wait for activity. */
     private volatile CountDownLatch allocateLatch = new CountDownLatch(0);
@@ -288,7 +293,7 @@ final class FakePlatform {
         int status = suspendStatus;
         if (status == RtasStatus.SUCCESS) {
             migrations.incrementAndGet();
-            pasteBase += 0x1000_0000_0000L;
+            movePasteBase();
             vasiStates(VasiState.RESUMED, VasiState.COMPLETED);
         }
         return RtasResult.of(status);

@@ -132,7 +132,7 @@ class PseriesVasReconfigTest {
         assertEquals(3, def().windowsClosed());
         assertEquals(List.of(), vas.checkInvariants());
 
-        platform.pasteBase += 0x1000_0000_0000L; // the destination maps windows elsewhere
+        platform.movePasteBase();
         platform.defaultTarget = 5;
         assertEquals(0, vas.migrationHandler(PseriesVas.MigrationAction.RESUME));
 
@@ -156,7 +156,7 @@ class PseriesVasReconfigTest {
         assertFalse(device.paste(h, 100), "closed window: failed paste");
         assertEquals(0, platform.port.count(Hcall.H_LPAREMU_NX_PASTE), "emulated by the fault handler, no hcall");
 
-        platform.pasteBase += 0x1000_0000_0000L;
+        platform.movePasteBase();
         vas.migrationHandler(PseriesVas.MigrationAction.RESUME);
         assertTrue(device.paste(h, 100));
         assertEquals(device.window(h).pasteAddress(), platform.port.calls(Hcall.H_LPAREMU_NX_PASTE).get(0).arg(0));

@@ -51,6 +51,7 @@ class WorkloadTest {
     }
 
     /** Waits (bounded, yielding) until the tasks report {@code n} windows held: an open is done only after section B. */
+    @SuppressWarnings("ThreadPriorityCheck") // polls a count the workload's tasks change
     private void awaitHeld(int n) {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (workload.summary().windowsHeld() != n) {

@@ -32,10 +32,6 @@ class FaultPipelineTest {
         return rig.platform.addFault(new FaultRule(m, a));
     }
 
-    private static long modify(Rig.Guest g, long id) {
-        return g.hcall(0, Hcall.H_MODIFY_VAS_WINDOW, id, 42, 0, Vas.MOD_WIN_FLAGS, 0).status();
-    }
-
     @Test
     void returnStatusBeforeAnswersWithoutRunningTheCall() {
         try (Rig rig = new Rig()) {

@@ -19,6 +19,7 @@ final class SpinClock implements GuestClock {
     }
 
     @Override
+    @SuppressWarnings("ThreadPriorityCheck") // a sleep that only lets the other actor run
     public void sleep(Duration duration) {
         Thread.yield();
     }

@@ -94,7 +94,7 @@ public final class ControlCommandAdapter {
                     ControlMapping.changes(req.getPrrn().getChangesList()))));
             case DLPAR_CPU -> onDlparCpu(id, req.getDlparCpu());
             case SET_QOS_CREDITS -> done(ControlProxy.eventPushed(id, platform.setQosCredits(
-                    req.getSetQosCredits().getPartition(), (int) req.getSetQosCredits().getCredits())));
+                    req.getSetQosCredits().getPartition(), req.getSetQosCredits().getCredits())));
             case ADD_FAULT -> onAddFault(id, req.getAddFault());
             case REMOVE_FAULT -> {
                 long rule = req.getRemoveFault().getRuleId();
@@ -122,7 +122,7 @@ public final class ControlCommandAdapter {
 
     private CompletableFuture<ControlResponse> onDlparCpu(long id, DlparCpu d) {
         return done(ControlProxy.dlparCpu(id, platform.dlparCpu(d.getPartition(), ControlMapping.add(d.getAction()),
-                (int) d.getCores())));
+                d.getCores())));
     }
 
     private CompletableFuture<ControlResponse> onAddFault(long id, AddFault a) {
@@ -138,7 +138,7 @@ public final class ControlCommandAdapter {
         if (r.getLatch().isEmpty()) {
             throw new ControlException(ControlError.BAD_REQUEST, "ReleaseHold needs a latch name");
         }
-        return done(ControlProxy.count(id, platform.holds().release(r.getLatch(), (int) r.getCount())));
+        return done(ControlProxy.count(id, platform.holds().release(r.getLatch(), r.getCount())));
     }
 
     private CompletableFuture<ControlResponse> onGetTrace(long id, GetTrace g) {
