@@ -812,11 +812,15 @@ public final class Platform implements AutoCloseable {
     private void finish(CallContext ctx, CompletableFuture<Object> reply, long beginSeq, long beginNanos, Object result,
                         Throwable error) {
         long status = result instanceof HcallResult h ? h.status() : result instanceof RtasResult r ? r.status() : 0;
-        String detail = error != null ? error.toString() : result instanceof HcallResult h && h.rets().length > 0
-                ? "rets " + java.util.Arrays.toString(h.rets()) : "";
-        trace.append(TraceKind.CALL_END, ctx.partition().name, ctx.vcpu(), ctx.task(),
-                ctx.isRtas() ? ctx.service() : Hcall.name(ctx.opcode()), null, status, beginSeq, beginNanos, detail,
-                ctx.opcode());
+        String name = ctx.isRtas() ? ctx.service() : Hcall.name(ctx.opcode());
+        if (error != null) {
+            trace.append(TraceKind.CALL_END, ctx.partition().name, ctx.vcpu(), ctx.task(), name, null, status,
+                    beginSeq, beginNanos, error.toString(), ctx.opcode());
+        } else {
+            // The ring keeps the return registers as values ("rets [..]" is formatted when the trace is read).
+            trace.appendCallEnd(ctx.partition().name, ctx.vcpu(), ctx.task(), name, status, beginSeq, beginNanos,
+                    result instanceof HcallResult h ? h.rets() : null, ctx.opcode());
+        }
         if (error != null) {
             reply.completeExceptionally(error);
         } else {
