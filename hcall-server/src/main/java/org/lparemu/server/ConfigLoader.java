@@ -123,6 +123,11 @@ public final class ConfigLoader {
             throw new ControlException(ControlError.BAD_SPEC, "limits.trace_capacity must be at least 16, got "
                     + l.getTraceCapacity());
         }
+        if (l.getTraceCapacity() > org.lparemu.core.trace.TraceRing.MAX_CAPACITY) {
+            throw new ControlException(ControlError.BAD_SPEC, "limits.trace_capacity must be at most "
+                    + org.lparemu.core.trace.TraceRing.MAX_CAPACITY + " (the ring's slots are one array), got "
+                    + l.getTraceCapacity());
+        }
         return new PlatformConfig.Limits(or(l.getMaxFrameBytes(), d.maxFrameBytes()),
                 or(l.getMaxConnections(), d.maxConnections()),
                 or(l.getMaxInFlightPerConnection(), d.maxInFlightPerConnection()),

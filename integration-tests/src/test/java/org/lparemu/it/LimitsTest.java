@@ -100,6 +100,8 @@ class LimitsTest {
     void outOfRangeLimitsAreRefusedNamingTheField() {
         Exception e = assertThrows(RuntimeException.class, () -> ConfigLoader.parse("limits { trace_capacity: 8 }"));
         assertTrue(e.getMessage().contains("trace_capacity"), e.getMessage());
+        e = assertThrows(RuntimeException.class, () -> ConfigLoader.parse("limits { trace_capacity: 2000000000 }"));
+        assertTrue(e.getMessage().contains("trace_capacity"), e.getMessage());
         e = assertThrows(RuntimeException.class, () -> ConfigLoader.parse("limits { max_frame_bytes: 4294967295 }"));
         assertTrue(e.getMessage().contains("max_frame_bytes"), e.getMessage());
     }
