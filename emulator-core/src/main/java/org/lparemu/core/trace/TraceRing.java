@@ -440,13 +440,16 @@ public final class TraceRing {
         long end = nextSeq.get();
         long first = Math.max(sinceSeq + 1, floorSeq);
         long dropped = 0;
+        long last = sinceSeq;
         if (end - first > capacity) {
             dropped = end - first - capacity;
             first = end - capacity;
+            // Counted here, so a caller resuming from lastSeq must not count them again, even when the read
+            // stops at once on a record that is claimed but not yet published.
+            last = first - 1;
         }
         String filter = partition == null || partition.isEmpty() ? null : partition;
         List<TraceRecord> out = new ArrayList<>();
-        long last = sinceSeq;
         long[] words = new long[STRIDE];
         for (long s = first; s < end && out.size() < max; s++) {
             int slot = (int) (s % capacity);
@@ -589,6 +592,11 @@ public final class TraceRing {
                 }
             }
         }
+    }
+
+    /** Claims a seq and never publishes it: a writer stalled between the two (tests). */
+    long claimWithoutPublishing() {
+        return nextSeq.getAndIncrement();
     }
 
     /** Names in the current intern table (tests). */
