@@ -375,4 +375,65 @@ class TraceRingStorageTest {
             pool.shutdownNow();
         }
     }
+    @Test
+    void clearsDuringConcurrentAppendsAndReadsNeverMixTables() throws Exception {
+        int writers = 3;
+        int perWriter = 30_000;
+        TraceRing ring = new TraceRing(512, 48, 4 * (TraceRing.MAX_TEXT_CHARS + 1));
+        ExecutorService pool = Executors.newFixedThreadPool(writers + 2);
+        CountDownLatch start = new CountDownLatch(1);
+        CountDownLatch written = new CountDownLatch(writers);
+        try {
+            for (int w = 0; w < writers; w++) {
+                int writer = w;
+                pool.submit(() -> {
+                    start.await();
+                    for (long i = 1; i <= perWriter; i++) {
+                        appendDerived(ring, writer, i * writers + writer);
+                    }
+                    written.countDown();
+                    return null;
+                });
+            }
+            Future<Integer> clears = pool.submit(() -> {
+                start.await();
+                int n = 0;
+                long at = 0;
+                while (written.getCount() > 0) {
+                    if (ring.nextSeq() - at >= 5_000) {
+                        at = ring.nextSeq();
+                        ring.clear();
+                        n++;
+                    } else {
+                        Thread.onSpinWait();
+                    }
+                }
+                return n;
+            });
+            Future<Long> reader = pool.submit(() -> {
+                start.await();
+                long since = 0;
+                long seen = 0;
+                while (true) {
+                    boolean done = written.getCount() == 0;
+                    TraceRing.Chunk c = ring.read(since, 200, null);
+                    for (TraceRecord r : c.records()) {
+                        checkDerived(r);
+                    }
+                    seen += c.records().size();
+                    if (done && c.lastSeq() == ring.nextSeq() - 1) {
+                        return seen;
+                    }
+                    since = c.lastSeq();
+                }
+            });
+            start.countDown();
+            assertTrue(written.await(50, TimeUnit.SECONDS));
+            assertTrue(clears.get(50, TimeUnit.SECONDS) > 0, "the ring was cleared while being written");
+            assertTrue(reader.get(50, TimeUnit.SECONDS) > 0);
+            assertTrue(ring.internedNames() <= 48);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }
