@@ -400,10 +400,15 @@ class TraceRingStorageTest {
                 int n = 0;
                 long at = 0;
                 while (written.getCount() > 0) {
-                    if (ring.nextSeq() - at >= 5_000) {
+                    if (ring.nextSeq() - at >= 1_000) {
                         at = ring.nextSeq();
                         ring.clear();
                         n++;
+                        // Shift the ids the writers' names get in the fresh table, so that a record decoded
+                        // against the wrong table would read back wrong names.
+                        for (int j = 0; j <= n % 7; j++) {
+                            ring.note(TraceKind.STATE, "shift", "shift-" + n + "-" + j, "");
+                        }
                     } else {
                         Thread.onSpinWait();
                     }
@@ -418,7 +423,9 @@ class TraceRingStorageTest {
                     boolean done = written.getCount() == 0;
                     TraceRing.Chunk c = ring.read(since, 200, null);
                     for (TraceRecord r : c.records()) {
-                        checkDerived(r);
+                        if (!r.partition().equals("shift")) {
+                            checkDerived(r);
+                        }
                     }
                     seen += c.records().size();
                     if (done && c.lastSeq() == ring.nextSeq() - 1) {
