@@ -51,9 +51,14 @@ import java.util.function.Predicate;
  * the calls, have none). A writer advances the text cursor and copies its chars in under the text ring's lock
  * (only records with text take it), then stores the position in its slot. A reader copies the chars and then
  * checks, after an acquire fence, that the cursor has not advanced a whole text ring past them; if it has, the
- * text may have been overwritten and the record counts as dropped, like a record whose slot was overwritten. A string longer than {@value #MAX_TEXT_CHARS} chars, or
- * arguments beyond the slot's area (more than nine, e.g. an RTAS call with up to 16), are the one exception:
- * they are kept by reference in the slot's entry of a side array, which is null for every other record.
+ * text may have been overwritten and the record counts as dropped, like a record whose slot was overwritten.
+ *
+ * <p><b>By reference</b>, the one exception: a string longer than {@value #MAX_TEXT_CHARS} chars, and arguments
+ * that do not fit the slot's variable area (more than nine, e.g. an RTAS call with up to 16) are kept in the
+ * slot's entry of a side array, which is null for every other record and released by the next lap.
+ *
+ * <p>An append of a record without text allocates nothing (with waiters registered by {@link #await}, it builds
+ * the one {@link TraceRecord} they are offered).
  */
 public final class TraceRing {
     /** Arguments (or return registers) stored in a slot; more are kept by reference. */
@@ -67,6 +72,8 @@ public final class TraceRing {
     /** Default size of the text ring, in chars per record of capacity. */
     static final int TEXT_CHARS_PER_RECORD = 8;
     static final int MIN_TEXT_CHARS = 1 << 16;
+    /** A slot stores a text position in 48 bits (next to a 16-bit length). */
+    private static final long TEXT_POS_MASK = (1L << 48) - 1;
 
     // slot layout (longs)
     private static final int W_STAMP = 0;
@@ -311,7 +318,7 @@ public final class TraceRing {
                 s[w++] = beginNanos;
             }
             if (textLen > 0) {
-                s[w++] = (textPos << 16) | textLen;
+                s[w++] = ((textPos & TEXT_POS_MASK) << 16) | textLen;
             }
             for (int i = 0; i < argc; i++) {
                 s[w++] = args[i];
@@ -510,8 +517,11 @@ public final class TraceRing {
         String detail = "";
         if ((flags & F_TEXT) != 0) {
             long ref = w[v++];
-            long pos = ref >>> 16;
             int len = (int) (ref & 0xFFFF);
+            // The slot keeps the low 48 bits of the position; the text is at most one text ring behind the
+            // cursor (or lost), so the full position is the last one at or below the cursor with those bits.
+            long cursor = textCursor.get();
+            long pos = cursor - ((cursor - (ref >>> 16)) & TEXT_POS_MASK);
             char[] chars = new char[len];
             int cap = text.length;
             int i = (int) (pos % cap);
@@ -597,6 +607,13 @@ public final class TraceRing {
     /** Claims a seq and never publishes it: a writer stalled between the two (tests). */
     long claimWithoutPublishing() {
         return nextSeq.getAndIncrement();
+    }
+
+    /** Moves the text cursor as if {@code chars} of text had been written (tests: positions past 2^48). */
+    void skipText(long chars) {
+        synchronized (text) {
+            textCursor.addAndGet(chars);
+        }
     }
 
     /** Names in the current intern table (tests). */

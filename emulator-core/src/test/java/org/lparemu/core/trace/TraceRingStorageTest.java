@@ -30,8 +30,8 @@ class TraceRingStorageTest {
         TraceRing ring = new TraceRing(16);
         long s1 = ring.append(TraceKind.CALL_BEGIN, "lpar1", 3, "kworker/3", "H_ALLOCATE_VAS_WINDOW",
                 new long[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, 0, 0, 0, "", 0x360);
-        long s2 = ring.appendCallEnd("lpar1", 3, "kworker/3", "H_ALLOCATE_VAS_WINDOW", -4, s1, 12345, new long[] {7, -1},
-                0x360);
+        long s2 = ring.appendCallEnd("lpar1", 3, "kworker/3", "H_ALLOCATE_VAS_WINDOW", -4, s1, 12345,
+                new long[] {7, -1}, 0x360);
         long s3 = ring.append(TraceKind.FAULT, "lpar1", 2, "t", "rule 1 Hold(x) BEFORE", null, 9, s1, 0,
                 "H_MODIFY_VAS_WINDOW vcpu 2", 0x3a4);
         long s4 = ring.append(TraceKind.EVENT, null, -1, null, null, new long[] {42}, Long.MIN_VALUE, Long.MAX_VALUE,
@@ -211,6 +211,22 @@ class TraceRingStorageTest {
             assertEquals(r.name().equals("c") ? "" : big, r.detail());
         }
         assertEquals(6, c.records().size() + c.dropped());
+    }
+
+    @Test
+    void textPositionsPastTheSlotsFortyEightBitsStillReadBack() {
+        TraceRing ring = new TraceRing(64);
+        ring.skipText((1L << 48) - 30);
+        List<Long> seqs = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            seqs.add(ring.note(TraceKind.STATE, "p", "n", "detail number " + i));
+        }
+        List<TraceRecord> r = all(ring);
+        assertEquals(10, r.size());
+        for (int i = 0; i < 10; i++) {
+            assertEquals(seqs.get(i), r.get(i).seq());
+            assertEquals("detail number " + i, r.get(i).detail());
+        }
     }
 
     @Test
