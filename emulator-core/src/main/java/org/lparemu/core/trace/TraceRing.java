@@ -195,6 +195,9 @@ public final class TraceRing {
 
     private long write(TraceKind kind, String partition, int vcpu, String task, String name, long[] args,
                        boolean rets, long status, long beginSeq, long beginNanos, String detail, long opcode) {
+        // Nothing between claiming the seq and publishing it may throw: a seq never published stops every
+        // reader there until the ring laps it, and a slot left locked would stall its next writer.
+        long kindBits = (long) kind.ordinal() << 32;
         long seq = nextSeq.getAndIncrement();
         long nanos = now();
         String p = partition == null ? "" : partition;
@@ -304,8 +307,7 @@ public final class TraceRing {
             long[] s = slots;
             s[base + W_NANOS] = nanos;
             s[base + W_OPCODE] = opcode;
-            s[base + W_META] = (vcpu & 0xFFFF_FFFFL) | ((long) kind.ordinal() << 32) | ((long) argc << 36)
-                    | ((long) flags << 40);
+            s[base + W_META] = (vcpu & 0xFFFF_FFFFL) | kindBits | ((long) argc << 36) | ((long) flags << 40);
             s[base + W_IDS] = pid | ((long) tid << 16) | ((long) nid << 32) | ((long) (table.epoch & 0xFFFF) << 48);
             int w = base + W_VAR;
             if ((flags & F_STATUS) != 0) {

@@ -248,6 +248,16 @@ class TraceRingStorageTest {
     }
 
     @Test
+    void aRejectedAppendDoesNotLeaveAnUnpublishedSeqBehind() {
+        TraceRing ring = new TraceRing(16);
+        assertThrows(NullPointerException.class, () -> ring.note(null, "p", "n", ""));
+        assertEquals(1, ring.nextSeq());
+        long seq = ring.note(TraceKind.STATE, "p", "n", "");
+        assertEquals(1, ring.read(0, 10, null).records().size());
+        assertEquals(seq, ring.read(0, 10, null).lastSeq());
+    }
+
+    @Test
     void capacityIsBounded() {
         assertThrows(IllegalArgumentException.class, () -> new TraceRing(8));
         assertThrows(IllegalArgumentException.class, () -> new TraceRing(TraceRing.MAX_CAPACITY + 1));
