@@ -22,13 +22,15 @@ import java.util.function.Predicate;
  * slot array. Here a record lives in primitive arrays that the collector never traces; {@link TraceRecord}s
  * are built only when the ring is read ({@link #read}, {@link #await}), which is off the call path.
  *
- * <p><b>Slots.</b> Record {@code seq} lives in slot {@code seq % capacity}, {@value #STRIDE} longs of one
- * {@code long[]}: a stamp, nanos, opcode, a meta word (vcpu, kind, argument count, flags), an ids word
- * (partition, task and name as 16-bit ids into the intern table, plus the table's epoch) and a variable area of
- * {@value #VAR_WORDS} words holding, in this order and only when present, status, beginSeq, beginNanos, the text
- * reference, then the arguments (at most {@value #MAX_ARGS}: the PAPR hcall ABI's nine argument registers) or a
- * call's return registers. A CALL_END's "rets [..]" detail is not built when the call ends: the return
- * registers are stored as values and formatted when the record is read.
+ * <p><b>Slots.</b> Record {@code seq} lives in slot {@code seq % capacity}: {@value #STRIDE} longs of a
+ * {@code long[]} segment of {@value #SEG_SLOTS} slots, allocated when the first record lands in it (so a ring
+ * that is never filled, as in tests and short demos, stays small). The words are a stamp, nanos, opcode, a meta
+ * word (vcpu, kind, argument count, flags), an ids word (partition, task and name as 16-bit ids into the intern
+ * table, plus the table's epoch) and a variable area of {@value #VAR_WORDS} words holding, in this order and
+ * only when present, status, beginSeq, beginNanos, the text reference, then the arguments (at most
+ * {@value #MAX_ARGS}: the PAPR hcall ABI's nine argument registers) or a call's return registers. A CALL_END's
+ * "rets [..]" detail is not built when the call ends: the return registers are stored as values and formatted
+ * when the record is read.
  *
  * <p><b>Slot protocol (a seqlock per slot).</b> The stamp is 0 for an empty slot, {@code seq} for a published
  * record and {@code -seq} while the writer of {@code seq} is filling the slot. A writer takes the slot with a
@@ -48,17 +50,18 @@ import java.util.function.Predicate;
  *
  * <p><b>Text</b> (free-text details, and names the table has no room for) goes into one bounded {@code char[]}
  * ring shared by all records, default {@value #TEXT_CHARS_PER_RECORD} chars per record of capacity (most records,
- * the calls, have none). A writer advances the text cursor and copies its chars in under the text ring's lock
- * (only records with text take it), then stores the position in its slot. A reader copies the chars and then
- * checks, after an acquire fence, that the cursor has not advanced a whole text ring past them; if it has, the
- * text may have been overwritten and the record counts as dropped, like a record whose slot was overwritten.
+ * the calls, have none), in chunks of {@value #TEXT_CHUNK} chars allocated when first written. A writer advances
+ * the text cursor and copies its chars in under the text ring's lock (only records with text take it), then
+ * stores the position in its slot. A reader copies the chars and then checks, after an acquire fence, that the
+ * cursor has not advanced a whole text ring past them; if it has, the text may have been overwritten and the
+ * record counts as dropped, like a record whose slot was overwritten.
  *
  * <p><b>By reference</b>, the one exception: a string longer than {@value #MAX_TEXT_CHARS} chars, and arguments
  * that do not fit the slot's variable area (more than nine, e.g. an RTAS call with up to 16) are kept in the
  * slot's entry of a side array, which is null for every other record and released by the next lap.
  *
- * <p>An append of a record without text allocates nothing (with waiters registered by {@link #await}, it builds
- * the one {@link TraceRecord} they are offered).
+ * <p>An append of a record without text allocates nothing, apart from the segment it may be the first to use
+ * (with waiters registered by {@link #await}, it builds the one {@link TraceRecord} they are offered).
  */
 public final class TraceRing {
     /** Arguments (or return registers) stored in a slot; more are kept by reference. */
@@ -72,6 +75,8 @@ public final class TraceRing {
     /** Default size of the text ring, in chars per record of capacity. */
     static final int TEXT_CHARS_PER_RECORD = 8;
     static final int MIN_TEXT_CHARS = 1 << 16;
+    private static final int TEXT_CHUNK_SHIFT = 16;
+    static final int TEXT_CHUNK = 1 << TEXT_CHUNK_SHIFT;
     /** A slot stores a text position in 48 bits (next to a 16-bit length). */
     private static final long TEXT_POS_MASK = (1L << 48) - 1;
 
@@ -84,8 +89,11 @@ public final class TraceRing {
     private static final int W_VAR = 5;
     private static final int VAR_WORDS = 9;
     static final int STRIDE = W_VAR + VAR_WORDS;
+    private static final int SEG_SHIFT = 12;
+    static final int SEG_SLOTS = 1 << SEG_SHIFT;
+    private static final int SEG_MASK = SEG_SLOTS - 1;
 
-    /** The largest capacity whose slot array fits in one Java array. */
+    /** The largest capacity (the slots' words are addressed with an int). */
     public static final int MAX_CAPACITY = (Integer.MAX_VALUE - 16) / STRIDE;
 
     // meta word: vcpu (bits 0-31), kind (32-35), argument count in the slot (36-39), flags (40-)
@@ -114,10 +122,13 @@ public final class TraceRing {
     private static final TraceKind[] KINDS = TraceKind.values();
 
     private final int capacity;
-    private final long[] slots;
-    /** Per slot: null, or the {@link Spill} of a record with oversized parts. */
-    private final Object[] spills;
-    private final char[] text;
+    /** Slots in segments of {@value #SEG_SLOTS}, each allocated when a record first lands in it. */
+    private final AtomicReferenceArray<Segment> segments;
+    /** The text ring's size in chars, in chunks of {@value #TEXT_CHUNK} allocated when first written. */
+    private final int textCap;
+    /** Written under the lock {@code textLock}; readers see a chunk through the release of the slot using it. */
+    private final char[][] textChunks;
+    private final Object textLock = new Object();
     private final AtomicLong textCursor = new AtomicLong();
     private final int nameLimit;
     private volatile Names names;
@@ -149,9 +160,9 @@ public final class TraceRing {
             throw new IllegalArgumentException("text ring too small: " + textChars);
         }
         this.capacity = capacity;
-        this.slots = new long[capacity * STRIDE];
-        this.spills = new Object[capacity];
-        this.text = new char[textChars];
+        this.segments = new AtomicReferenceArray<>((capacity + SEG_SLOTS - 1) >>> SEG_SHIFT);
+        this.textCap = textChars;
+        this.textChunks = new char[(textChars + TEXT_CHUNK - 1) >>> TEXT_CHUNK_SHIFT][];
         this.nameLimit = nameLimit;
         this.names = new Names(0, nameLimit);
         this.originNanos = System.nanoTime();
@@ -283,7 +294,7 @@ public final class TraceRing {
         if (textLen > 0) {
             // Reserve and copy under one lock (text is rare): a writer stalled between the two could otherwise
             // write over a whole lap's newer text, which no reader check would notice.
-            synchronized (text) {
+            synchronized (textLock) {
                 textPos = textCursor.getAndAdd(textLen);
                 long at = textPos;
                 if ((flags & F_TEXT_PARTITION) != 0) {
@@ -302,9 +313,11 @@ public final class TraceRing {
         }
 
         int slot = (int) (seq % capacity);
-        int base = slot * STRIDE;
-        if (lock(base, seq)) {
-            long[] s = slots;
+        Segment seg = segment(slot >>> SEG_SHIFT);
+        int i = slot & SEG_MASK;
+        int base = i * STRIDE;
+        long[] s = seg.words;
+        if (lock(s, base, seq)) {
             s[base + W_NANOS] = nanos;
             s[base + W_OPCODE] = opcode;
             s[base + W_META] = (vcpu & 0xFFFF_FFFFL) | kindBits | ((long) argc << 36) | ((long) flags << 40);
@@ -322,12 +335,12 @@ public final class TraceRing {
             if (textLen > 0) {
                 s[w++] = ((textPos & TEXT_POS_MASK) << 16) | textLen;
             }
-            for (int i = 0; i < argc; i++) {
-                s[w++] = args[i];
+            for (int a = 0; a < argc; a++) {
+                s[w++] = args[a];
             }
             // Only touch the reference array when a spill comes or goes (no card mark on the common path).
-            if (spill != null || spills[slot] != null) {
-                spills[slot] = spill;
+            if (spill != null || seg.spills[i] != null) {
+                seg.spills[i] = spill;
             }
             LONGS.setRelease(s, base + W_STAMP, seq);
         }
@@ -340,17 +353,17 @@ public final class TraceRing {
     }
 
     /**
-     * Takes slot {@code base} for the writer of {@code seq}: false when a newer lap owns it (the record is lost;
-     * readers count it as dropped).
+     * Takes the slot at {@code base} of {@code s} for the writer of {@code seq}: false when a newer lap owns it
+     * (the record is lost; readers count it as dropped).
      */
-    private boolean lock(int base, long seq) {
+    private static boolean lock(long[] s, int base, long seq) {
         for (int spins = 0; ; spins++) {
-            long cur = (long) LONGS.getVolatile(slots, base + W_STAMP);
+            long cur = (long) LONGS.getVolatile(s, base + W_STAMP);
             if (cur >= 0) {
                 if (cur >= seq) {
                     return false;
                 }
-                if (LONGS.compareAndSet(slots, base + W_STAMP, cur, -seq)) {
+                if (LONGS.compareAndSet(s, base + W_STAMP, cur, -seq)) {
                     return true;
                 }
             } else if (-cur > seq) {
@@ -364,18 +377,43 @@ public final class TraceRing {
         }
     }
 
+    /** The segment of slots {@code si}, allocated by the first writer that needs it. */
+    private Segment segment(int si) {
+        Segment g = segments.get(si);
+        if (g == null) {
+            g = new Segment(Math.min(SEG_SLOTS, capacity - (si << SEG_SHIFT)));
+            if (!segments.compareAndSet(si, null, g)) {
+                g = segments.get(si);
+            }
+        }
+        return g;
+    }
+
+    /** Writes {@code s}, preceded by its length, at text position {@code at}; under {@code textLock}. */
     private long putText(long at, String s) {
-        int cap = text.length;
         int n = s.length();
-        text[(int) (at % cap)] = (char) n;
+        int idx = (int) (at % textCap);
+        textChunk(idx >>> TEXT_CHUNK_SHIFT)[idx & (TEXT_CHUNK - 1)] = (char) n;
         at++;
-        int i = (int) (at % cap);
-        int first = Math.min(n, cap - i);
-        s.getChars(0, first, text, i);
-        if (first < n) {
-            s.getChars(first, n, text, 0);
+        for (int done = 0; done < n; ) {
+            idx = (int) ((at + done) % textCap);
+            char[] chunk = textChunk(idx >>> TEXT_CHUNK_SHIFT);
+            int off = idx & (TEXT_CHUNK - 1);
+            int k = Math.min(n - done, chunk.length - off);
+            s.getChars(done, done + k, chunk, off);
+            done += k;
         }
         return at + n;
+    }
+
+    /** Under {@code textLock}. */
+    private char[] textChunk(int c) {
+        char[] chunk = textChunks[c];
+        if (chunk == null) {
+            chunk = new char[Math.min(TEXT_CHUNK, textCap - (c << TEXT_CHUNK_SHIFT))];
+            textChunks[c] = chunk;
+        }
+        return chunk;
     }
 
     static String retsDetail(long[] rets, int n) {
@@ -462,14 +500,17 @@ public final class TraceRing {
         long[] words = new long[STRIDE];
         for (long s = first; s < end && out.size() < max; s++) {
             int slot = (int) (s % capacity);
-            int base = slot * STRIDE;
-            long stamp = (long) LONGS.getAcquire(slots, base + W_STAMP);
+            // No segment yet: nothing was ever published there.
+            Segment seg = segments.get(slot >>> SEG_SHIFT);
+            int i = slot & SEG_MASK;
+            int base = i * STRIDE;
+            long stamp = seg == null ? 0 : (long) LONGS.getAcquire(seg.words, base + W_STAMP);
             Object spill = null;
             if (stamp == s) {
-                System.arraycopy(slots, base, words, 0, STRIDE);
-                spill = spills[slot];
+                System.arraycopy(seg.words, base, words, 0, STRIDE);
+                spill = seg.spills[i];
                 VarHandle.acquireFence();
-                stamp = (long) LONGS.getVolatile(slots, base + W_STAMP);
+                stamp = (long) LONGS.getVolatile(seg.words, base + W_STAMP);
             }
             if (stamp != s) {
                 if (Math.abs(stamp) > s) {
@@ -524,14 +565,21 @@ public final class TraceRing {
             // cursor (or lost), so the full position is the last one at or below the cursor with those bits.
             long cursor = textCursor.get();
             long pos = cursor - ((cursor - (ref >>> 16)) & TEXT_POS_MASK);
+            if (cursor - pos > textCap) {
+                return LOST;
+            }
             char[] chars = new char[len];
-            int cap = text.length;
-            int i = (int) (pos % cap);
-            int first = Math.min(len, cap - i);
-            System.arraycopy(text, i, chars, 0, first);
-            System.arraycopy(text, 0, chars, first, len - first);
+            for (int done = 0; done < len; ) {
+                int idx = (int) ((pos + done) % textCap);
+                // Allocated before the text was written, which happened before the slot was published.
+                char[] chunk = textChunks[idx >>> TEXT_CHUNK_SHIFT];
+                int off = idx & (TEXT_CHUNK - 1);
+                int k = Math.min(len - done, chunk.length - off);
+                System.arraycopy(chunk, off, chars, done, k);
+                done += k;
+            }
             VarHandle.acquireFence();
-            if (textCursor.get() - pos > cap) {
+            if (textCursor.get() - pos > textCap) {
                 return LOST;
             }
             int[] at = {0};
@@ -594,13 +642,19 @@ public final class TraceRing {
         long floor = nextSeq.get();
         floorSeq = floor;
         // Release the spilled references of cleared records; the primitive slots just stay below the floor.
-        for (int i = 0; i < capacity; i++) {
-            if (spills[i] != null) {
-                int base = i * STRIDE;
-                long cur = (long) LONGS.getVolatile(slots, base + W_STAMP);
-                if (cur > 0 && cur < floor && LONGS.compareAndSet(slots, base + W_STAMP, cur, -cur)) {
-                    spills[i] = null;
-                    LONGS.setRelease(slots, base + W_STAMP, 0L);
+        for (int si = 0; si < segments.length(); si++) {
+            Segment seg = segments.get(si);
+            if (seg == null) {
+                continue;
+            }
+            for (int i = 0; i < seg.spills.length; i++) {
+                if (seg.spills[i] != null) {
+                    int base = i * STRIDE;
+                    long cur = (long) LONGS.getVolatile(seg.words, base + W_STAMP);
+                    if (cur > 0 && cur < floor && LONGS.compareAndSet(seg.words, base + W_STAMP, cur, -cur)) {
+                        seg.spills[i] = null;
+                        LONGS.setRelease(seg.words, base + W_STAMP, 0L);
+                    }
                 }
             }
         }
@@ -613,7 +667,7 @@ public final class TraceRing {
 
     /** Moves the text cursor as if {@code chars} of text had been written (tests: positions past 2^48). */
     void skipText(long chars) {
-        synchronized (text) {
+        synchronized (textLock) {
             textCursor.addAndGet(chars);
         }
     }
@@ -626,12 +680,44 @@ public final class TraceRing {
     /** Slots holding a spill (tests). */
     int spilledSlots() {
         int n = 0;
-        for (Object o : spills) {
-            if (o != null) {
-                n++;
+        for (int si = 0; si < segments.length(); si++) {
+            Segment seg = segments.get(si);
+            for (int i = 0; seg != null && i < seg.spills.length; i++) {
+                if (seg.spills[i] != null) {
+                    n++;
+                }
             }
         }
         return n;
+    }
+
+    /** Bytes of slots and text allocated so far (tests; excludes spills and the intern table). */
+    long allocatedBytes() {
+        long b = 0;
+        for (int si = 0; si < segments.length(); si++) {
+            Segment seg = segments.get(si);
+            if (seg != null) {
+                b += 8L * seg.words.length + 4L * seg.spills.length;
+            }
+        }
+        synchronized (textLock) {
+            for (char[] c : textChunks) {
+                b += c == null ? 0 : 2L * c.length;
+            }
+        }
+        return b;
+    }
+
+    /** {@value #SEG_SLOTS} slots (the last segment may be shorter) and their spill references. */
+    private static final class Segment {
+        final long[] words;
+        /** Per slot: null, or the {@link Spill} of a record with oversized parts. */
+        final Object[] spills;
+
+        Segment(int slots) {
+            words = new long[slots * STRIDE];
+            spills = new Object[slots];
+        }
     }
 
     /** The parts of a record that do not fit its slot or the text ring, kept by reference (rare). */

@@ -17,6 +17,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The object-free storage of {@link TraceRing}: round trips, wrap-around, the intern bound, text, concurrency. */
 class TraceRingStorageTest {
@@ -258,6 +260,61 @@ class TraceRingStorageTest {
     }
 
     @Test
+    void slotsAndTextAreAllocatedAsTheyAreFirstUsed() {
+        int capacity = 3 * TraceRing.SEG_SLOTS + 100;
+        TraceRing ring = new TraceRing(capacity);
+        assertEquals(0, ring.allocatedBytes());
+        ring.note(TraceKind.OPERATOR, "lpar1", "CreatePartition", "4 vCPUs");
+        long one = ring.allocatedBytes();
+        assertEquals(8L * TraceRing.SEG_SLOTS * TraceRing.STRIDE + 4L * TraceRing.SEG_SLOTS
+                + 2L * TraceRing.TEXT_CHUNK, one, "one segment and one text chunk");
+        for (int i = 2; i <= 5 * capacity; i++) {
+            ring.append(TraceKind.CALL_BEGIN, "lpar1", i % 8, "t", "H_X", new long[] {i, -i}, 0, 0, 0, "", i);
+        }
+        long full = 8L * capacity * TraceRing.STRIDE + 4L * capacity + 2L * TraceRing.TEXT_CHUNK;
+        assertEquals(full, ring.allocatedBytes(), "every segment, the last one partial; text untouched since");
+        TraceRing.Chunk c = ring.read(0, Integer.MAX_VALUE, null);
+        assertEquals(capacity, c.records().size());
+        assertEquals(4L * capacity, c.dropped());
+        long expect = 4L * capacity + 1;
+        for (TraceRecord r : c.records()) {
+            assertEquals(expect, r.seq());
+            assertEquals(expect, r.opcode());
+            assertArrayEquals(new long[] {expect, -expect}, r.args());
+            expect++;
+        }
+    }
+
+    @Test
+    void textCrossesChunkBoundariesAndWrapsExactly() {
+        int textChars = 2 * TraceRing.TEXT_CHUNK + 123;
+        TraceRing ring = new TraceRing(1024, 64, textChars);
+        java.util.Random rnd = new java.util.Random(7);
+        List<String> details = new ArrayList<>();
+        int written = 0;
+        for (int i = 0; written < 3 * textChars; i++) {
+            StringBuilder sb = new StringBuilder();
+            int n = rnd.nextInt(TraceRing.MAX_TEXT_CHARS) + 1;
+            for (int k = 0; k < n; k++) {
+                sb.append((char) ('a' + (i + k) % 26));
+            }
+            if (i % 3 == 0) {
+                sb.append('\u00e9').append('\u4e2d');
+            }
+            details.add(sb.toString());
+            ring.note(TraceKind.GUEST, "p", "tp", sb.toString());
+            written += sb.length() + 1;
+        }
+        TraceRing.Chunk c = ring.read(0, Integer.MAX_VALUE, null);
+        assertEquals(details.size(), c.records().size() + c.dropped());
+        assertTrue(c.records().size() > 2 * textChars / (TraceRing.MAX_TEXT_CHARS + 1) / 2);
+        for (TraceRecord r : c.records()) {
+            assertEquals(details.get((int) r.seq() - 1), r.detail());
+        }
+        assertTrue(ring.allocatedBytes() >= 2L * textChars);
+    }
+
+    @Test
     void capacityIsBounded() {
         assertThrows(IllegalArgumentException.class, () -> new TraceRing(8));
         assertThrows(IllegalArgumentException.class, () -> new TraceRing(TraceRing.MAX_CAPACITY + 1));
@@ -329,13 +386,15 @@ class TraceRingStorageTest {
         }
     }
 
-    @Test
-    void concurrentWritersAndReadersNeverSeeATornRecord() throws Exception {
+    /** 256: one segment, lapped constantly; 4196: two segments, the second one partial. */
+    @ParameterizedTest
+    @ValueSource(ints = {256, TraceRing.SEG_SLOTS + 100})
+    void concurrentWritersAndReadersNeverSeeATornRecord(int capacity) throws Exception {
         int writers = 4;
         int perWriter = 40_000;
         // Small ring, small intern table and small text ring: slots, text and names are all overwritten and
         // overflowed while the readers read.
-        TraceRing ring = new TraceRing(256, 40, 4 * (TraceRing.MAX_TEXT_CHARS + 1));
+        TraceRing ring = new TraceRing(capacity, 40, 4 * (TraceRing.MAX_TEXT_CHARS + 1));
         ExecutorService pool = Executors.newFixedThreadPool(writers + 2);
         CountDownLatch start = new CountDownLatch(1);
         AtomicBoolean writing = new AtomicBoolean(true);
@@ -394,7 +453,7 @@ class TraceRingStorageTest {
             assertTrue(everything[0] > 0);
             rs.get(1).get(50, TimeUnit.SECONDS);
             // Quiescent now: the newest records read back whole.
-            List<TraceRecord> tail = ring.read(total - 256, 1000, null).records();
+            List<TraceRecord> tail = ring.read(total - capacity, capacity, null).records();
             assertFalse(tail.isEmpty());
             tail.forEach(TraceRingStorageTest::checkDerived);
         } finally {
