@@ -1,6 +1,9 @@
 package org.lparemu.bench;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +24,7 @@ import org.lparemu.bench.report.FigureResult;
 import org.lparemu.bench.report.Machine;
 import org.lparemu.bench.report.Report;
 import org.lparemu.bench.wire.Workload;
+import org.slf4j.LoggerFactory;
 
 /**
  * The benchmark harness's entry point.
@@ -114,8 +118,8 @@ public final class BenchMain {
      * figures provoke them by the thousand (B6) and check every outcome themselves, so its loggers are turned off.
      */
     static void quietGuestKernel() {
-        ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("org.lparemu.core.guest"))
-                .setLevel(ch.qos.logback.classic.Level.OFF);
+        ((Logger) LoggerFactory.getLogger("org.lparemu.core.guest"))
+                .setLevel(Level.OFF);
     }
 
     /** Runs the selected figures and writes benchmarks.md and benchmarks.json into {@code o.out()}. */
@@ -160,7 +164,7 @@ public final class BenchMain {
     static long[] gc() {
         long n = 0;
         long ms = 0;
-        for (var b : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+        for (var b : ManagementFactory.getGarbageCollectorMXBeans()) {
             n += Math.max(0, b.getCollectionCount());
             ms += Math.max(0, b.getCollectionTime());
         }

@@ -1,24 +1,34 @@
 package org.lparemu.cli;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.ControlClientException;
 import org.lparemu.core.port.PortException;
+import org.lparemu.demo.ChromeTrace;
 import org.lparemu.proto.v1.ControlRequest;
 import org.lparemu.proto.v1.ControlResponse;
+import org.lparemu.proto.v1.CreatePartition;
+import org.lparemu.proto.v1.DeletePartition;
+import org.lparemu.proto.v1.GetState;
+import org.lparemu.proto.v1.GetTrace;
+import org.lparemu.proto.v1.ListPartitions;
+import org.lparemu.proto.v1.PartitionSpec;
+import org.lparemu.proto.v1.Reset;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
-import org.lparemu.demo.ChromeTrace;
 
 /**
  * {@code lparemu ctl <op>}: one subcommand per control operation. Human-readable output by default,
@@ -57,7 +67,7 @@ final class CtlCommand implements Callable<Integer> {
     }
 
     /** Connects, runs one request, prints it; maps failures to exit codes. */
-    int run(ControlRequest.Builder req, Duration wait, java.util.function.Function<ControlResponse, String> human) {
+    int run(ControlRequest.Builder req, Duration wait, Function<ControlResponse, String> human) {
         String tok = token != null ? token : System.getenv("LPAREMU_CONTROL_TOKEN");
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -85,7 +95,7 @@ final class CtlCommand implements Callable<Integer> {
     static String json(MessageOrBuilder m) {
         try {
             return JsonFormat.printer().print(m);
-        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        } catch (InvalidProtocolBufferException e) {
             throw new LparemuCli.CliException("cannot print JSON: " + e.getMessage());
         }
     }
@@ -98,7 +108,7 @@ final class CtlCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             return ctl.run(ControlRequest.newBuilder().setListPartitions(
-                    org.lparemu.proto.v1.ListPartitions.getDefaultInstance()), Duration.ofSeconds(30),
+                    ListPartitions.getDefaultInstance()), Duration.ofSeconds(30),
                     Render::partitions);
         }
     }
@@ -117,7 +127,7 @@ final class CtlCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             return ctl.run(ControlRequest.newBuilder().setGetState(
-                    org.lparemu.proto.v1.GetState.newBuilder().setPartition(partition)), Duration.ofSeconds(30),
+                    GetState.newBuilder().setPartition(partition)), Duration.ofSeconds(30),
                     r -> Render.state(r.getPartition(), deviceTree));
         }
     }
@@ -147,7 +157,7 @@ final class CtlCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            var spec = org.lparemu.proto.v1.PartitionSpec.newBuilder().setName(name).setVcpus(vcpus).setCores(cores)
+            var spec = PartitionSpec.newBuilder().setName(name).setVcpus(vcpus).setCores(cores)
                     .setSharedProcessor(shared);
             if (qos != null) {
                 spec.setQosCredits(qos);
@@ -156,7 +166,7 @@ final class CtlCommand implements Callable<Integer> {
                 spec.setSystem(system);
             }
             return ctl.run(ControlRequest.newBuilder().setCreatePartition(
-                    org.lparemu.proto.v1.CreatePartition.newBuilder().setSpec(spec)), Duration.ofSeconds(30),
+                    CreatePartition.newBuilder().setSpec(spec)), Duration.ofSeconds(30),
                     r -> "created " + Render.state(r.getPartition(), false));
         }
     }
@@ -172,7 +182,7 @@ final class CtlCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             return ctl.run(ControlRequest.newBuilder().setDeletePartition(
-                    org.lparemu.proto.v1.DeletePartition.newBuilder().setPartition(partition)), Duration.ofSeconds(30),
+                    DeletePartition.newBuilder().setPartition(partition)), Duration.ofSeconds(30),
                     r -> "deleted " + partition);
         }
     }
@@ -184,7 +194,7 @@ final class CtlCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            return ctl.run(ControlRequest.newBuilder().setReset(org.lparemu.proto.v1.Reset.getDefaultInstance()),
+            return ctl.run(ControlRequest.newBuilder().setReset(Reset.getDefaultInstance()),
                     Duration.ofSeconds(30), r -> "reset");
         }
     }
@@ -203,18 +213,19 @@ final class CtlCommand implements Callable<Integer> {
         @Option(names = "--max", defaultValue = "10000", description = "At most this many records (default ${DEFAULT-VALUE}).")
         int max;
 
-        @Option(names = "--chrome", paramLabel = "FILE", description = "Write Chrome trace-event JSON (open in Perfetto or chrome://tracing).")
+        @Option(names = "--chrome", paramLabel = "FILE",
+                description = "Write Chrome trace-event JSON (open in Perfetto or chrome://tracing).")
         Path chrome;
 
         @Override
         public Integer call() {
-            return ctl.run(ControlRequest.newBuilder().setGetTrace(org.lparemu.proto.v1.GetTrace.newBuilder()
+            return ctl.run(ControlRequest.newBuilder().setGetTrace(GetTrace.newBuilder()
                     .setPartition(partition).setSinceSeq(since).setMaxRecords(max)), Duration.ofSeconds(30), r -> {
                         if (chrome != null) {
                             try {
                                 Files.writeString(chrome, ChromeTrace.toJson(r.getTrace().getRecordsList()),
                                         StandardCharsets.UTF_8);
-                            } catch (java.io.IOException e) {
+                            } catch (IOException e) {
                                 throw new LparemuCli.CliException("cannot write " + chrome + ": " + e.getMessage());
                             }
                             return "wrote " + r.getTrace().getRecordsCount() + " records to " + chrome;

@@ -1,5 +1,7 @@
 package org.lparemu.cli;
 
+import ch.qos.logback.classic.Level;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -7,11 +9,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.lparemu.demo.ChromeTrace;
 import org.lparemu.demo.Scenario;
 import org.lparemu.demo.Scenarios;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import org.lparemu.demo.ChromeTrace;
 
 /**
  * {@code lparemu demo}: runs every scenario under every policy of its axis, each against a fresh daemon on
@@ -39,7 +41,7 @@ final class DemoCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    private java.io.PrintWriter out;
+    private PrintWriter out;
 
     @Override
     public Integer call() throws Exception {
@@ -47,7 +49,7 @@ final class DemoCommand implements Callable<Integer> {
         if (System.getProperty("lparemu.log.level.set") == null) {
             // The guest kernels' printk (e.g. "Target credits mismatch") is evidence, not noise, but the matrix
             // already carries it; --log-level WARN shows it.
-            LparemuCli.setRootLevel(ch.qos.logback.classic.Level.OFF);
+            LparemuCli.setRootLevel(Level.OFF);
         }
         try {
             return run();

@@ -1,6 +1,8 @@
 package org.lparemu.cli;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -88,11 +90,11 @@ final class GuestCommand implements Callable<Integer> {
         if (text.isBlank() || text.equals("none")) {
             return List.of();
         }
-        List<Workload.Spec> out = new java.util.ArrayList<>();
+        List<Workload.Spec> out = new ArrayList<>();
         int n = 0;
         for (String part : text.split(";")) {
             String[] mk = part.trim().split(":", 2);
-            Map<String, String> kv = new java.util.HashMap<>();
+            Map<String, String> kv = new HashMap<>();
             if (mk.length > 1) {
                 for (String p : mk[1].split(",")) {
                     String[] e = p.split("=", 2);
@@ -143,7 +145,7 @@ final class GuestCommand implements Callable<Integer> {
         GuestKernel kernel = GuestKernel.boot(conn, config);
         System.out.println("lparemu guest: " + partition + " on " + conn.bootInfo().system() + ", "
                 + conn.bootInfo().vcpus() + " vcpus, policies " + vas + "/" + prrn + ", seed " + s);
-        List<Workload> running = new java.util.ArrayList<>();
+        List<Workload> running = new ArrayList<>();
         for (Workload.Spec spec : specs) {
             Workload w = new Workload(kernel, spec);
             w.start();

@@ -2,6 +2,7 @@ package org.lparemu.cli;
 
 import ch.qos.logback.classic.Level;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,7 +29,7 @@ public final class LparemuCli implements Callable<Integer> {
     }
 
     static void setRootLevel(Level level) {
-        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(level);
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME)).setLevel(level);
     }
 
     public static CommandLine commandLine() {

@@ -4,17 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.util.JsonFormat;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.lparemu.proto.v1.PartitionList;
-import org.lparemu.cli.LparemuCli;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
+import org.lparemu.cli.LparemuCli;
+import org.lparemu.proto.v1.ControlResponse;
+import org.lparemu.proto.v1.PartitionList;
 import org.lparemu.server.EmbeddedDaemon;
 import org.lparemu.wire.ConfigLoader;
+import picocli.CommandLine;
 
 /** The CLI against a real daemon: exit codes, human output and --json. */
 class CliTest {
@@ -37,8 +41,8 @@ class CliTest {
             Run r = run("ctl", "--port", Integer.toString(d.controlPort()), "partitions", "--json");
             assertEquals(0, r.code(), r.err());
             PartitionList.Builder b = PartitionList.newBuilder();
-            JsonFormat.parser().merge(r.out(), org.lparemu.proto.v1.ControlResponse.newBuilder());
-            var resp = org.lparemu.proto.v1.ControlResponse.newBuilder();
+            JsonFormat.parser().merge(r.out(), ControlResponse.newBuilder());
+            var resp = ControlResponse.newBuilder();
             JsonFormat.parser().merge(r.out(), resp);
             assertEquals("lpar1", resp.getPartitions().getPartitions(0).getName());
             assertEquals("source", resp.getPartitions().getPartitions(0).getSystem());
@@ -125,7 +129,7 @@ class CliTest {
     @Test
     void ctlWithNoDaemonExitsThreeWithAClearMessage() throws Exception {
         int port;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+        try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
         Run r = run("ctl", "--port", Integer.toString(port), "partitions");
@@ -169,7 +173,7 @@ class CliTest {
 
         Path bad = dir.resolve("bad.textproto");
         Files.writeString(bad, "systems { nme: \"x\" }\n");
-        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+        IOException e = Assertions.assertThrows(IOException.class,
                 () -> ConfigLoader.load(bad));
         assertTrue(e.getMessage().contains("bad.textproto") && e.getMessage().contains("nme"), e.getMessage());
 

@@ -10,20 +10,44 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.lparemu.core.port.PortException;
+import org.lparemu.proto.v1.AddFault;
+import org.lparemu.proto.v1.AwaitEvent;
+import org.lparemu.proto.v1.AwaitHold;
+import org.lparemu.proto.v1.AwaitMigration;
+import org.lparemu.proto.v1.AwaitTrace;
+import org.lparemu.proto.v1.CheckInvariants;
+import org.lparemu.proto.v1.ClearFaults;
 import org.lparemu.proto.v1.ControlRequest;
 import org.lparemu.proto.v1.ControlResponse;
 import org.lparemu.proto.v1.CreatePartition;
 import org.lparemu.proto.v1.DeletePartition;
+import org.lparemu.proto.v1.DeviceTreeChange;
+import org.lparemu.proto.v1.DlparAction;
+import org.lparemu.proto.v1.DlparCpu;
+import org.lparemu.proto.v1.DlparCpuResult;
 import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.proto.v1.EventAck;
+import org.lparemu.proto.v1.FaultRule;
+import org.lparemu.proto.v1.FaultRuleStatus;
 import org.lparemu.proto.v1.GetState;
 import org.lparemu.proto.v1.GetTrace;
+import org.lparemu.proto.v1.InvariantReport;
+import org.lparemu.proto.v1.ListFaults;
 import org.lparemu.proto.v1.ListPartitions;
+import org.lparemu.proto.v1.Migrate;
+import org.lparemu.proto.v1.MigrateResult;
+import org.lparemu.proto.v1.MigrationOutcome;
+import org.lparemu.proto.v1.ParkedCall;
 import org.lparemu.proto.v1.PartitionSpec;
 import org.lparemu.proto.v1.PartitionState;
 import org.lparemu.proto.v1.PartitionSummary;
+import org.lparemu.proto.v1.Prrn;
+import org.lparemu.proto.v1.PrrnResult;
+import org.lparemu.proto.v1.ReleaseHold;
 import org.lparemu.proto.v1.Reset;
+import org.lparemu.proto.v1.SetQosCredits;
 import org.lparemu.proto.v1.TraceChunk;
+import org.lparemu.proto.v1.TraceRecord;
 
 /**
  * A test client's or operator's connection to the control port. {@link #call} is asynchronous (responses are
@@ -147,7 +171,7 @@ public final class ControlClient implements AutoCloseable {
     }
 
     public EventAck awaitEvent(long eventId, Duration timeout) {
-        return request(ControlRequest.newBuilder().setAwaitEvent(org.lparemu.proto.v1.AwaitEvent.newBuilder()
+        return request(ControlRequest.newBuilder().setAwaitEvent(AwaitEvent.newBuilder()
                 .setEventId(eventId).setTimeoutMs((int) timeout.toMillis())), timeout.plus(GRACE)).getEventAck();
     }
 
@@ -156,70 +180,70 @@ public final class ControlClient implements AutoCloseable {
                 .setSinceSeq(sinceSeq).setMaxRecords(max))).getTrace();
     }
 
-    public org.lparemu.proto.v1.MigrateResult migrate(String partition, String destination) {
-        return request(ControlRequest.newBuilder().setMigrate(org.lparemu.proto.v1.Migrate.newBuilder()
+    public MigrateResult migrate(String partition, String destination) {
+        return request(ControlRequest.newBuilder().setMigrate(Migrate.newBuilder()
                 .setPartition(partition).setDestination(destination == null ? "" : destination))).getMigrate();
     }
 
-    public org.lparemu.proto.v1.MigrationOutcome awaitMigration(String partition, Duration timeout) {
-        return request(ControlRequest.newBuilder().setAwaitMigration(org.lparemu.proto.v1.AwaitMigration.newBuilder()
+    public MigrationOutcome awaitMigration(String partition, Duration timeout) {
+        return request(ControlRequest.newBuilder().setAwaitMigration(AwaitMigration.newBuilder()
                 .setPartition(partition).setTimeoutMs((int) timeout.toMillis())), timeout.plus(GRACE)).getMigration();
     }
 
-    public org.lparemu.proto.v1.PrrnResult prrn(String partition, List<org.lparemu.proto.v1.DeviceTreeChange> changes) {
-        return request(ControlRequest.newBuilder().setPrrn(org.lparemu.proto.v1.Prrn.newBuilder()
+    public PrrnResult prrn(String partition, List<DeviceTreeChange> changes) {
+        return request(ControlRequest.newBuilder().setPrrn(Prrn.newBuilder()
                 .setPartition(partition).addAllChanges(changes))).getPrrn();
     }
 
-    public org.lparemu.proto.v1.DlparCpuResult dlparCpu(String partition, boolean add, int cores) {
-        return request(ControlRequest.newBuilder().setDlparCpu(org.lparemu.proto.v1.DlparCpu.newBuilder()
-                .setPartition(partition).setAction(add ? org.lparemu.proto.v1.DlparAction.ADD
-                        : org.lparemu.proto.v1.DlparAction.REMOVE).setCores(cores))).getDlparCpu();
+    public DlparCpuResult dlparCpu(String partition, boolean add, int cores) {
+        return request(ControlRequest.newBuilder().setDlparCpu(DlparCpu.newBuilder()
+                .setPartition(partition).setAction(add ? DlparAction.ADD
+                        : DlparAction.REMOVE).setCores(cores))).getDlparCpu();
     }
 
     /** Returns the QosCredits event id. */
     public long setQosCredits(String partition, int credits) {
-        return request(ControlRequest.newBuilder().setSetQosCredits(org.lparemu.proto.v1.SetQosCredits.newBuilder()
+        return request(ControlRequest.newBuilder().setSetQosCredits(SetQosCredits.newBuilder()
                 .setPartition(partition).setCredits(credits))).getEventPushed().getEventId();
     }
 
-    public long addFault(org.lparemu.proto.v1.FaultRule rule) {
-        return request(ControlRequest.newBuilder().setAddFault(org.lparemu.proto.v1.AddFault.newBuilder().setRule(rule)))
+    public long addFault(FaultRule rule) {
+        return request(ControlRequest.newBuilder().setAddFault(AddFault.newBuilder().setRule(rule)))
                 .getAddFault().getRuleId();
     }
 
-    public List<org.lparemu.proto.v1.FaultRuleStatus> listFaults() {
-        return request(ControlRequest.newBuilder().setListFaults(org.lparemu.proto.v1.ListFaults.getDefaultInstance()))
+    public List<FaultRuleStatus> listFaults() {
+        return request(ControlRequest.newBuilder().setListFaults(ListFaults.getDefaultInstance()))
                 .getFaults().getRulesList();
     }
 
     public long clearFaults() {
-        return request(ControlRequest.newBuilder().setClearFaults(org.lparemu.proto.v1.ClearFaults.getDefaultInstance()))
+        return request(ControlRequest.newBuilder().setClearFaults(ClearFaults.getDefaultInstance()))
                 .getCount().getValue();
     }
 
-    public List<org.lparemu.proto.v1.ParkedCall> awaitHold(String latch, int minCount, Duration timeout) {
-        return request(ControlRequest.newBuilder().setAwaitHold(org.lparemu.proto.v1.AwaitHold.newBuilder()
+    public List<ParkedCall> awaitHold(String latch, int minCount, Duration timeout) {
+        return request(ControlRequest.newBuilder().setAwaitHold(AwaitHold.newBuilder()
                 .setLatch(latch).setMinCount(minCount).setTimeoutMs((int) timeout.toMillis())), timeout.plus(GRACE))
                 .getParked().getCallsList();
     }
 
     /** Releases up to {@code count} parked calls (0 = all); returns how many. */
     public long releaseHold(String latch, int count) {
-        return request(ControlRequest.newBuilder().setReleaseHold(org.lparemu.proto.v1.ReleaseHold.newBuilder()
+        return request(ControlRequest.newBuilder().setReleaseHold(ReleaseHold.newBuilder()
                 .setLatch(latch).setCount(count))).getCount().getValue();
     }
 
-    public org.lparemu.proto.v1.InvariantReport checkInvariants(String partition, Duration timeout) {
-        return request(ControlRequest.newBuilder().setCheckInvariants(org.lparemu.proto.v1.CheckInvariants.newBuilder()
+    public InvariantReport checkInvariants(String partition, Duration timeout) {
+        return request(ControlRequest.newBuilder().setCheckInvariants(CheckInvariants.newBuilder()
                 .setPartition(partition == null ? "" : partition).setTimeoutMs((int) timeout.toMillis())),
                 timeout.plus(GRACE)).getInvariants();
     }
 
     /** The first trace record after {@code sinceSeq} whose name contains any of {@code names}. */
-    public org.lparemu.proto.v1.TraceRecord awaitTrace(String partition, long sinceSeq, Duration timeout,
+    public TraceRecord awaitTrace(String partition, long sinceSeq, Duration timeout,
                                                        String... names) {
-        return request(ControlRequest.newBuilder().setAwaitTrace(org.lparemu.proto.v1.AwaitTrace.newBuilder()
+        return request(ControlRequest.newBuilder().setAwaitTrace(AwaitTrace.newBuilder()
                 .setPartition(partition).setSinceSeq(sinceSeq).addAllNameContains(List.of(names))
                 .setTimeoutMs((int) timeout.toMillis())), timeout.plus(GRACE)).getTraceRecord();
     }

@@ -13,6 +13,7 @@ import io.netty.handler.codec.protobuf.ProtobufDecoder;
 import io.netty.handler.codec.protobuf.ProtobufEncoder;
 import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
 import java.net.InetSocketAddress;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -32,7 +33,7 @@ final class FrameChannel<I extends MessageLite> implements AutoCloseable {
     private final EventLoopGroup group;
     private final Channel channel;
     private final AtomicBoolean flushQueued = new AtomicBoolean();
-    private final java.util.concurrent.ConcurrentLinkedQueue<Object> outbox = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Object> outbox = new ConcurrentLinkedQueue<>();
 
     FrameChannel(String host, int port, I prototype, Consumer<I> onFrame, Consumer<Throwable> onClose,
                  long connectTimeoutMs, String threadName) {

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.proto.v1.TraceKind;
@@ -51,7 +52,7 @@ public final class ChromeTrace {
                     boolean rtas = r.getName().startsWith("ibm,");
                     String status = rtas ? RtasStatus.name(r.getStatus()) : HStatus.name(r.getStatus());
                     String args = b == null ? "" : b.getArgsList().stream().map(a -> "0x" + Long.toHexString(a))
-                            .collect(java.util.stream.Collectors.joining(", "));
+                            .collect(Collectors.joining(", "));
                     ev = slice("X", r, pid, tid(tids, part, track), r.getBeginNanos(), r.getNanos() - r.getBeginNanos(),
                             "status " + status + (args.isEmpty() ? "" : "; args " + args)
                                     + (r.getDetail().isEmpty() ? "" : "; " + r.getDetail()));

@@ -87,7 +87,8 @@ public final class CloseDuringMigration implements Scenario {
         boolean victimReopened = state.getWindowsList().stream().anyMatch(w -> w.getPid() == victimPid);
 
         List<String> evidence = new ArrayList<>();
-        evidence.add("held at ibm,suspend-me " + heldBits + ", " + counters(before) + "; closed window " + victimWin + " (pid " + victimPid + ") rc " + rc
+        evidence.add("held at ibm,suspend-me " + heldBits + ", " + counters(before) + "; closed window " + victimWin
+                + " (pid " + victimPid + ") rc " + rc
                 + ", " + hcallsByCloser + " hcall(s) by the closer; then " + counters(after));
         evidence.add("migration " + (o.getSuccess() ? "COMPLETED" : o.getVasiState().name()) + " "
                 + o.getRtasStatusesList().stream().map(RtasStatus::name).toList() + ", guest ack " + ack.getStatus()

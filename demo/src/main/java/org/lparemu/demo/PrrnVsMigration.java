@@ -24,10 +24,11 @@ import org.lparemu.proto.v1.When;
  * <p>The PRRN changes two nodes, in this order: {@code cpu@0}'s {@code ibm,associativity} (the system's
  * property: the destination has its own value) and the LMB list {@code ibm,dynamic-memory} of
  * {@code /ibm,dynamic-reconfiguration-memory} (the partition's: it travels with the partition, and no property
- * of that node differs between systems, so a migration's update never touches it). Arrangement, the same for every policy: hold the PRRN worker's first
- * ibm,update-properties after it has run (the source's values are in flight); start the migration; wait until
- * the migration can go no further without the PRRN, whichever comes first: its device-tree update done, the
- * update contended on the device-tree lock, or the migration waiting to drain PRRNs; release.
+ * of that node differs between systems, so a migration's update never touches it). Arrangement, the same for
+ * every policy: hold the PRRN worker's first ibm,update-properties after it has run (the source's values are in
+ * flight); start the migration; wait until the migration can go no further without the PRRN, whichever comes
+ * first: its device-tree update done, the update contended on the device-tree lock, or the migration waiting to
+ * drain PRRNs; release.
  */
 public final class PrrnVsMigration implements Scenario {
     static final String RTASD = "rtasd";

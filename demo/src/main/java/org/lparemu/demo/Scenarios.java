@@ -62,23 +62,6 @@ public final class Scenarios {
         PlatformConfig config();
     }
 
-    /** Every cell whose scenario id and policy match the filters (null or empty = all). */
-    public static List<Cell> runMatrix(String scenarioFilter, String policyFilter, Path traceDir) {
-        List<Cell> out = new ArrayList<>();
-        for (Scenario s : all()) {
-            if (scenarioFilter != null && !scenarioFilter.isEmpty() && !s.id().equals(scenarioFilter)) {
-                continue;
-            }
-            for (String p : s.axis().policies) {
-                if (policyFilter != null && !policyFilter.isEmpty() && !p.equalsIgnoreCase(policyFilter.replace('-', '_'))) {
-                    continue;
-                }
-                out.add(run(s, p, traceDir));
-            }
-        }
-        return out;
-    }
-
     /** "pre-fix" style name of a policy. */
     public static String cliName(String policy) {
         return policy.toLowerCase(Locale.ROOT).replace('_', '-');

@@ -18,6 +18,18 @@ class ArchitectureTest {
                     "org.lparemu.core.check..")
             .because("the guest must see only the hcall/RTAS ABI (org.lparemu.core.port, org.lparemu.core.papr)");
 
+    /**
+     * The hcall and RTAS families, Mobility and Reconfiguration see the platform only through PlatformServices
+     * and the partition they are handed: never the facade with its registry, dispatcher and operator API.
+     */
+    @ArchTest
+    static final ArchRule familiesNeverSeePlatform = noClasses().that().resideInAPackage("org.lparemu.core.hypervisor")
+            .and().haveSimpleNameEndingWith("Hcalls").or().haveSimpleNameEndingWith("Rtas")
+            .or().haveSimpleName("Mobility").or().haveSimpleName("Reconfiguration").or().haveSimpleName("VasiStream")
+            .or().haveSimpleName("PartitionTrees").or().haveSimpleName("TreeUpdate").or().haveSimpleName("Partition")
+            .should().dependOnClassesThat().haveFullyQualifiedName("org.lparemu.core.hypervisor.Platform")
+            .because("families receive PlatformServices (architecture.md, the house issue)");
+
     /** emulator-core is usable in-process: no transport or wire-format classes. */
     @ArchTest
     static final ArchRule coreHasNoNettyOrProtobuf = noClasses().that().resideInAPackage("org.lparemu.core..")

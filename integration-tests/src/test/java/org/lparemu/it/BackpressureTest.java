@@ -6,22 +6,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.BitSet;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.lparemu.client.GuestConnection;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.RtasService;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.RtasRequest;
+import org.lparemu.server.Connections;
 import org.lparemu.server.EmbeddedDaemon;
 import org.lparemu.server.LparemuServer;
-import org.junit.jupiter.api.Test;
-import org.lparemu.server.Connections;
 
 /**
  * A client that pipelines calls and never reads the replies must not make the daemon buffer without bound:
@@ -57,8 +62,8 @@ class BackpressureTest {
                         g.out.write(batch.toByteArray());
                     }
                     g.out.flush();
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
                 }
             }, writerThread);
 
@@ -114,16 +119,16 @@ class BackpressureTest {
     /** Linux's ceiling for an autotuned socket send buffer (tcp_wmem max), 4 MiB where it cannot be read. */
     static long kernelSendBufferMax() {
         try {
-            String[] f = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/ipv4/tcp_wmem"))
+            String[] f = Files.readString(Path.of("/proc/sys/net/ipv4/tcp_wmem"))
                     .trim().split("\\s+");
             return Long.parseLong(f[2]);
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return 4L << 20;
         }
     }
 
     /** The daemon's view of the raw client's connection. */
-    static java.util.Optional<LparemuServer.ConnectionStats> stats(EmbeddedDaemon d, RawConn g) {
+    static Optional<LparemuServer.ConnectionStats> stats(EmbeddedDaemon d, RawConn g) {
         return d.server().connections().stream().filter(s -> s.remote().getPort() == g.localPort()).findFirst();
     }
 }

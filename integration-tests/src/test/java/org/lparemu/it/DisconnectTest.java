@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.ControlClientException;
 import org.lparemu.client.GuestConnection;
@@ -22,10 +23,10 @@ import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PlatformEvent;
 import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.proto.v1.PartitionState;
+import org.lparemu.proto.v1.TraceKind;
 import org.lparemu.proto.v1.TraceRecord;
 import org.lparemu.proto.v1.VasiState;
 import org.lparemu.server.EmbeddedDaemon;
-import org.junit.jupiter.api.Test;
 
 /**
  * A guest that vanishes (RST, as when its process is killed) with calls held by a fault, in the middle of a
@@ -73,7 +74,7 @@ class DisconnectTest {
 
     private static List<TraceRecord> callEnds(ControlClient c, long since) {
         return c.getTrace("lpar1", since - 1, 0).getRecordsList().stream()
-                .filter(r -> r.getKind() == org.lparemu.proto.v1.TraceKind.CALL_END).toList();
+                .filter(r -> r.getKind() == TraceKind.CALL_END).toList();
     }
 
     @Test

@@ -10,6 +10,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnknownFieldSet;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -20,6 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.GuestConnection;
 import org.lparemu.core.papr.HStatus;
@@ -39,7 +41,6 @@ import org.lparemu.proto.v1.DeletePartition;
 import org.lparemu.proto.v1.DeviceTree;
 import org.lparemu.proto.v1.DeviceTreeChange;
 import org.lparemu.proto.v1.DeviceTreeNode;
-import org.lparemu.proto.v1.DlparAction;
 import org.lparemu.proto.v1.DlparCpu;
 import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.proto.v1.EventAck;
@@ -57,17 +58,16 @@ import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.Migrate;
 import org.lparemu.proto.v1.PartitionSpec;
 import org.lparemu.proto.v1.Property;
-import org.lparemu.proto.v1.Prrn;
 import org.lparemu.proto.v1.ProtocolError;
+import org.lparemu.proto.v1.Prrn;
 import org.lparemu.proto.v1.ReleaseHold;
 import org.lparemu.proto.v1.RemoveFault;
 import org.lparemu.proto.v1.ReturnStatus;
 import org.lparemu.proto.v1.RtasRequest;
 import org.lparemu.proto.v1.SetQosCredits;
 import org.lparemu.proto.v1.Trigger;
-import org.lparemu.server.EmbeddedDaemon;
 import org.lparemu.server.DistinctErrorLog;
-import org.junit.jupiter.api.Test;
+import org.lparemu.server.EmbeddedDaemon;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -440,8 +440,8 @@ class HostileInputFuzzTest {
             case 13 -> r.setGetTrace(GetTrace.newBuilder().setPartition(rnd.nextBoolean() ? "" : ghost)
                     .setSinceSeq(rnd.nextLong()).setMaxRecords(rnd.nextInt()));
             case 14 -> r.setCheckInvariants(CheckInvariants.newBuilder().setPartition(ghost).setTimeoutMs(20));
-            default -> r.setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder().addField(100 + rnd.nextInt(1000),
-                    com.google.protobuf.UnknownFieldSet.Field.newBuilder().addVarint(rnd.nextLong()).build()).build());
+            default -> r.setUnknownFields(UnknownFieldSet.newBuilder().addField(100 + rnd.nextInt(1000),
+                    UnknownFieldSet.Field.newBuilder().addVarint(rnd.nextLong()).build()).build());
         }
         return r;
     }

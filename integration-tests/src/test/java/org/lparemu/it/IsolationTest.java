@@ -3,6 +3,7 @@ package org.lparemu.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -10,6 +11,7 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.Test;
 import org.lparemu.client.ControlClient;
 import org.lparemu.core.hypervisor.PlatformConfig;
 import org.lparemu.core.papr.HStatus;
@@ -32,7 +34,6 @@ import org.lparemu.proto.v1.VasiState;
 import org.lparemu.server.EmbeddedDaemon;
 import org.lparemu.server.LparemuServer;
 import org.lparemu.server.ServerSettings;
-import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -193,7 +194,7 @@ class IsolationTest {
     }
 
     private static List<String> warnings(ListAppender<ILoggingEvent> logs) {
-        return logs.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+        return logs.list.stream().filter(e -> e.getLevel() == Level.WARN)
                 .map(ILoggingEvent::getFormattedMessage).toList();
     }
 }

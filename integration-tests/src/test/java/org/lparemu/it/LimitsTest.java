@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.ControlClientException;
 import org.lparemu.client.GuestConnection;
@@ -29,7 +30,6 @@ import org.lparemu.proto.v1.ControlResponse;
 import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.proto.v1.FaultMatch;
 import org.lparemu.proto.v1.FaultRule;
-import org.lparemu.proto.v1.GetState;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HcallRequest;
 import org.lparemu.proto.v1.Hold;
@@ -37,11 +37,12 @@ import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.ListPartitions;
 import org.lparemu.proto.v1.PartitionSpec;
 import org.lparemu.proto.v1.ProtocolError;
+import org.lparemu.proto.v1.RemoveFault;
 import org.lparemu.proto.v1.ReturnStatus;
 import org.lparemu.proto.v1.TraceChunk;
-import org.lparemu.wire.ConfigLoader;
+import org.lparemu.proto.v1.VasiState;
 import org.lparemu.server.EmbeddedDaemon;
-import org.junit.jupiter.api.Test;
+import org.lparemu.wire.ConfigLoader;
 
 /**
  * Every limit in {@code config.proto Limits}, hit over real sockets with a small configured value: each
@@ -100,6 +101,8 @@ class LimitsTest {
     @Test
     void outOfRangeLimitsAreRefusedNamingTheField() {
         Exception e = assertThrows(RuntimeException.class, () -> ConfigLoader.parse("limits { trace_capacity: 8 }"));
+        assertTrue(e.getMessage().contains("trace_capacity"), e.getMessage());
+        e = assertThrows(RuntimeException.class, () -> ConfigLoader.parse("limits { trace_capacity: 2000000000 }"));
         assertTrue(e.getMessage().contains("trace_capacity"), e.getMessage());
         e = assertThrows(RuntimeException.class, () -> ConfigLoader.parse("limits { max_frame_bytes: 4294967295 }"));
         assertTrue(e.getMessage().contains("max_frame_bytes"), e.getMessage());
@@ -252,7 +255,7 @@ class LimitsTest {
             assertEquals(ErrorCode.LIMIT_EXCEEDED, e.code());
             assertTrue(e.getMessage().contains("3"), e.getMessage());
             c.request(ControlRequest.newBuilder().setRemoveFault(
-                    org.lparemu.proto.v1.RemoveFault.newBuilder().setRuleId(first)));
+                    RemoveFault.newBuilder().setRuleId(first)));
             c.addFault(r);
             assertEquals(3, c.listFaults().size());
         }
@@ -342,7 +345,7 @@ class LimitsTest {
                     assertThrows(ControlClientException.class, () -> c.migrate("lpar1", "")).code());
             var s = c.getState("lpar1");
             assertEquals(2, s.getPendingEventsCount());
-            assertEquals(org.lparemu.proto.v1.VasiState.VASI_ABORTED, s.getMigration().getVasiState(),
+            assertEquals(VasiState.VASI_ABORTED, s.getMigration().getVasiState(),
                     "a migration whose request cannot be pushed is aborted, not left open");
             // A guest connects, receives both, acknowledges them: room again.
             try (GuestConnection g = d.guest("lpar1")) {

@@ -5,14 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.GuestConnection;
 import org.lparemu.core.papr.HStatus;
@@ -31,7 +34,7 @@ import org.lparemu.proto.v1.DeviceTreeChange;
 import org.lparemu.proto.v1.PartitionState;
 import org.lparemu.proto.v1.Property;
 import org.lparemu.server.EmbeddedDaemon;
-import org.junit.jupiter.api.Test;
+import org.lparemu.wire.ProtoMapping;
 
 /**
  * The hypervisor driven over real sockets with raw hcalls and RTAS calls, no guest kernel: what a test
@@ -83,7 +86,7 @@ class RawHypervisorSocketTest {
         Map<String, byte[]> updateProperties(int phandle, int scope) {
             Map<String, byte[]> props = new TreeMap<>();
             byte[] wa = UpdatePropertiesWorkArea.initial(phandle);
-            java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
+            ByteArrayOutputStream partial = new ByteArrayOutputStream();
             while (true) {
                 RtasResult r = port.rtas(0, RtasService.UPDATE_PROPERTIES, new long[] {0x2000, scope}, wa);
                 assertTrue(r.status() == 0 || r.status() == 1, "update-properties status " + r.status());
@@ -172,7 +175,7 @@ class RawHypervisorSocketTest {
             }
             PartitionState after = c.getState("lpar1");
             assertEquals("destination", after.getSystem());
-            DeviceTree platformTree = org.lparemu.wire.ProtoMapping.fromProto(after.getDeviceTree());
+            DeviceTree platformTree = ProtoMapping.fromProto(after.getDeviceTree());
             assertEquals(List.of(), tree.diff(platformTree), "update-nodes + update-properties give the destination tree");
 
             assertEquals(HStatus.H_PARAMETER, g.port.hcall(0, Hcall.H_MODIFY_VAS_WINDOW, w1, 77, 0,
@@ -217,7 +220,7 @@ class RawHypervisorSocketTest {
             assertEquals(1, entries.size());
             int phandle = entries.get(0).phandle();
             assertEquals(cpu, g.port.bootInfo().deviceTree().nodeByPhandle(phandle).path());
-            assertTrue(java.util.Arrays.equals(assoc, g.updateProperties(phandle, -ev.scope()).get("ibm,associativity")));
+            assertTrue(Arrays.equals(assoc, g.updateProperties(phandle, -ev.scope()).get("ibm,associativity")));
             assertTrue(c.getState("lpar1").getDeviceTreeGeneration() > g.port.bootInfo().deviceTree().generation());
         }
     }

@@ -9,16 +9,19 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.GuestConnection;
 import org.lparemu.core.papr.HStatus;
-import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PortException;
@@ -27,8 +30,6 @@ import org.lparemu.proto.v1.ControlRequest;
 import org.lparemu.proto.v1.ControlResponse;
 import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.proto.v1.ProtocolError;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The runnable jar as users start it: {@code serve} with the embedded default on ephemeral ports, a control
@@ -46,7 +47,7 @@ class ServeProcessTest {
     }
 
     static Process start(ProcessBuilder.Redirect stderr, String... extra) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of(
+        List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar().toString(),
                 "serve", "--guest-port", "0", "--control-port", "0"));
         cmd.addAll(List.of(extra));

@@ -188,7 +188,8 @@ class SoakTest {
             long heapAfter = usedHeapAfterGc();
 
             quiesce();
-            String figures = String.format("soak %.1f s (counts include the warm-up): %s started, %s acked, %d migrations ok (%d suspend retries), "
+            String figures = String.format("soak %.1f s (counts include the warm-up): %s started, %s acked, "
+                            + "%d migrations ok (%d suspend retries), "
                     + "%d PRRNs issued during a migration, %d HMC actions skipped (partition busy); %s; "
                     + "%d WARN log lines; threads %d -> %d, heap %d -> %d MiB, %s", secs(soakDone - warmDone),
                     counts(started),

@@ -117,10 +117,6 @@ public final class LparemuServer implements AutoCloseable {
         return platform;
     }
 
-    public ControlCommandAdapter controlAdapter() {
-        return control;
-    }
-
     /** Distinct protocol errors seen so far, by kind. */
     public DistinctErrorLog errors() {
         return errors;
@@ -139,11 +135,6 @@ public final class LparemuServer implements AutoCloseable {
                     ch.config().isAutoRead(), ch.isWritable(), buf == null ? 0 : buf.totalPendingWriteBytes()));
         }
         return out;
-    }
-
-    /** True when the server channel uses the native epoll transport. */
-    public boolean usesEpoll() {
-        return guestChannel.getClass().getSimpleName().startsWith("Epoll");
     }
 
     /**

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,8 +15,10 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +28,9 @@ import org.junit.jupiter.api.Test;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.ControlClientException;
 import org.lparemu.client.GuestConnection;
+import org.lparemu.core.hypervisor.PlatformConfig;
 import org.lparemu.core.papr.HStatus;
+import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PortException;
 import org.lparemu.proto.v1.ControlRequest;
@@ -37,6 +42,9 @@ import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.PartitionSpec;
 import org.lparemu.proto.v1.PartitionState;
 import org.lparemu.proto.v1.ProtocolError;
+import org.lparemu.proto.v1.TraceKind;
+import org.lparemu.proto.v1.TraceRecord;
+import org.lparemu.wire.ProtoMapping;
 
 /** Socket tier: a real daemon on ephemeral ports, the Java clients and a plain-socket client. */
 class DaemonSocketTest {
@@ -185,12 +193,12 @@ class DaemonSocketTest {
     void thousandCallsInFlightOnOneConnectionAreAllAnsweredByTheirIds() throws Exception {
         // H_HOME_NODE_ASSOCIATIVITY(VPHN_FLAG_VCPU, vcpu) answers each vCPU's own associativity, so a reply
         // matched to the wrong call id would carry the wrong registers.
-        java.util.Map<Long, List<Long>> expected = new java.util.HashMap<>();
+        Map<Long, List<Long>> expected = new HashMap<>();
         try (GuestConnection g = daemon.guest("lpar1")) {
             for (long v = 0; v < 4; v++) {
-                HcallResult r = g.hcall(0, org.lparemu.core.papr.Hcall.H_HOME_NODE_ASSOCIATIVITY, 1, v);
+                HcallResult r = g.hcall(0, Hcall.H_HOME_NODE_ASSOCIATIVITY, 1, v);
                 assertEquals(HStatus.H_SUCCESS, r.status());
-                expected.put(v, org.lparemu.wire.ProtoMapping.boxed(r.rets()));
+                expected.put(v, ProtoMapping.boxed(r.rets()));
             }
         }
         // lpar1 has 2 cores: vCPUs 0 and 2 sit on one, 1 and 3 on the other.
@@ -199,10 +207,10 @@ class DaemonSocketTest {
             g.send(hello("lpar1", 1));
             assertEquals(HostFrame.KindCase.WELCOME, g.read().getKindCase());
             // Write all 1,000 before reading any reply.
-            java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
+            ByteArrayOutputStream batch = new ByteArrayOutputStream();
             Set<Long> sent = new HashSet<>();
             for (long id = 1000; id < 2000; id++) {
-                hcall(id, org.lparemu.core.papr.Hcall.H_HOME_NODE_ASSOCIATIVITY, 1, id % 4).writeDelimitedTo(batch);
+                hcall(id, Hcall.H_HOME_NODE_ASSOCIATIVITY, 1, id % 4).writeDelimitedTo(batch);
                 sent.add(id);
             }
             g.out.write(batch.toByteArray());
@@ -236,11 +244,11 @@ class DaemonSocketTest {
     void guestTracepointsReachTheTraceAndCanBeAwaited() {
         try (GuestConnection g = daemon.guest("lpar1"); ControlClient c = daemon.control()) {
             long since = c.getTrace("lpar1", 0, 100_000).getLastSeq();
-            CompletableFuture<org.lparemu.proto.v1.TraceRecord> waiting = CompletableFuture.supplyAsync(
+            CompletableFuture<TraceRecord> waiting = CompletableFuture.supplyAsync(
                     () -> c.awaitTrace("lpar1", since, Duration.ofSeconds(10), "vas_migration_closed", "lock_contended"));
             g.tracepoint(2, "vas_migration_closed", "type default, 0 windows");
-            org.lparemu.proto.v1.TraceRecord r = waiting.join();
-            assertEquals(org.lparemu.proto.v1.TraceKind.GUEST, r.getKind());
+            TraceRecord r = waiting.join();
+            assertEquals(TraceKind.GUEST, r.getKind());
             assertEquals("vas_migration_closed", r.getName());
             assertEquals(2, r.getVcpu());
             assertEquals("type default, 0 windows", r.getDetail());
@@ -306,7 +314,7 @@ class DaemonSocketTest {
 
     @Test
     void unauthenticatedControlRequestsAreRefusedWithATypedError() throws Exception {
-        try (EmbeddedDaemon secured = EmbeddedDaemon.start(org.lparemu.core.hypervisor.PlatformConfig.defaults(),
+        try (EmbeddedDaemon secured = EmbeddedDaemon.start(PlatformConfig.defaults(),
                 ServerSettings.ephemeral().withToken("s3cret"))) {
             try (ControlClient anon = secured.control()) {
                 ControlClientException e = assertThrows(ControlClientException.class, anon::listPartitions);

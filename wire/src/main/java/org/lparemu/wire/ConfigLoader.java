@@ -12,11 +12,13 @@ import org.lparemu.core.hypervisor.ControlException;
 import org.lparemu.core.hypervisor.PartitionSpec;
 import org.lparemu.core.hypervisor.PlatformConfig;
 import org.lparemu.core.port.DeviceTree;
+import org.lparemu.core.trace.TraceRing;
 import org.lparemu.proto.v1.DaemonConfig;
 import org.lparemu.proto.v1.HypervisorOptions;
 import org.lparemu.proto.v1.Limits;
 import org.lparemu.proto.v1.ManagedSystemConfig;
 import org.lparemu.proto.v1.OverlayProperty;
+import org.lparemu.proto.v1.SuspendWithWindows;
 
 /**
  * Reads the daemon configuration (protobuf text format, {@code lparemu.v1.DaemonConfig}) into the core's
@@ -98,7 +100,7 @@ public final class ConfigLoader {
     private static PlatformConfig.HypervisorOptions hypervisor(HypervisorOptions h) {
         PlatformConfig.HypervisorOptions d = PlatformConfig.HypervisorOptions.DEFAULT;
         return new PlatformConfig.HypervisorOptions(
-                h.getSuspendWithWindows() == org.lparemu.proto.v1.SuspendWithWindows.ABORT_STREAM
+                h.getSuspendWithWindows() == SuspendWithWindows.ABORT_STREAM
                         ? PlatformConfig.SuspendWithWindows.ABORT_STREAM : PlatformConfig.SuspendWithWindows.REFUSE,
                 h.hasSuspendRefusalStatus() ? h.getSuspendRefusalStatus() : d.suspendRefusalStatus(),
                 h.hasOverCreditStatus() ? h.getOverCreditStatus() : d.overCreditStatus(),
@@ -120,6 +122,11 @@ public final class ConfigLoader {
         }
         if (l.getTraceCapacity() != 0 && l.getTraceCapacity() < 16) {
             throw new ControlException(ControlError.BAD_SPEC, "limits.trace_capacity must be at least 16, got "
+                    + l.getTraceCapacity());
+        }
+        if (l.getTraceCapacity() > TraceRing.MAX_CAPACITY) {
+            throw new ControlException(ControlError.BAD_SPEC, "limits.trace_capacity must be at most "
+                    + TraceRing.MAX_CAPACITY + " (the ring's slots are one array), got "
                     + l.getTraceCapacity());
         }
         return new PlatformConfig.Limits(or(l.getMaxFrameBytes(), d.maxFrameBytes()),

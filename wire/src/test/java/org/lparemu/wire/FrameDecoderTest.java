@@ -15,14 +15,15 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.protobuf.ProtobufDecoder;
 import io.netty.handler.codec.protobuf.ProtobufEncoder;
 import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HcallRequest;
 import org.lparemu.proto.v1.Hello;
-import org.junit.jupiter.api.Test;
 
 /** Codec tier: the bounded varint framer and protobuf codec with EmbeddedChannel, split at every byte. */
 class FrameDecoderTest {
@@ -133,7 +134,7 @@ class FrameDecoderTest {
         }
         byte[] bytes = new byte[out.readableBytes()];
         out.readBytes(bytes);
-        assertEquals(f, GuestFrame.parseDelimitedFrom(new java.io.ByteArrayInputStream(bytes)));
+        assertEquals(f, GuestFrame.parseDelimitedFrom(new ByteArrayInputStream(bytes)));
         assertEquals(delimited(f).length, bytes.length);
     }
 }

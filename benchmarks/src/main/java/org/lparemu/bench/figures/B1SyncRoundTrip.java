@@ -1,6 +1,7 @@
 package org.lparemu.bench.figures;
 
 import io.grpc.ManagedChannel;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -137,7 +138,7 @@ public final class B1SyncRoundTrip implements Figure {
     }
 
     private static SyncContender socket(String label, int port, Workload w, long expected, BenchContext ctx)
-            throws java.io.IOException {
+            throws IOException {
         SocketCaller c = SocketCaller.connect(port, w, "bench-b1");
         return new SyncContender(label, id -> {
             HostFrame r = c.roundTrip(id);

@@ -107,8 +107,8 @@ public final class B2PipelinedThroughput implements Figure {
         f.ratios.addAll(ratios(table));
         f.notes.add("The diagnostic row runs a second daemon, identical except for a trace ring of "
                 + Diagnostics.SMALL_TRACE + " records instead of the default " + Diagnostics.defaultTraceCapacity()
-                + ": the default ring keeps that many TraceRecord objects reachable, which every young GC copies "
-                + "and promotes under load. Its ratios are informational.");
+                + ", to show what the ring's size costs under load (the ring used to keep one TraceRecord object "
+                + "per record reachable; it now stores records in primitive arrays). Its ratios are informational.");
         f.notes.add("Client and server share the same " + Runtime.getRuntime().availableProcessors() + " vCPUs: the "
                 + "client's cost is in every row, which is why the ratios, not the absolute rates, are the figures.");
         return f;

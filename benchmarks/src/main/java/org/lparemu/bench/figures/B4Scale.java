@@ -1,5 +1,6 @@
 package org.lparemu.bench.figures;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -30,7 +31,6 @@ import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.PartitionSpec;
 import org.lparemu.proto.v1.PartitionState;
 import org.lparemu.server.EmbeddedDaemon;
-import org.lparemu.server.Connections;
 
 /**
  * B4: one daemon holding many partitions, each with a guest connection and W open windows (1,000 x 64 in full
@@ -197,7 +197,7 @@ public final class B4Scale implements Figure {
     }
 
     /** Allocates then modifies {@code windows} windows in two pipelined batches, checking every status. */
-    private static void openWindows(SocketCaller g, int windows) throws java.io.IOException {
+    private static void openWindows(SocketCaller g, int windows) throws IOException {
         long d = Vas.DEFAULT_DOMAIN_ID;
         List<GuestFrame> alloc = new ArrayList<>(windows);
         for (int i = 0; i < windows; i++) {

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -269,7 +270,7 @@ public final class B6RaceReproduction implements Figure {
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong opens = new AtomicLong();
             List<Thread> tasks = new ArrayList<>();
-            List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<Throwable> failures = new CopyOnWriteArrayList<>();
             for (int i = 0; i < TASKS; i++) {
                 int pid = 500 + i;
                 Thread t = new Thread(() -> {

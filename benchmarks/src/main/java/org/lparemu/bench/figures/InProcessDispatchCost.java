@@ -2,11 +2,14 @@ package org.lparemu.bench.figures;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.lparemu.bench.BenchContext;
 import org.lparemu.bench.Figure;
 import org.lparemu.bench.jmh.InProcessDispatchBench;
 import org.lparemu.bench.report.Column;
 import org.lparemu.bench.report.FigureResult;
+import org.lparemu.bench.report.Machine;
+import org.lparemu.bench.report.Ratio;
 import org.lparemu.bench.report.ResultRow;
 import org.lparemu.bench.report.ResultTable;
 import org.openjdk.jmh.results.IterationResult;
@@ -79,7 +82,7 @@ public final class InProcessDispatchCost implements Figure {
             row.put("error_ops_per_s", p.getScoreError(), List.of(p.getScoreError()));
             t.rows.add(row);
         }
-        f.method = "JMH " + org.lparemu.bench.report.Machine.jmhVersion()
+        f.method = "JMH " + Machine.jmhVersion()
                 + ", throughput mode, 1 fork (-Xms1g -Xmx1g), " + WARMUP_ITERATIONS + " x 1 s warm-up, " + ITERATIONS
                 + " x 1 s measured, one thread. Each cell is JMH's score (the mean over the measured iterations, with "
                 + "its 99.9% confidence half-width); the JSON has every iteration. Same workload as B1/B2, on a "
@@ -87,9 +90,9 @@ public final class InProcessDispatchCost implements Figure {
         f.tables.add(t);
         ResultRow daemon = t.row("daemon's per-call work: parse GuestFrame, dispatch, build and serialize HostFrame");
         ResultRow floor = t.row("floor's per-call work: parse GuestFrame, serialize the captured reply");
-        f.ratios.add(org.lparemu.bench.report.Ratio.info("ns/call daemon's per-call work / floor's",
+        f.ratios.add(Ratio.info("ns/call daemon's per-call work / floor's",
                 daemon.get("ns_per_op") / floor.get("ns_per_op"), ctx.placement()));
-        f.notes.add(String.format(java.util.Locale.ROOT, "The emulator adds %.0f ns of CPU per call over the floor's "
+        f.notes.add(String.format(Locale.ROOT, "The emulator adds %.0f ns of CPU per call over the floor's "
                 + "handler (the difference of the two codec rows), all of it on the daemon's one IO thread.",
                 daemon.get("ns_per_op") - floor.get("ns_per_op")));
         return f;

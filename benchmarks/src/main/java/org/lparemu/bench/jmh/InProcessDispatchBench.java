@@ -3,6 +3,7 @@ package org.lparemu.bench.jmh;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.concurrent.TimeUnit;
+import org.lparemu.bench.wire.ReplyTemplate;
 import org.lparemu.bench.wire.Workload;
 import org.lparemu.core.hypervisor.GuestSession;
 import org.lparemu.core.hypervisor.InProcessPort;
@@ -13,7 +14,6 @@ import org.lparemu.core.port.HcallResult;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HcallRequest;
 import org.lparemu.proto.v1.HcallResponse;
-import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.wire.ProtoMapping;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -42,7 +42,7 @@ public class InProcessDispatchBench {
     private GuestSession session;
     private Workload workload;
     private byte[] requestBytes;
-    private org.lparemu.bench.wire.ReplyTemplate template;
+    private ReplyTemplate template;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -60,7 +60,7 @@ public class InProcessDispatchBench {
         if (r.buffer().length > 0) {
             b.setBuffer(ByteString.copyFrom(r.buffer()));
         }
-        template = new org.lparemu.bench.wire.ReplyTemplate(b.build());
+        template = new ReplyTemplate(b.build());
     }
 
     @TearDown(Level.Trial)

@@ -1,5 +1,9 @@
 package org.lparemu.bench.report;
 
+import com.google.protobuf.RuntimeVersion;
+import io.grpc.internal.GrpcUtil;
+import io.netty.channel.Channel;
+import io.netty.util.Version;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
@@ -7,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.lparemu.wire.Transports;
+import org.openjdk.jmh.runner.Runner;
 
 /**
  * The machine a run measured: cores, CPU, memory, JDK and JVM flags, OS and kernel, library versions, the
@@ -23,8 +29,8 @@ public record Machine(int cores, String cpusAllowed, String cpuModel, long memTo
                 System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"),
                 ManagementFactory.getRuntimeMXBean().getInputArguments(), rt.maxMemory(),
                 System.getProperty("os.name"), System.getProperty("os.version"), System.getProperty("os.arch"),
-                org.lparemu.wire.Transports.name(), nettyVersion(), protobufVersion(),
-                io.grpc.internal.GrpcUtil.getGrpcBuildVersion().getImplementationVersion(), jmhVersion(), readGitCommit());
+                Transports.name(), nettyVersion(), protobufVersion(),
+                GrpcUtil.getGrpcBuildVersion().getImplementationVersion(), jmhVersion(), readGitCommit());
     }
 
     private static String procStatus(String key) {
@@ -67,7 +73,7 @@ public record Machine(int cores, String cpusAllowed, String cpuModel, long memTo
     }
 
     private static String nettyVersion() {
-        var all = io.netty.util.Version.identify();
+        var all = Version.identify();
         var v = all.get("netty-common");
         if (v == null && !all.isEmpty()) {
             v = all.values().iterator().next();
@@ -75,7 +81,7 @@ public record Machine(int cores, String cpusAllowed, String cpuModel, long memTo
         if (v != null) {
             return v.artifactVersion();
         }
-        Package p = io.netty.channel.Channel.class.getPackage();
+        Package p = Channel.class.getPackage();
         return p != null && p.getImplementationVersion() != null ? p.getImplementationVersion() : "unknown";
     }
 
@@ -90,12 +96,12 @@ public record Machine(int cores, String cpusAllowed, String cpuModel, long memTo
     }
 
     private static String protobufVersion() {
-        return com.google.protobuf.RuntimeVersion.MAJOR + "." + com.google.protobuf.RuntimeVersion.MINOR + "."
-                + com.google.protobuf.RuntimeVersion.PATCH;
+        return RuntimeVersion.MAJOR + "." + RuntimeVersion.MINOR + "."
+                + RuntimeVersion.PATCH;
     }
 
     public static String jmhVersion() {
-        Package p = org.openjdk.jmh.runner.Runner.class.getPackage();
+        Package p = Runner.class.getPackage();
         String v = p == null ? null : p.getImplementationVersion();
         return v == null ? "1.37" : v;
     }

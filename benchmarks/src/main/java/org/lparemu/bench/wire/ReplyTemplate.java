@@ -1,5 +1,6 @@
 package org.lparemu.bench.wire;
 
+import java.io.IOException;
 import org.lparemu.proto.v1.HcallResponse;
 import org.lparemu.proto.v1.HostFrame;
 
@@ -24,7 +25,7 @@ public record ReplyTemplate(HcallResponse response) {
     }
 
     /** Asks the daemon once, through a plain socket. */
-    public static ReplyTemplate capture(int daemonPort, Workload w) throws java.io.IOException {
+    public static ReplyTemplate capture(int daemonPort, Workload w) throws IOException {
         try (SocketCaller c = SocketCaller.connect(daemonPort, w, "bench-capture")) {
             HostFrame f = c.roundTrip(1);
             return new ReplyTemplate(f.getHcall().toBuilder().setCallId(0).build());

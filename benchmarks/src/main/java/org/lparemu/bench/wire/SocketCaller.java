@@ -1,11 +1,15 @@
 package org.lparemu.bench.wire;
 
 import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.util.ArrayList;
+import java.util.List;
+import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HostFrame;
 
 /**
@@ -75,14 +79,14 @@ public final class SocketCaller implements AutoCloseable {
      * Writes every frame, flushes once, then reads one reply per frame (replies to calls that answer at once come
      * back in order on one connection).
      */
-    public java.util.List<HostFrame> batch(java.util.List<org.lparemu.proto.v1.GuestFrame> frames) throws IOException {
-        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    public List<HostFrame> batch(List<GuestFrame> frames) throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
         for (var f : frames) {
             f.writeDelimitedTo(buf);
         }
         buf.writeTo(out);
         out.flush();
-        java.util.List<HostFrame> replies = new java.util.ArrayList<>(frames.size());
+        List<HostFrame> replies = new ArrayList<>(frames.size());
         for (int i = 0; i < frames.size(); i++) {
             HostFrame f = HostFrame.parseDelimitedFrom(in);
             if (f == null) {

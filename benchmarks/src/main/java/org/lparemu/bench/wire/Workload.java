@@ -14,7 +14,6 @@ import org.lparemu.core.port.HcallResult;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HcallRequest;
 import org.lparemu.proto.v1.Hello;
-import org.lparemu.client.GuestConnection;
 
 /**
  * The hcall that the socket figures (B1, B2) and the in-process JMH benchmark measure, and the frames that
@@ -50,6 +49,10 @@ public final class Workload {
     public final long opcode;
     public final long[] args;
     public final long expectedStatus;
+
+    /** Describes {@link #armNonMatchingFaultRule} for the reports. */
+    public static final String FAULT_RULE_NOTE = "one fault rule is armed that never matches the measured call "
+            + "(H_JOIN answered H_HARDWARE), so the fault-rule check runs on every call";
 
     private Workload(Kind kind, String description, long opcode, long[] args, long expectedStatus) {
         this.kind = kind;
@@ -127,10 +130,6 @@ public final class Workload {
         platform.addFault(new FaultRule(FaultMatch.hcall(Hcall.H_JOIN).partition(PARTITION),
                 new FaultAction.ReturnStatus(HStatus.H_HARDWARE, null, When.BEFORE)));
     }
-
-    /** Describes {@link #armNonMatchingFaultRule} for the reports. */
-    public static final String FAULT_RULE_NOTE = "one fault rule is armed that never matches the measured call "
-            + "(H_JOIN answered H_HARDWARE), so the fault-rule check runs on every call";
 
     /** The Hello every benchmark connection sends: calls only, no platform events. */
     public static GuestFrame hello(String clientName) {

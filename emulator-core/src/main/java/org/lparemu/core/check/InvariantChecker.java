@@ -1,10 +1,12 @@
 package org.lparemu.core.check;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.lparemu.core.hypervisor.ManagedSystem;
 import org.lparemu.core.hypervisor.PartitionView;
@@ -33,6 +35,9 @@ public final class InvariantChecker {
     public static final String HYPERVISOR = "hypervisor";
     public static final String GUEST = "guest";
     public static final String DEVICE_TREE = "device-tree";
+
+    /** Properties through which a node can carry its phandle (the ones the kernel's attach reads). */
+    static final Set<String> PHANDLE_PROPERTIES = Set.of("phandle", "linux,phandle", "ibm,phandle");
 
     private InvariantChecker() {
     }
@@ -205,9 +210,6 @@ public final class InvariantChecker {
         return out;
     }
 
-    /** Properties through which a node can carry its phandle (the ones the kernel's attach reads). */
-    static final java.util.Set<String> PHANDLE_PROPERTIES = java.util.Set.of("phandle", "linux,phandle", "ibm,phandle");
-
     /**
      * A node the guest attached from ibm,configure-connector (a DLPAR core, a PRRN-added node) keeps the
      * firmware's {@code ibm,phandle} property, as Linux does, while the platform models a phandle as the node's
@@ -220,7 +222,7 @@ public final class InvariantChecker {
         }
         DeviceTree.Node n = guest.node(d.path());
         byte[] v = n == null ? null : n.property(d.property());
-        return v != null && v.length == 4 && java.nio.ByteBuffer.wrap(v).getInt() == n.phandle();
+        return v != null && v.length == 4 && ByteBuffer.wrap(v).getInt() == n.phandle();
     }
 
     private static String typeName(int winType) {

@@ -1,5 +1,7 @@
 package org.lparemu.core.fault;
 
+import org.lparemu.core.papr.Hcall;
+
 /** What a fault rule can see of a call. */
 public record CallInfo(String partition, int vcpu, String task, long opcode, String rtasService, long[] args,
                        long connectionId, long traceSeq) {
@@ -9,6 +11,6 @@ public record CallInfo(String partition, int vcpu, String task, long opcode, Str
 
     /** Decoded name of the call. */
     public String name() {
-        return rtasService != null ? rtasService : org.lparemu.core.papr.Hcall.name(opcode);
+        return rtasService != null ? rtasService : Hcall.name(opcode);
     }
 }

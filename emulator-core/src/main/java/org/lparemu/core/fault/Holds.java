@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 
 /**
  * Named latches where Hold actions park calls, and where test clients wait for them (AwaitHold) and let
@@ -154,7 +155,7 @@ public final class Holds {
         return failWhere(p -> true, reason);
     }
 
-    private int failWhere(java.util.function.Predicate<Parked> which, String reason) {
+    private int failWhere(Predicate<Parked> which, String reason) {
         List<Parked> out = new ArrayList<>();
         synchronized (this) {
             for (Iterator<Map.Entry<String, ArrayDeque<Parked>>> it = latches.entrySet().iterator(); it.hasNext(); ) {

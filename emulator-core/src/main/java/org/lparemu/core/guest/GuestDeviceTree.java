@@ -2,6 +2,7 @@ package org.lparemu.core.guest;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -299,6 +300,6 @@ public final class GuestDeviceTree {
     private static Map<String, byte[]> copy(Map<String, byte[]> props) {
         Map<String, byte[]> m = new LinkedHashMap<>();
         props.forEach((k, v) -> m.put(k, v.clone()));
-        return java.util.Collections.unmodifiableMap(m);
+        return Collections.unmodifiableMap(m);
     }
 }

@@ -244,10 +244,6 @@ public final class GuestKernel implements AutoCloseable {
         return deviceTree;
     }
 
-    public DeviceTreeUpdate deviceTreeUpdate() {
-        return dtUpdate;
-    }
-
     public ErrorCounters errors() {
         return errors;
     }

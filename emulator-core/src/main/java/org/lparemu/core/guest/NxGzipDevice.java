@@ -1,6 +1,8 @@
 package org.lparemu.core.guest;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -219,8 +221,8 @@ public final class NxGzipDevice {
     }
 
     /** The windows currently held by handles. */
-    public java.util.List<VasWindow> windows() {
-        java.util.List<VasWindow> out = new java.util.ArrayList<>();
+    public List<VasWindow> windows() {
+        List<VasWindow> out = new ArrayList<>();
         for (Fd fd : fds.values()) {
             VasWindow w = fd.windowVolatile();
             if (w != null) {

@@ -820,7 +820,8 @@ public final class PseriesVas {
     private void tracepointClosedLocked(VasCaps vcaps, int closedBefore) {
         String type = vcaps.type == Vas.WIN_TYPE_QOS ? "qos" : "default";
         port.tracepoint(Vcpu.current(), "vas_migration_closed[" + type + "]", String.format(
-                "%d listed, %d closed by this pass, %d half-open", vcaps.nrOpenWindows, vcaps.nrCloseWins - closedBefore, vcaps.windowsHalfOpen.get()));
+                "%d listed, %d closed by this pass, %d half-open", vcaps.nrOpenWindows, vcaps.nrCloseWins - closedBefore,
+                vcaps.windowsHalfOpen.get()));
     }
 
     private int migrationHandlerUpstream(MigrationAction action) {

@@ -68,10 +68,6 @@ public final class Workload {
         public Spec withQos(boolean q) {
             return new Spec(tasks, mode, keepOpen, opsPerSecond, pastesPerWindow, maxPasteBytes, q, vasId, seed);
         }
-
-        public Spec withVasId(int id) {
-            return new Spec(tasks, mode, keepOpen, opsPerSecond, pastesPerWindow, maxPasteBytes, qos, id, seed);
-        }
     }
 
     /** Totals since start. {@code windowsHeld} is how many windows tasks hold right now. */
@@ -104,6 +100,9 @@ public final class Workload {
     /** Written by start() under the object monitor; read by stop() under it. */
     @GuardedBy("this")
     private final List<Thread> threads = new ArrayList<>();
+
+    /** How long {@link #stop()} waits for the tasks. */
+    public static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
 
     public Workload(GuestKernel kernel, Spec spec) {
         this(kernel.nxGzip(), kernel.config().clock(), kernel.bootInfo().vcpus(), spec);
@@ -160,9 +159,6 @@ public final class Workload {
         return true;
     }
 
-    /** How long {@link #stop()} waits for the tasks. */
-    public static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
-
     /**
      * {@link #stop(Duration)} with {@link #DEFAULT_STOP_TIMEOUT}; an interrupt ends the wait (the interrupt
      * status is kept) and counts as not stopped.
@@ -174,10 +170,6 @@ public final class Workload {
             Thread.currentThread().interrupt();
             return false;
         }
-    }
-
-    public boolean isRunning() {
-        return running;
     }
 
     public Summary summary() {

@@ -1,7 +1,6 @@
 package org.lparemu.core.hypervisor;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -256,11 +255,15 @@ final class CallPipeline {
         }
 
         void finish(CallResult result, Throwable error) {
-            String detail = error != null ? error.toString() : result instanceof HcallResult h && h.rets().length > 0
-                    ? "rets " + Arrays.toString(h.rets()) : "";
-            trace.append(TraceKind.CALL_END, ctx.partition().name, ctx.vcpu(), ctx.task(),
-                    ctx.isRtas() ? ctx.service() : Hcall.name(ctx.opcode()), null, result == null ? 0 : status(result),
-                    beginSeq, beginNanos, detail, ctx.opcode());
+            String name = ctx.isRtas() ? ctx.service() : Hcall.name(ctx.opcode());
+            if (error != null) {
+                trace.append(TraceKind.CALL_END, ctx.partition().name, ctx.vcpu(), ctx.task(), name, null, 0, beginSeq,
+                        beginNanos, error.toString(), ctx.opcode());
+            } else {
+                // The ring keeps the return registers as values ("rets [..]" is formatted when the trace is read).
+                trace.appendCallEnd(ctx.partition().name, ctx.vcpu(), ctx.task(), name, status(result), beginSeq,
+                        beginNanos, result instanceof HcallResult h ? h.rets() : null, ctx.opcode());
+            }
             if (error != null) {
                 reply.completeExceptionally(error);
             } else {

@@ -1,7 +1,9 @@
 package org.lparemu.core.hypervisor;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,6 +88,9 @@ final class DeviceTreeRtas {
             this.steps = steps;
         }
     }
+
+    /** The property configure-connector adds to every node: its phandle. */
+    static final String PHANDLE_PROPERTY = "ibm,phandle";
 
     private DeviceTreeRtas() {
     }
@@ -180,8 +185,8 @@ final class DeviceTreeRtas {
         if (workArea.length != RtasService.WORK_AREA_SIZE) {
             return RtasResult.of(RtasStatus.PARAMETER_ERROR);
         }
-        int phandle = java.nio.ByteBuffer.wrap(workArea).getInt(UpdatePropertiesWorkArea.PHANDLE_OFFSET);
-        int state = java.nio.ByteBuffer.wrap(workArea).getInt(UpdatePropertiesWorkArea.STATE_OFFSET);
+        int phandle = ByteBuffer.wrap(workArea).getInt(UpdatePropertiesWorkArea.PHANDLE_OFFSET);
+        int state = ByteBuffer.wrap(workArea).getInt(UpdatePropertiesWorkArea.STATE_OFFSET);
         PropertyCursor c;
         if (state == 0) {
             Integer seqId = p.latestSequenceByScope.get(scope);
@@ -246,7 +251,7 @@ final class DeviceTreeRtas {
                 continue;
             }
             byte[] value = d.value();
-            byte[] rest = java.util.Arrays.copyOfRange(value, c.sent, value.length);
+            byte[] rest = Arrays.copyOfRange(value, c.sent, value.length);
             int header = UpdatePropertiesWorkArea.descriptorBytes(Descriptor.nameOnly(d.name()));
             if (used + header + rest.length <= budget) {
                 out.add(Descriptor.full(d.name(), rest));
@@ -257,7 +262,7 @@ final class DeviceTreeRtas {
             }
             int room = Math.max(budget - used - header, out.isEmpty() ? 1 : 0);
             if (room >= 1) {
-                out.add(Descriptor.partial(d.name(), java.util.Arrays.copyOf(rest, room)));
+                out.add(Descriptor.partial(d.name(), Arrays.copyOf(rest, room)));
                 c.sent += room;
             }
             break; // a partial piece ends the call (the kernel can only resume a value that came last)
@@ -307,9 +312,6 @@ final class DeviceTreeRtas {
         ConfigureConnectorWorkArea.setState(out, done ? 0 : c.token);
         return RtasResult.withWorkArea(step.status(), out);
     }
-
-    /** The property configure-connector adds to every node: its phandle. */
-    static final String PHANDLE_PROPERTY = "ibm,phandle";
 
     static CcNode ccNode(DeviceTree tree, DeviceTree.Node node) {
         Map<String, byte[]> props = new LinkedHashMap<>();

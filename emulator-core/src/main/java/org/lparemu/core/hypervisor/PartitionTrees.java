@@ -1,5 +1,6 @@
 package org.lparemu.core.hypervisor;
 
+import java.util.List;
 import org.lparemu.core.port.DeviceTree;
 
 /**
@@ -97,8 +98,8 @@ public final class PartitionTrees {
      */
     public static DeviceTree forDestination(DeviceTree current, ManagedSystem source, ManagedSystem destination) {
         DeviceTree t = current.copy();
-        for (DeviceTree.Node n : java.util.List.copyOf(t.nodes())) {
-            for (String name : java.util.List.copyOf(n.properties().keySet())) {
+        for (DeviceTree.Node n : List.copyOf(t.nodes())) {
+            for (String name : List.copyOf(n.properties().keySet())) {
                 boolean cpuAssociativity = n.path().startsWith("/cpus/") && name.equals("ibm,associativity");
                 if (!cpuAssociativity && systemSpecific(source, n.path(), name)) {
                     t.deleteProperty(n.path(), name);
@@ -130,7 +131,7 @@ public final class PartitionTrees {
     /** Sets every overlay property of the system on the nodes its path matches. */
     public static void applyOverlay(DeviceTree t, ManagedSystem system) {
         for (PlatformConfig.OverlayProperty o : system.config().deviceTreeOverlay()) {
-            for (DeviceTree.Node n : java.util.List.copyOf(t.nodes())) {
+            for (DeviceTree.Node n : List.copyOf(t.nodes())) {
                 if (pathMatches(o.path(), n.path())) {
                     t.setProperty(n.path(), o.name(), o.value());
                 }

@@ -1,8 +1,11 @@
 package org.lparemu.core.hypervisor;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.RtasStatus;
+import org.lparemu.core.port.DeviceTree;
 
 /**
  * Everything the platform is configured with: managed systems, the partitions created at start and after
@@ -18,7 +21,7 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
         if (systems.isEmpty()) {
             throw new ControlException(ControlError.BAD_SPEC, "at least one managed system is required");
         }
-        java.util.Set<String> names = new java.util.HashSet<>();
+        Set<String> names = new HashSet<>();
         for (SystemConfig s : systems) {
             if (!names.add(s.name())) {
                 throw new ControlException(ControlError.BAD_SPEC, "duplicate managed system " + s.name());
@@ -72,14 +75,14 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
         public static SystemConfig named(String name, int index) {
             return new SystemConfig(name, 20, 2048, 1, true, true, 1L << 20, 32768, 32768,
                     0x0006_0300_0000_0000L + ((long) index << 36), 16 * index,
-                    List.of(new OverlayProperty("/", "ibm,model", org.lparemu.core.port.DeviceTree.string(
+                    List.of(new OverlayProperty("/", "ibm,model", DeviceTree.string(
                                     "IBM,9080-HEX-" + name)),
-                            new OverlayProperty("/", "system-id", org.lparemu.core.port.DeviceTree.string(
+                            new OverlayProperty("/", "system-id", DeviceTree.string(
                                     String.format("IBM,02%05X", 0x78A10 + index))),
                             new OverlayProperty("/rtas", "ibm,max-associativity-domains",
-                                    org.lparemu.core.port.DeviceTree.cells(4, 1, 2 + index, 16, 64)),
+                                    DeviceTree.cells(4, 1, 2 + index, 16, 64)),
                             new OverlayProperty("/ibm,platform-facilities", "ibm,max-sync-cop",
-                                    org.lparemu.core.port.DeviceTree.cells(0x100000 >> index))));
+                                    DeviceTree.cells(0x100000 >> index))));
         }
     }
 
@@ -138,26 +141,6 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
         public static final Limits DEFAULT = new Limits(1 << 20, 4096, 4096, 1024, 4096, 1 << 18, 4096, 65536, 1024,
                 65536, 10_000);
 
-        public Limits withMaxFrameBytes(int v) {
-            return new Limits(v, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds, traceCapacity,
-                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
-        }
-
-        public Limits withMaxConnections(int v) {
-            return new Limits(maxFrameBytes, v, maxInFlightPerConnection, maxFaultRules, maxParkedHolds, traceCapacity,
-                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
-        }
-
-        public Limits withMaxInFlightPerConnection(int v) {
-            return new Limits(maxFrameBytes, maxConnections, v, maxFaultRules, maxParkedHolds, traceCapacity,
-                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
-        }
-
-        public Limits withMaxFaultRules(int v) {
-            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, v, maxParkedHolds, traceCapacity,
-                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
-        }
-
         public Limits withMaxParkedHolds(int v) {
             return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, v, traceCapacity,
                     maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
@@ -168,29 +151,14 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
                     maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
         }
 
-        public Limits withMaxPartitions(int v) {
-            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
-                    traceCapacity, v, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
-        }
-
         public Limits withMaxWindowsPerPartition(int v) {
             return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
                     traceCapacity, maxPartitions, v, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
         }
 
-        public Limits withMaxPendingEvents(int v) {
-            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
-                    traceCapacity, maxPartitions, maxWindowsPerPartition, v, maxDeferredCalls, helloTimeoutMs);
-        }
-
         public Limits withMaxDeferredCalls(int v) {
             return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
                     traceCapacity, maxPartitions, maxWindowsPerPartition, maxPendingEvents, v, helloTimeoutMs);
-        }
-
-        public Limits withHelloTimeoutMs(int v) {
-            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
-                    traceCapacity, maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, v);
         }
     }
 }

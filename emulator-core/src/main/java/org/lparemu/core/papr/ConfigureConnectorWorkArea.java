@@ -352,10 +352,6 @@ public final class ConfigureConnectorWorkArea {
             return complete;
         }
 
-        public boolean isComplete() {
-            return complete;
-        }
-
         /** The subtree. @throws IllegalStateException before COMPLETE */
         public CcNode result() {
             if (!complete) {

@@ -1,5 +1,6 @@
 package org.lparemu.core.papr;
 
+import java.lang.reflect.Field;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -69,7 +70,7 @@ public final class HStatus {
     private static final Map<Long, String> NAMES = new HashMap<>();
 
     static {
-        for (java.lang.reflect.Field f : HStatus.class.getFields()) {
+        for (Field f : HStatus.class.getFields()) {
             String n = f.getName();
             if (n.startsWith("H_") && f.getType() == long.class && !n.endsWith("_RANGE")) {
                 try {

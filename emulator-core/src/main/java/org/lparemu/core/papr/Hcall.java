@@ -1,5 +1,7 @@
 package org.lparemu.core.papr;
 
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -37,6 +39,9 @@ public final class Hcall {
     public static final long H_LPAREMU_NX_PASTE = 0xF100;
 
     private static final Map<Long, String> NAMES = new TreeMap<>();
+    /** NAMES as sorted arrays: {@link #name} runs twice per traced call and must not box the opcode. */
+    private static final long[] CODES;
+    private static final String[] LABELS;
 
     static {
         NAMES.put(H_CEDE, "H_CEDE");
@@ -57,6 +62,8 @@ public final class Hcall {
         NAMES.put(H_QUERY_NX_CAPABILITIES, "H_QUERY_NX_CAPABILITIES");
         NAMES.put(H_GET_NX_FAULT, "H_GET_NX_FAULT");
         NAMES.put(H_LPAREMU_NX_PASTE, "H_LPAREMU_NX_PASTE");
+        CODES = NAMES.keySet().stream().mapToLong(Long::longValue).toArray();
+        LABELS = NAMES.values().toArray(new String[0]);
     }
 
     private Hcall() {
@@ -64,8 +71,8 @@ public final class Hcall {
 
     /** Decoded name, or {@code "hcall 0x<hex>"} for an opcode lparemu does not know. */
     public static String name(long opcode) {
-        String name = NAMES.get(opcode);
-        return name != null ? name : "hcall 0x" + Long.toHexString(opcode);
+        int i = Arrays.binarySearch(CODES, opcode);
+        return i >= 0 ? LABELS[i] : "hcall 0x" + Long.toHexString(opcode);
     }
 
     /** Opcode for a name such as {@code H_MODIFY_VAS_WINDOW}, or -1. */
@@ -80,6 +87,6 @@ public final class Hcall {
 
     /** Every named opcode, ascending. */
     public static Map<Long, String> names() {
-        return java.util.Collections.unmodifiableMap(NAMES);
+        return Collections.unmodifiableMap(NAMES);
     }
 }

@@ -1,6 +1,7 @@
 package org.lparemu.core.papr;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -23,7 +24,7 @@ public final class Vphn {
     /** Packs domain numbers (without the leading count cell) into six registers. */
     public static long[] pack(int... domains) {
         int[] fields = new int[FIELDS];
-        java.util.Arrays.fill(fields, UNUSED);
+        Arrays.fill(fields, UNUSED);
         int f = 0;
         for (int d : domains) {
             if (d < 0) {

@@ -1,9 +1,11 @@
 package org.lparemu.core.port;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +57,7 @@ public final class DeviceTree {
 
         /** Read-only view of the properties, by name. */
         public NavigableMap<String, byte[]> properties() {
-            return java.util.Collections.unmodifiableNavigableMap(properties);
+            return Collections.unmodifiableNavigableMap(properties);
         }
 
         public byte[] property(String name) {
@@ -76,6 +78,9 @@ public final class DeviceTree {
     private final TreeMap<String, Node> byPath = new TreeMap<>(DeviceTree::comparePaths);
     private final HashMap<Integer, Node> byPhandle = new HashMap<>();
     private long generation;
+
+    /** Properties through which a node can carry its own phandle (the order the kernel's attach looks in). */
+    public static final List<String> PHANDLE_PROPERTIES = List.of("phandle", "linux,phandle", "ibm,phandle");
 
     public DeviceTree() {
         addNode("/", 1, 0);
@@ -122,7 +127,7 @@ public final class DeviceTree {
 
     /** All nodes, parents before children. */
     public Collection<Node> nodes() {
-        return java.util.Collections.unmodifiableCollection(byPath.values());
+        return Collections.unmodifiableCollection(byPath.values());
     }
 
     /** Direct children of a node, by path. */
@@ -260,9 +265,6 @@ public final class DeviceTree {
         return t;
     }
 
-    /** Properties through which a node can carry its own phandle (the order the kernel's attach looks in). */
-    public static final List<String> PHANDLE_PROPERTIES = List.of("phandle", "linux,phandle", "ibm,phandle");
-
     /**
      * Every difference between this tree and {@code other}: nodes present on one side only (with phandle),
      * phandle mismatches, and properties missing or different. Generations are not compared. A phandle
@@ -308,7 +310,7 @@ public final class DeviceTree {
 
     private static boolean isOwnPhandle(Node n, String property, byte[] value) {
         return PHANDLE_PROPERTIES.contains(property) && value.length == 4
-                && java.nio.ByteBuffer.wrap(value).getInt() == n.phandle;
+                && ByteBuffer.wrap(value).getInt() == n.phandle;
     }
 
     /** Human-readable rendering of a property value: a string when printable, else 32-bit cells or hex. */

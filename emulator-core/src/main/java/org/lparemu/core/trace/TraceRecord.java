@@ -1,7 +1,9 @@
 package org.lparemu.core.trace;
 
 /**
- * One immutable trace record.
+ * One immutable trace record, as read from a {@link TraceRing}. The ring does not keep these: it stores their
+ * fields in primitive slots and builds a record when it is read or offered to an {@code await} waiter, so each
+ * one is a fresh copy ({@code args} included).
  *
  * @param seq        position in the daemon-wide sequence (1, 2, ...)
  * @param nanos      monotonic nanoseconds since the trace started

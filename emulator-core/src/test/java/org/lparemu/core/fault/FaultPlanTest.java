@@ -12,6 +12,8 @@ import org.lparemu.core.papr.RtasService;
 import org.junit.jupiter.api.Test;
 
 class FaultPlanTest {
+    static final FaultAction BUSY = new FaultAction.ReturnStatus(HStatus.H_BUSY, null, When.BEFORE);
+
     static CallInfo hcall(String partition, int vcpu, String task, long opcode) {
         return new CallInfo(partition, vcpu, task, opcode, null, new long[0], 1, 0);
     }
@@ -19,8 +21,6 @@ class FaultPlanTest {
     static CallInfo rtas(String partition, String service) {
         return new CallInfo(partition, 0, "t", 0, service, new long[0], 1, 0);
     }
-
-    static final FaultAction BUSY = new FaultAction.ReturnStatus(HStatus.H_BUSY, null, When.BEFORE);
 
     @Test
     void matchesOnPartitionOpcodeServiceVcpuAndTask() {

@@ -8,8 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import org.lparemu.core.papr.Hcall;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
+import org.lparemu.core.papr.Hcall;
 
 class HoldsTest {
     static CallInfo call(long conn, String partition) {
@@ -44,7 +45,7 @@ class HoldsTest {
         CompletableFuture<Void> mine = h.park("x", call(1, "p"), When.BEFORE, 0);
         CompletableFuture<Void> other = h.park("x", call(2, "p"), When.BEFORE, 0);
         assertEquals(1, h.failConnection(1, "disconnected"));
-        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, mine::get);
+        ExecutionException e = Assertions.assertThrows(ExecutionException.class, mine::get);
         assertTrue(e.getCause() instanceof Holds.HoldFailed);
         assertFalse(other.isDone());
         assertEquals(1, h.parkedAt("x").size());

@@ -10,10 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.lparemu.core.papr.ConfigureConnectorWorkArea;
 import org.lparemu.core.papr.ConfigureConnectorWorkArea.CcNode;
 import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.RtasService;
@@ -72,7 +74,8 @@ class DeviceTreeUpdateTest {
         tree.setProperty(VTY, "old", DeviceTree.string("x"));
         byte[] big = bytes(6000, 3);
         properties.put(FakePlatform.VTY_PHANDLE, List.of(
-                props(1, FakePlatform.VTY_PHANDLE, 1, Descriptor.nodePath(VTY), Descriptor.full("compatible", DeviceTree.string("hvterm-protocol")),
+                props(1, FakePlatform.VTY_PHANDLE, 1, Descriptor.nodePath(VTY),
+                        Descriptor.full("compatible", DeviceTree.string("hvterm-protocol")),
                         Descriptor.partial("big", Arrays.copyOfRange(big, 0, 3000))),
                 props(1, FakePlatform.VTY_PHANDLE, 2, Descriptor.partial("big", Arrays.copyOfRange(big, 3000, 5000))),
                 props(0, FakePlatform.VTY_PHANDLE, 3, Descriptor.full("big", Arrays.copyOfRange(big, 5000, 6000)), Descriptor.delete("old"),
@@ -133,7 +136,7 @@ class DeviceTreeUpdateTest {
 
     @Test
     void platformFacilitiesAreNeitherDeletedNorAdded() {
-        Map<String, byte[]> p = new java.util.LinkedHashMap<>();
+        Map<String, byte[]> p = new LinkedHashMap<>();
         p.put("device_type", DeviceTree.string("ibm,platform-facilities"));
         p.put("ibm,phandle", DeviceTree.cells(0x77));
         platform.connectors.put(0x2000, new CcNode("ibm,platform-facilities2", p, List.of()));
@@ -147,7 +150,8 @@ class DeviceTreeUpdateTest {
         assertNotNull(tree.properties("/ibm,platform-facilities"));
         assertNull(tree.pathOfPhandle(0x77));
         assertEquals(gen, tree.generation());
-        assertEquals(4, platform.port.rtasCalls(RtasService.CONFIGURE_CONNECTOR).size(), "the add was fetched (child, 2 properties, complete), then dropped");
+        assertEquals(4, platform.port.rtasCalls(RtasService.CONFIGURE_CONNECTOR).size(),
+                "the add was fetched (child, 2 properties, complete), then dropped");
     }
 
     @Test
@@ -200,9 +204,9 @@ class DeviceTreeUpdateTest {
         assertEquals(core, got);
         List<RtasCall> calls = platform.port.rtasCalls(RtasService.CONFIGURE_CONNECTOR);
         assertEquals(6, calls.size(), "child, property, child, property, prev-parent, complete");
-        assertEquals(0x10000010, org.lparemu.core.papr.ConfigureConnectorWorkArea.drcIndex(calls.get(0).workArea()));
-        assertEquals(0, org.lparemu.core.papr.ConfigureConnectorWorkArea.state(calls.get(0).workArea()));
-        assertEquals(5, org.lparemu.core.papr.ConfigureConnectorWorkArea.state(calls.get(5).workArea()),
+        assertEquals(0x10000010, ConfigureConnectorWorkArea.drcIndex(calls.get(0).workArea()));
+        assertEquals(0, ConfigureConnectorWorkArea.state(calls.get(0).workArea()));
+        assertEquals(5, ConfigureConnectorWorkArea.state(calls.get(5).workArea()),
                 "each call passes back the work area (and firmware state) the previous one returned");
     }
 

@@ -3,6 +3,7 @@ package org.lparemu.core.guest;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -64,11 +65,6 @@ final class FakePlatform {
     final AtomicLong nextWinId = new AtomicLong(100);
     /** Paste addresses are pasteBase + winId * 4 KiB; a migration moves to another base. */
     volatile long pasteBase = 0x6000_0000_0000L;
-
-    /** The destination maps windows elsewhere: paste addresses move by one system's range. */
-    synchronized void movePasteBase() {
-        pasteBase = pasteBase + 0x1000_0000_0000L;
-    }
     final AtomicInteger pastes = new AtomicInteger();
     /** Counted down on every successful allocate / paste, for tests that wait for activity. */
     private volatile CountDownLatch allocateLatch = new CountDownLatch(0);
@@ -99,6 +95,11 @@ final class FakePlatform {
         install();
     }
 
+    /** The destination maps windows elsewhere: paste addresses move by one system's range. */
+    synchronized void movePasteBase() {
+        pasteBase = pasteBase + 0x1000_0000_0000L;
+    }
+
     FakePlatform() {
         this(4, false);
     }
@@ -125,7 +126,7 @@ final class FakePlatform {
 
     /** A core's configure-connector subtree, with the properties the guest uses. */
     static CcNode cpuNode(int coreIndex, int drcIndex, int phandle) {
-        Map<String, byte[]> props = new java.util.LinkedHashMap<>();
+        Map<String, byte[]> props = new LinkedHashMap<>();
         props.put("ibm,phandle", DeviceTree.cells(phandle));
         props.put("ibm,my-drc-index", DeviceTree.cells(drcIndex));
         props.put("ibm,ppc-interrupt-server#s", DeviceTree.cells(8 * coreIndex, 8 * coreIndex + 1));

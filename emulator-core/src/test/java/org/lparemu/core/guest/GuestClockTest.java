@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -48,7 +49,7 @@ class GuestClockTest {
 
     @Test
     void uninterruptibleSleepAsksForTheWholeDurationEvenWhenOthersMoveTheClock() {
-        List<Duration> asked = new java.util.ArrayList<>();
+        List<Duration> asked = new ArrayList<>();
         GuestClock busy = new GuestClock() {
             private long now;
 

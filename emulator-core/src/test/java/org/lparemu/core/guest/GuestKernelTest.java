@@ -12,6 +12,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.papr.RtasService;
 import org.lparemu.core.papr.Vas;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.GuestReport;
@@ -144,7 +145,7 @@ class GuestKernelTest {
     @Test
     void drainPolicyEndToEndDefersAPrrnThatArrivesDuringTheMigration() throws Exception {
         boot(VasPolicy.UPSTREAM, PrrnPolicy.DRAIN_BEFORE_SUSPEND);
-        ScriptedHcallPort.Block suspendMe = platform.port.blockRtas(org.lparemu.core.papr.RtasService.SUSPEND_ME);
+        ScriptedHcallPort.Block suspendMe = platform.port.blockRtas(RtasService.SUSPEND_ME);
         platform.port.deliver(new PlatformEvent.MigrationRequest(1, FakePlatform.STREAM));
         assertTrue(suspendMe.awaitEntered(WAIT));
 
@@ -154,7 +155,7 @@ class GuestKernelTest {
         suspendMe.release();
         assertEquals(0, ack(1).status());
         assertEquals(0, ack(2).status());
-        List<Long> scopes = platform.port.rtasCalls(org.lparemu.core.papr.RtasService.UPDATE_NODES).stream()
+        List<Long> scopes = platform.port.rtasCalls(RtasService.UPDATE_NODES).stream()
                 .map(c -> c.arg(1)).toList();
         assertEquals(List.of(1L, -5L), scopes, "the deferred PRRN is fetched after the migration's update");
     }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.lparemu.core.papr.Errno;
@@ -174,9 +175,9 @@ class PrrnWorkerTest {
         assertEquals(1, platform.port.rtasCalls(RtasService.UPDATE_NODES).size());
 
         prrnFetch.release();
-        assertTrue(began.await(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
+        assertTrue(began.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
         assertEquals(0, ack(1).status());
-        assertTrue(updateDone.await(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
+        assertTrue(updateDone.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
         assertNull(platform.port.awaitAck(2, Duration.ZERO), "still deferred until migrationEnd");
 
         end.countDown();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -172,7 +173,7 @@ class PseriesVasReconfigTest {
         var query = platform.port.block(Hcall.H_QUERY_VAS_CAPABILITIES);
         Thread suspend = new Thread(() -> vas.migrationHandler(PseriesVas.MigrationAction.SUSPEND), "drmgr");
         suspend.start();
-        assertTrue(query.awaitEntered(java.time.Duration.ofSeconds(10)));
+        assertTrue(query.awaitEntered(Duration.ofSeconds(10)));
         assertTrue(vas.migrationInProgressAcquire());
 
         assertEquals(0, vas.reconfigCapabilities(Vas.WIN_TYPE_DEFAULT, 2));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -40,7 +41,7 @@ class AwaitEventRaceTest {
                 go.await();
                 try {
                     assertEquals(0, rig.platform.awaitEvent(id[0], 10_000).get(10, TimeUnit.SECONDS).status());
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     if (e.getCause() instanceof ControlException ce && ce.code() == ControlError.UNKNOWN_EVENT) {
                         unknown++;
                     } else {

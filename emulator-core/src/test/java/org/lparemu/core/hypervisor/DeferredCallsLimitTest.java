@@ -9,7 +9,9 @@ import static org.lparemu.core.papr.HStatus.H_SUCCESS;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.lparemu.core.papr.Hcall;
@@ -78,8 +80,8 @@ class DeferredCallsLimitTest {
 
         rig.clock.advance(BLACKOUT_MS);
         assertEquals(RtasStatus.SUCCESS, Rig.await(suspend).status());
-        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
-                () -> alloc.get(Rig.WAIT_S, java.util.concurrent.TimeUnit.SECONDS));
+        ExecutionException e = Assertions.assertThrows(ExecutionException.class,
+                () -> alloc.get(Rig.WAIT_S, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof PortException, e.toString());
         PartitionView after = rig.state("lpar1");
         assertEquals(List.of(), after.windows(), "no window was allocated for a guest that is gone");

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.lparemu.core.fault.FaultAction;
 import org.lparemu.core.fault.FaultMatch;
 import org.lparemu.core.fault.FaultRule;
@@ -24,7 +26,6 @@ import org.lparemu.core.port.PlatformEvent;
 import org.lparemu.core.port.PortException;
 import org.lparemu.core.trace.TraceKind;
 import org.lparemu.core.trace.TraceRecord;
-import org.junit.jupiter.api.Test;
 
 /** Fault rules applied by the real dispatcher: every action, before and after the call, and clean-up. */
 class FaultPipelineTest {
@@ -152,12 +153,12 @@ class FaultPipelineTest {
                     new long[] {0, Rig.BUF}, null);
             Rig.await(rig.platform.awaitHold("q", 2, 5000));
             a.port.close();
-            ExecutionException ea = assertThrows(ExecutionException.class, () -> ca.get(5, java.util.concurrent.TimeUnit.SECONDS));
+            ExecutionException ea = assertThrows(ExecutionException.class, () -> ca.get(5, TimeUnit.SECONDS));
             assertTrue(ea.getCause() instanceof Holds.HoldFailed, ea.toString());
             assertFalse(cb.isDone());
             assertEquals(1, rig.platform.holds().parkedCount());
             rig.platform.reset();
-            assertThrows(ExecutionException.class, () -> cb.get(5, java.util.concurrent.TimeUnit.SECONDS));
+            assertThrows(ExecutionException.class, () -> cb.get(5, TimeUnit.SECONDS));
             assertEquals(0, rig.platform.holds().parkedCount());
             assertEquals(0, rig.platform.faults().size(), "Reset clears the rules");
         }

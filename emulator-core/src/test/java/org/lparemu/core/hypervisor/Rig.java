@@ -2,12 +2,19 @@ package org.lparemu.core.hypervisor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.RtasService;
+import org.lparemu.core.papr.UpdateNodesWorkArea;
+import org.lparemu.core.papr.UpdatePropertiesWorkArea;
 import org.lparemu.core.papr.Vas;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.HcallResult;
@@ -83,7 +90,7 @@ final class Rig implements AutoCloseable {
     static final class Guest {
         final Rig rig;
         final InProcessPort port;
-        final java.util.concurrent.LinkedBlockingQueue<PlatformEvent> events = new java.util.concurrent.LinkedBlockingQueue<>();
+        final LinkedBlockingQueue<PlatformEvent> events = new LinkedBlockingQueue<>();
 
         Guest(Rig rig, InProcessPort port) {
             this.rig = rig;
@@ -139,7 +146,7 @@ final class Rig implements AutoCloseable {
 
         /** Every vCPU but {@code last} calls H_JOIN (each stays parked); returns their pending calls. */
         List<CompletableFuture<HcallResult>> joinAllBut(int last) {
-            List<CompletableFuture<HcallResult>> out = new java.util.ArrayList<>();
+            List<CompletableFuture<HcallResult>> out = new ArrayList<>();
             for (int v = 0; v < port.bootInfo().vcpus(); v++) {
                 if (v != last) {
                     out.add(hcallAsync(v, Hcall.H_JOIN));
@@ -161,8 +168,8 @@ final class Rig implements AutoCloseable {
         }
 
         /** ibm,update-nodes from a zeroed work area until done; the entries of every call, in order. */
-        List<org.lparemu.core.papr.UpdateNodesWorkArea.Entry> updateNodes(int scope) {
-            List<org.lparemu.core.papr.UpdateNodesWorkArea.Entry> out = new java.util.ArrayList<>();
+        List<UpdateNodesWorkArea.Entry> updateNodes(int scope) {
+            List<UpdateNodesWorkArea.Entry> out = new ArrayList<>();
             byte[] wa = new byte[RtasService.WORK_AREA_SIZE];
             while (true) {
                 RtasResult r = rtas(0, RtasService.UPDATE_NODES, wa, 0x1000, scope);
@@ -170,7 +177,7 @@ final class Rig implements AutoCloseable {
                     throw new AssertionError("ibm,update-nodes(" + scope + ") status " + r.status());
                 }
                 wa = r.workArea();
-                out.addAll(org.lparemu.core.papr.UpdateNodesWorkArea.decode(wa));
+                out.addAll(UpdateNodesWorkArea.decode(wa));
                 if (r.status() == 0) {
                     return out;
                 }
@@ -178,17 +185,17 @@ final class Rig implements AutoCloseable {
         }
 
         /** ibm,update-properties for one node until done; the descriptors after the path, partials joined. */
-        java.util.Map<String, byte[]> updateProperties(int phandle, int scope, List<String> deleted) {
-            java.util.Map<String, byte[]> props = new java.util.TreeMap<>();
-            byte[] wa = org.lparemu.core.papr.UpdatePropertiesWorkArea.initial(phandle);
-            java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
+        Map<String, byte[]> updateProperties(int phandle, int scope, List<String> deleted) {
+            Map<String, byte[]> props = new TreeMap<>();
+            byte[] wa = UpdatePropertiesWorkArea.initial(phandle);
+            ByteArrayOutputStream partial = new ByteArrayOutputStream();
             while (true) {
                 RtasResult r = rtas(0, RtasService.UPDATE_PROPERTIES, wa, 0x1000, scope);
                 if (r.status() != 0 && r.status() != 1) {
                     throw new AssertionError("ibm,update-properties status " + r.status());
                 }
                 wa = r.workArea();
-                for (var d : org.lparemu.core.papr.UpdatePropertiesWorkArea.decode(wa).descriptors()) {
+                for (var d : UpdatePropertiesWorkArea.decode(wa).descriptors()) {
                     if (d.name().isEmpty()) {
                         continue;
                     }
@@ -209,9 +216,9 @@ final class Rig implements AutoCloseable {
         }
 
         /** The node's properties as the platform's current tree has them. */
-        java.util.Map<String, byte[]> platformNode(String path) {
+        Map<String, byte[]> platformNode(String path) {
             DeviceTree.Node n = rig.state(port.bootInfo().partition()).deviceTree().node(path);
-            return new java.util.TreeMap<>(n.properties());
+            return new TreeMap<>(n.properties());
         }
     }
 }

@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.lparemu.core.papr.UpdatePropertiesWorkArea.Decoded;
@@ -99,12 +101,12 @@ class UpdatePropertiesWorkAreaTest {
     @Test
     void partialValueSplitAcrossCallsReassembles() {
         byte[] whole = bytes(6000, 5);
-        List<Descriptor> first = List.of(Descriptor.nodePath("/x"), Descriptor.partial("big", java.util.Arrays.copyOf(whole, 4000)));
-        List<Descriptor> second = List.of(Descriptor.full("big", java.util.Arrays.copyOfRange(whole, 4000, 6000)));
+        List<Descriptor> first = List.of(Descriptor.nodePath("/x"), Descriptor.partial("big", Arrays.copyOf(whole, 4000)));
+        List<Descriptor> second = List.of(Descriptor.full("big", Arrays.copyOfRange(whole, 4000, 6000)));
 
         Decoded a = UpdatePropertiesWorkArea.decode(UpdatePropertiesWorkArea.encode(7, 1, first));
         Decoded b = UpdatePropertiesWorkArea.decode(UpdatePropertiesWorkArea.encode(7, 2, second));
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(a.descriptors().get(1).value());
         out.writeBytes(b.descriptors().get(0).value());
         assertTrue(a.descriptors().get(1).isPartial());
@@ -136,7 +138,7 @@ class UpdatePropertiesWorkAreaTest {
         assertThrows(IllegalArgumentException.class, () -> UpdatePropertiesWorkArea.decode(negative));
 
         byte[] noNul = new byte[UpdatePropertiesWorkArea.SIZE];
-        java.util.Arrays.fill(noNul, 20, noNul.length, (byte) 'a');
+        Arrays.fill(noNul, 20, noNul.length, (byte) 'a');
         ByteBuffer.wrap(noNul).putInt(16, 1);
         assertThrows(IllegalArgumentException.class, () -> UpdatePropertiesWorkArea.decode(noNul));
 

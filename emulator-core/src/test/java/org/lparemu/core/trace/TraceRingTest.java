@@ -60,4 +60,30 @@ class TraceRingTest {
         assertEquals(2, seq);
         assertEquals("y", ring.read(0, 10, null).records().get(0).name());
     }
+    @Test
+    void aReaderALapBehindCountsDroppedRecordsOnceEvenWhenItStopsAtAnUnpublishedRecord() {
+        TraceRing ring = new TraceRing(16);
+        for (int i = 1; i <= 24; i++) {
+            ring.note(TraceKind.STATE, "p", "n" + i, "");
+        }
+        long stalled = ring.claimWithoutPublishing();
+        assertEquals(25, stalled);
+        for (int i = 26; i <= 40; i++) {
+            ring.note(TraceKind.STATE, "p", "n" + i, "");
+        }
+        TraceRing.Chunk c = ring.read(0, 100, null);
+        assertEquals(24, c.dropped(), "1..24 were overwritten");
+        assertEquals(0, c.records().size(), "the read stops at 25, claimed but not published");
+        assertEquals(24, c.lastSeq(), "the dropped records are accounted for");
+        TraceRing.Chunk again = ring.read(c.lastSeq(), 100, null);
+        assertEquals(0, again.dropped());
+        assertEquals(24, again.lastSeq());
+        ring.note(TraceKind.STATE, "p", "n41", "");
+        TraceRing.Chunk after = ring.read(again.lastSeq(), 100, null);
+        assertEquals(1, after.dropped(), "25 was lapped before it was ever published");
+        assertEquals(16, after.records().size());
+        assertEquals(26, after.records().get(0).seq());
+        assertEquals("n41", after.records().get(15).name());
+        assertEquals(41, after.lastSeq());
+    }
 }

@@ -62,7 +62,8 @@ public final class MigrationInProgressMpTest {
     @Outcome(id = "false, 42", expect = ACCEPTABLE, desc = "data visible, flag not yet")
     @Outcome(id = "true, 42", expect = ACCEPTABLE, desc = "flag and data both visible")
     @Outcome(id = "true, 0", expect = ACCEPTABLE_INTERESTING,
-            desc = "flag seen, data stale: opaque (WRITE_ONCE/READ_ONCE, or a plain bool) orders nothing; allowed by the JMM and by POWER, rarely or never seen on x86 (TSO)")
+            desc = "flag seen, data stale: opaque (WRITE_ONCE/READ_ONCE, or a plain bool) orders nothing; allowed by the JMM "
+                    + "and by POWER, rarely or never seen on x86 (TSO)")
     @State
     public static class Opaque {
         final PseriesVas vas = flagOnlyVas();

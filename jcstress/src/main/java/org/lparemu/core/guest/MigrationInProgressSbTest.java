@@ -33,9 +33,6 @@ import org.openjdk.jcstress.infra.results.ZI_Result;
  * here, because the guest kernel (rightly) never accesses it without the mutex.
  */
 public final class MigrationInProgressSbTest {
-    private MigrationInProgressSbTest() {
-    }
-
     /** nr_open_wins_progress, for the lock-free variants only. */
     static final VarHandle NR_OPEN_WINS_PROGRESS;
 
@@ -45,6 +42,9 @@ public final class MigrationInProgressSbTest {
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
+    }
+
+    private MigrationInProgressSbTest() {
     }
 
     @JCStressTest
