@@ -1,7 +1,6 @@
 package org.lparemu.demo;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
