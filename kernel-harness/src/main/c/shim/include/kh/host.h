@@ -50,6 +50,8 @@ int kh_cpu_online(int cpu);      /* 1 when cpu is online */
 /* The next online vCPU after prev (prev = -1 to start), or kh_cpu_count() when there is none. */
 int kh_cpu_next_online(int prev);
 int kh_cpu_online_count(void);
+/* A shared-processor partition (Welcome.shared_processor). */
+int kh_partition_shared(void);
 
 /* Gives the vCPU back, lets others run, takes one again (cond_resched, schedule). */
 void kh_yield(void);
@@ -90,13 +92,18 @@ void kh_spin_lock(struct kh_lock_area *l);
 void kh_spin_unlock(struct kh_lock_area *l);
 int kh_spin_trylock(struct kh_lock_area *l);
 
-/* A completion / wait queue: waiters give their vCPU back. */
+/* A reader-writer sleeping lock (rw_semaphore: the mm's mmap_lock, the CPU-hotplug lock). */
+void kh_rw_down(struct kh_lock_area *l, const char *name, int write, const char *site);
+void kh_rw_up(struct kh_lock_area *l, int write);
+
+/* A completion / wait queue: waiters give their vCPU back while they wait. */
 struct kh_waitq {
 	unsigned long long opaque[KH_LOCK_WORDS];
 };
-/* Sleeps until cond(arg) is true; cond is evaluated with the waitq's lock held and the caller's vCPU. */
+/* Sleeps until cond(arg) is true; cond is evaluated under the waitq's lock, which kh_wake_all also takes. */
 void kh_wait_until(struct kh_waitq *q, int (*cond)(void *), void *arg, const char *site);
-void kh_wake_all(struct kh_waitq *q);
+/* Runs update(arg) under the waitq's lock, then wakes every waiter. */
+void kh_wake_all(struct kh_waitq *q, void (*update)(void *), void *arg);
 
 /* ------------------------------------------------------------------------------------------------
  * Memory and text.
@@ -137,10 +144,26 @@ void kh_tracepoint(const char *name, const char *fmt, ...) __attribute__((format
 
 /* Counts an error returned to user space, by errno (negative), for the GuestReport. */
 void kh_count_errno(int negative_errno);
+/* "EBUSY" for -EBUSY. */
+const char *kh_errno_name(int negative_errno);
 
 /* ------------------------------------------------------------------------------------------------
- * Boot (kernel side): the device tree from Welcome, then the initcalls.
+ * The GuestReport, filled in by the kernel side (kh_kernel_report) through these sinks.
  */
+void kh_report_credits(unsigned int win_type, unsigned int total, unsigned int used, unsigned int open,
+		       unsigned int closed, unsigned int in_progress);
+void kh_report_window(unsigned long long win_id, unsigned int win_type, unsigned int status,
+		      unsigned long long paste, unsigned int pid, const char *task);
+void kh_report_dt_node(const char *path, unsigned int phandle, unsigned int drc_index);
+void kh_report_dt_prop(const char *name, const void *value, unsigned long len);
+void kh_report_counters(unsigned long long migrations_ok, unsigned long long migrations_failed,
+			unsigned long long pastes_ok, unsigned long long pastes_failed);
+
+/* ------------------------------------------------------------------------------------------------
+ * Entry points into the kernel side (implemented there). Each runs on a guest task holding a vCPU.
+ */
+
+/* Boot (kernel side): the device tree from Welcome, then the initcalls and the NX driver's API registration. */
 
 /* One device-tree node as the firmware hands it over (Welcome.device_tree), parents first. */
 struct kh_fdt_prop {
@@ -152,6 +175,54 @@ void kh_of_begin_tree(void);
 void kh_of_add_node(const char *path, unsigned int phandle, unsigned int drc_index,
 		    const struct kh_fdt_prop *props, unsigned long nprops);
 int kh_kernel_boot(void);
+/* The kernel's version string and build flavour ("6.12.117", "debian-6.12"). */
+const char *kh_kernel_version(void);
+const char *kh_kernel_flavour(void);
+
+/* User space: one process per nx-gzip handle (open(2) of /dev/crypto/nx-gzip, the VAS_TX_WIN_OPEN ioctl,
+ * then mmap(2) of the paste page, as libnxz does). Negative errno on failure. */
+struct kh_open_result {
+	int handle;          /* > 0 when the open and the ioctl succeeded */
+	int ioctl_rc;        /* 0 or negative errno */
+	int mmap_rc;         /* 0 or negative errno (only tried after a successful ioctl) */
+	unsigned long long win_id;
+	int pid;             /* the process's PID register (what H_MODIFY_VAS_WINDOW gave the hypervisor) */
+};
+void kh_sys_nx_open(int qos, int vas_id, struct kh_open_result *out);
+/* A paste of length bytes through the handle's mapping: 1 accepted, 0 failed (CR0[EQ] clear), or negative
+ * errno (no such handle, SIGBUS). A missing mapping faults into vas-api.c's fault handler. */
+int kh_sys_nx_paste(int handle, unsigned long length);
+/* close(2) of the handle: 0 or the release's negative errno. */
+int kh_sys_nx_close(int handle);
+/* The handle's window as vas.c holds it: its id, its Linux status bits, and whether it is on the list.
+ * Returns 0, or -ENOENT for an unknown handle / a handle with no window. */
+struct kh_window_info {
+	unsigned long long win_id;
+	unsigned int status;
+	int listed;
+	unsigned long long paste;
+	int pid;
+};
+int kh_vas_window_info(int handle, struct kh_window_info *out);
+/* vas.c's counters for one credit type (0 QoS, 1 Default). */
+struct kh_vas_counters {
+	int enabled;
+	int total, used, open, closed, in_progress;
+};
+int kh_vas_counters(int type, struct kh_vas_counters *out);
+/* sysfs by path ("/sys/kernel/mobility/migration"): the attribute's store / show. */
+int kh_sys_sysfs_write(const char *path, const char *value);
+int kh_sys_sysfs_read(const char *path, char *buf, unsigned long size);
+
+/* Platform events, as the kernel and its tools receive them (0 or negative errno; detail for the ack). */
+int kh_event_migration(unsigned long long stream_id, char *detail, unsigned long size);
+int kh_event_dlpar_cpu(int add, unsigned int drc_index, char *detail, unsigned long size);
+int kh_event_qos_credits(unsigned int credits, char *detail, unsigned long size);
+int kh_event_prrn(unsigned int scope, char *detail, unsigned long size);
+/* Fills the report sinks above. */
+void kh_kernel_report(void);
+/* A guest thread ended (its task_struct, from kh_task_kernel_slot). */
+void kh_kernel_task_exit(void *ktask);
 
 #ifdef __cplusplus
 }

@@ -172,6 +172,7 @@ struct hlist_node {
 #define EINVAL 22
 #define ENOSPC 28
 #define ERANGE 34
+#define EOVERFLOW 75
 #define ENOSYS 38
 #define ENODATA 61
 #define EOPNOTSUPP 95
@@ -222,8 +223,12 @@ int printk(const char *fmt, ...) __printf(1, 2);
 #define pr_debug_ratelimited(fmt, ...) pr_debug(fmt, ##__VA_ARGS__)
 #define pr_warn_once(fmt, ...) pr_warn(fmt, ##__VA_ARGS__)
 
-int sprintf(char *buf, const char *fmt, ...) __printf(2, 3);
-int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
+/* The kernel's sprintf family (with its %p extensions) under their own link names: the C library's are in
+ * the same program and must stay the C library's. */
+int kh_k_sprintf(char *buf, const char *fmt, ...) __printf(2, 3);
+int kh_k_snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
+#define sprintf kh_k_sprintf
+#define snprintf kh_k_snprintf
 int scnprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 int sysfs_emit(char *buf, const char *fmt, ...) __printf(2, 3);
 
@@ -346,6 +351,7 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *s, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
+void *memchr(const void *s, int c, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
