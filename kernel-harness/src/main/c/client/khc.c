@@ -62,6 +62,8 @@ struct khc {
 	struct pending *pending;
 	khc_event_fn event_fn;
 	void *event_ctx;
+	khc_dead_fn dead_fn;
+	void *dead_ctx;
 	struct queued_event *early_events, **early_tail;
 	Lparemu__V1__Welcome *welcome; /* owned: unpacked HostFrame kept for the device tree */
 	Lparemu__V1__HostFrame *welcome_frame;
@@ -310,6 +312,20 @@ static void deliver_event_locked(khc_t *c, const Lparemu__V1__PlatformEvent *pe)
 	c->early_tail = &q->next;
 }
 
+/* The connection died under the reader: tell the owner (once), outside the lock. */
+static void notify_dead(khc_t *c, int status)
+{
+	pthread_mutex_lock(&c->lock);
+	khc_dead_fn fn = c->dead_fn;
+	void *ctx = c->dead_ctx;
+	char why[sizeof(c->error)];
+	snprintf(why, sizeof(why), "%s", c->error);
+	int by_client = strstr(why, "closed by the client") != NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (fn && !by_client)
+		fn(ctx, status, why);
+}
+
 static void *reader_main(void *arg)
 {
 	khc_t *c = arg;
@@ -318,11 +334,14 @@ static void *reader_main(void *arg)
 		int r = read_frame(c, &f);
 		pthread_mutex_lock(&c->lock);
 		if (r <= 0) {
+			int st = r == KHC_ERR_MALFORMED ? KHC_ERR_MALFORMED : KHC_ERR_CLOSED;
 			if (r == KHC_ERR_MALFORMED)
-				fail_all_locked(c, KHC_ERR_MALFORMED, "MALFORMED: the daemon sent a frame that is not a HostFrame");
+				fail_all_locked(c, st, "MALFORMED: the daemon sent a frame that is not a HostFrame (or one over %u bytes)",
+						c->max_frame);
 			else
-				fail_all_locked(c, KHC_ERR_CLOSED, "CLOSED: the daemon closed the connection");
+				fail_all_locked(c, st, "CLOSED: the daemon closed the connection");
 			pthread_mutex_unlock(&c->lock);
+			notify_dead(c, st);
 			return NULL;
 		}
 		int keep = 0;
@@ -349,11 +368,13 @@ static void *reader_main(void *arg)
 					f->error->message ? f->error->message : "");
 			pthread_mutex_unlock(&c->lock);
 			lparemu__v1__host_frame__free_unpacked(f, NULL);
+			notify_dead(c, KHC_ERR_PROTOCOL);
 			return NULL;
 		default:
 			fail_all_locked(c, KHC_ERR_MALFORMED, "MALFORMED: a HostFrame with no known kind (%d)", f->kind_case);
 			pthread_mutex_unlock(&c->lock);
 			lparemu__v1__host_frame__free_unpacked(f, NULL);
+			notify_dead(c, KHC_ERR_MALFORMED);
 			return NULL;
 		}
 		pthread_mutex_unlock(&c->lock);
@@ -530,6 +551,17 @@ int khc_is_open(khc_t *c)
 	int open = !c->dead;
 	pthread_mutex_unlock(&c->lock);
 	return open;
+}
+
+void khc_set_dead_handler(khc_t *c, khc_dead_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&c->lock);
+	c->dead_fn = fn;
+	c->dead_ctx = ctx;
+	int dead = c->dead;
+	pthread_mutex_unlock(&c->lock);
+	if (dead && fn)
+		fn(ctx, KHC_ERR_CLOSED, c->error);
 }
 
 void khc_set_event_handler(khc_t *c, khc_event_fn fn, void *ctx)

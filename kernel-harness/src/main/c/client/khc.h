@@ -148,6 +148,11 @@ typedef void (*khc_event_fn)(void *ctx, const struct khc_event *e);
 /* Set before events can arrive: events that come before a handler is set are kept and delivered to it. */
 void khc_set_event_handler(khc_t *c, khc_event_fn fn, void *ctx);
 
+/* Called once, on the reader thread, when the daemon ends the connection (ProtocolError, EOF, a malformed
+ * frame), with khc_error's text; not called for khc_close. */
+typedef void (*khc_dead_fn)(void *ctx, int status, const char *why);
+void khc_set_dead_handler(khc_t *c, khc_dead_fn fn, void *ctx);
+
 /* A GuestReport, built piece by piece then sent. */
 struct khc_report;
 struct khc_report *khc_report_new(void);

@@ -127,6 +127,16 @@ static void p_lost(void *ctx, const char *why)
 	_exit(3);
 }
 
+/* The daemon ended the connection (ProtocolError, EOF, a malformed frame): the partition has lost its
+ * platform and cannot go on. */
+static void on_dead(void *ctx, int status, const char *why)
+{
+	reply("!lost %s", why);
+	print_stats("!stats");
+	kh_console("kguest: lost the hypervisor: %s", why);
+	_exit(3);
+}
+
 static const struct kh_platform_ops khc_platform = {
 	.hcall = p_hcall, .rtas = p_rtas, .tracepoint = p_tracepoint, .lost = p_lost,
 };
@@ -476,6 +486,7 @@ int main(int argc, char **argv)
 					 .shared_processor = khc_shared_processor(conn), .verbose = verbose };
 	kh_machine_init(&cfg);
 	kh_set_platform(&khc_platform, NULL);
+	khc_set_dead_handler(conn, on_dead, NULL);
 	kh_task_adopt("kguest");
 
 	struct kh_task *boot = kh_task_start("swapper", -1, boot_main, NULL);

@@ -51,9 +51,10 @@ public sealed interface KernelSource {
             return "Debian linux-source-" + version;
         }
 
-        /** The tarball the package installs. */
+        /** The tarball the package installs (in /usr/src, or $DEBIAN_SRC_DIR as for the Makefile and build.sh). */
         public Path tarball() {
-            return Path.of(System.getProperty("kharness.debian.src", "/usr/src"), "linux-source-" + version + ".tar.xz");
+            String dir = System.getenv().getOrDefault("DEBIAN_SRC_DIR", "/usr/src");
+            return Path.of(dir.isEmpty() ? "/usr/src" : dir, "linux-source-" + version + ".tar.xz");
         }
     }
 
