@@ -2,8 +2,10 @@ package org.lparemu.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicContainer;
@@ -20,11 +22,15 @@ import org.lparemu.server.scenario.Scenarios;
  * known difference, the test prints it and checks only the C cell against its expectation.
  */
 class DifferentialTest {
+    /** Per cell: both runs' own waits are bounded (30 s each); this bounds the whole comparison. */
+    static final Duration CELL_TIMEOUT = Duration.ofSeconds(120);
+
     @TestFactory
-    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
     Stream<DynamicNode> linuxAgainstTheJavaPort() {
         return Kernels.DEBIAN.stream().map(v -> DynamicContainer.dynamicContainer("linux " + v,
-                KernelScenarios.all().stream().map(s -> DynamicTest.dynamicTest(s.id(), () -> compare(v, s)))));
+                KernelScenarios.all().stream().map(s -> DynamicTest.dynamicTest(s.id(),
+                        () -> assertTimeoutPreemptively(CELL_TIMEOUT, () -> compare(v, s))))));
     }
 
     private static void compare(String version, KernelScenario s) {
