@@ -919,7 +919,6 @@ struct file {
 	struct inode *f_inode;
 	const struct file_operations *f_op;
 };
-typedef unsigned long pgprot_t_val;
 typedef struct {
 	unsigned long pgprot;
 } pgprot_t;
