@@ -9,9 +9,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.lparemu.demo.ChromeTrace;
+import org.lparemu.demo.Json;
 import org.lparemu.demo.Scenario;
 import org.lparemu.demo.Scenarios;
+import org.lparemu.kernel.KernelColumns;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -37,6 +38,11 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--list", description = "List the scenarios and policies, run nothing.")
     boolean list;
+
+    @Option(names = "--kernels", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Add a column per installed Debian linux-source package (6.1, 6.12): the VAS scenarios run "
+                    + "with Linux's own vas.c and mobility.c compiled in userspace (default: on; --no-kernels skips).")
+    boolean kernels;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -97,6 +103,19 @@ final class DemoCommand implements Callable<Integer> {
                 }
             }
         }
+        if (kernels && (policy == null || policy.startsWith("linux-"))) {
+            for (KernelColumns.Column k : KernelColumns.run(scenario, line -> { })) {
+                if (policy != null && !policy.equals(k.name())) {
+                    continue;
+                }
+                if (!json) {
+                    out.println();
+                    out.println(k.name() + ": " + k.description());
+                    k.cells().forEach(this::printCell);
+                }
+                cells.addAll(k.cells());
+            }
+        }
         if (cells.isEmpty()) {
             throw new LparemuCli.CliException("no cell matches --scenario/--policy (see demo --list)", 2);
         }
@@ -155,27 +174,27 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     static String toJson(List<Scenarios.Cell> cells, Path dir, double seconds) {
-        StringBuilder sb = new StringBuilder("{\n  \"traceDir\": ").append(ChromeTrace.str(dir.toString()))
+        StringBuilder sb = new StringBuilder("{\n  \"traceDir\": ").append(Json.string(dir.toString()))
                 .append(",\n  \"seconds\": ").append(String.format("%.3f", seconds)).append(",\n  \"cells\": [");
         for (int i = 0; i < cells.size(); i++) {
             Scenarios.Cell c = cells.get(i);
-            sb.append(i == 0 ? "\n" : ",\n").append("    {\"scenario\": ").append(ChromeTrace.str(c.scenario().id()))
-                    .append(", \"title\": ").append(ChromeTrace.str(c.scenario().title()))
-                    .append(", \"policy\": ").append(ChromeTrace.str(Scenarios.cliName(c.policy())))
+            sb.append(i == 0 ? "\n" : ",\n").append("    {\"scenario\": ").append(Json.string(c.scenario().id()))
+                    .append(", \"title\": ").append(Json.string(c.scenario().title()))
+                    .append(", \"policy\": ").append(Json.string(Scenarios.cliName(c.policy())))
                     .append(", \"asExpected\": ").append(c.asExpected())
-                    .append(", \"expected\": ").append(ChromeTrace.str(c.expected().verdict()))
-                    .append(", \"why\": ").append(ChromeTrace.str(c.expected().why()))
-                    .append(", \"verdict\": ").append(c.result() == null ? "null" : ChromeTrace.str(c.result().verdict()))
+                    .append(", \"expected\": ").append(Json.string(c.expected().verdict()))
+                    .append(", \"why\": ").append(Json.string(c.expected().why()))
+                    .append(", \"verdict\": ").append(c.result() == null ? "null" : Json.string(c.result().verdict()))
                     .append(", \"evidence\": [");
             if (c.result() != null) {
                 List<String> ev = c.result().evidence();
                 for (int j = 0; j < ev.size(); j++) {
-                    sb.append(j == 0 ? "" : ", ").append(ChromeTrace.str(ev.get(j)));
+                    sb.append(j == 0 ? "" : ", ").append(Json.string(ev.get(j)));
                 }
             }
-            sb.append("], \"trace\": ").append(c.trace() == null ? "null" : ChromeTrace.str(c.trace().toString()))
+            sb.append("], \"trace\": ").append(c.trace() == null ? "null" : Json.string(c.trace().toString()))
                     .append(", \"millis\": ").append(c.millis())
-                    .append(", \"error\": ").append(c.error() == null ? "null" : ChromeTrace.str(c.error())).append('}');
+                    .append(", \"error\": ").append(c.error() == null ? "null" : Json.string(c.error())).append('}');
         }
         return sb.append("\n  ]\n}").toString();
     }

@@ -2,6 +2,7 @@ package org.lparemu.cli;
 
 import ch.qos.logback.classic.Level;
 import java.util.concurrent.Callable;
+import org.lparemu.kernel.KernelCommand;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -12,7 +13,8 @@ import picocli.CommandLine.Option;
 @Command(name = "lparemu", mixinStandardHelpOptions = true, version = "lparemu 0.1.0 (protocol v1)",
         description = "Userspace emulator of an IBM PowerVM partition: PAPR hypervisor daemon, guest kernel, "
                 + "control client.",
-        subcommands = {ServeCommand.class, CtlCommand.class, GuestCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, CtlCommand.class, GuestCommand.class, DemoCommand.class, KernelCommand.class,
+                CommandLine.HelpCommand.class})
 public final class LparemuCli implements Callable<Integer> {
 
     @Option(names = "--log-level", description = "Root log level: ERROR, WARN, INFO, DEBUG, TRACE (default INFO "

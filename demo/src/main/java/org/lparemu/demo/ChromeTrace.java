@@ -58,12 +58,12 @@ public final class ChromeTrace {
                                     + (r.getDetail().isEmpty() ? "" : "; " + r.getDetail()));
                 }
                 case GUEST -> ev = String.format("{\"name\":%s,\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,\"pid\":%d,"
-                                + "\"tid\":%d,\"cat\":\"guest\",\"args\":{\"detail\":%s}}", str(r.getName()),
-                        r.getNanos() / 1000.0, pid, tid(tids, part, track(r)), str(r.getDetail()));
+                                + "\"tid\":%d,\"cat\":\"guest\",\"args\":{\"detail\":%s}}", Json.string(r.getName()),
+                        r.getNanos() / 1000.0, pid, tid(tids, part, track(r)), Json.string(r.getDetail()));
                 default -> ev = String.format("{\"name\":%s,\"ph\":\"i\",\"s\":\"p\",\"ts\":%.3f,\"pid\":%d,\"tid\":%d,"
-                                + "\"cat\":%s,\"args\":{\"detail\":%s}}", str(r.getKind() + " " + r.getName()),
-                        r.getNanos() / 1000.0, pid, tid(tids, part, "platform"), str(r.getKind().name()),
-                        str(r.getDetail()));
+                                + "\"cat\":%s,\"args\":{\"detail\":%s}}", Json.string(r.getKind() + " " + r.getName()),
+                        r.getNanos() / 1000.0, pid, tid(tids, part, "platform"), Json.string(r.getKind().name()),
+                        Json.string(r.getDetail()));
             }
             sb.append(first ? "" : ",\n").append(ev);
             first = false;
@@ -71,14 +71,14 @@ public final class ChromeTrace {
         for (Map.Entry<String, Integer> p : pids.entrySet()) {
             sb.append(first ? "" : ",\n").append(String.format(
                     "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"args\":{\"name\":%s}}", p.getValue(),
-                    str(p.getKey())));
+                    Json.string(p.getKey())));
             first = false;
         }
         for (Map.Entry<String, Integer> t : tids.entrySet()) {
             String[] pt = t.getKey().split("\u0000", 2);
             sb.append(",\n").append(String.format(
                     "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"args\":{\"name\":%s}}",
-                    pids.get(pt[0]), t.getValue(), str(pt[1])));
+                    pids.get(pt[0]), t.getValue(), Json.string(pt[1])));
         }
         return sb.append("\n]}\n").toString();
     }
@@ -93,28 +93,8 @@ public final class ChromeTrace {
 
     private static String slice(String ph, TraceRecord r, int pid, int tid, long startNanos, long durNanos, String detail) {
         return String.format("{\"name\":%s,\"ph\":\"%s\",\"ts\":%.3f,%s\"pid\":%d,\"tid\":%d,\"cat\":\"call\","
-                        + "\"args\":{\"vcpu\":%d,\"seq\":%d,\"detail\":%s}}", str(r.getName()), ph, startNanos / 1000.0,
+                        + "\"args\":{\"vcpu\":%d,\"seq\":%d,\"detail\":%s}}", Json.string(r.getName()), ph, startNanos / 1000.0,
                 durNanos >= 0 ? String.format("\"dur\":%.3f,", durNanos / 1000.0) : "", pid, tid, r.getVcpu(),
-                r.getSeq(), str(detail));
-    }
-
-    public static String str(String s) {
-        StringBuilder sb = new StringBuilder("\"");
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        return sb.append('"').toString();
+                r.getSeq(), Json.string(detail));
     }
 }

@@ -236,22 +236,19 @@ class TidyTest {
         int depth = 0;
         StringBuilder stmt = new StringBuilder();
         int stmtStart = -1;
-        boolean pendingType = false;
         for (int i = 0; i < code.length(); i++) {
             char c = code.charAt(i);
             if (stmtStart < 0 && !Character.isWhitespace(c)) {
                 stmtStart = i;
             }
             if (c == '{') {
-                String head = stmt.toString().strip();
+                // Annotations (@Outcome(id = "1", ...)) say nothing about what the block is.
+                String head = stmt.toString().replaceAll("@\\w+(\\.\\w+)*(\\([^)]*\\))?", "").strip();
                 boolean atTypeLevel = !types.isEmpty() && types.peek()[0] == depth;
-                if (TYPE_DECL.matcher(head).find() && !head.contains("=") && !head.contains("->") || pendingType) {
+                if (TYPE_DECL.matcher(head).find() && !head.contains("=") && !head.contains("->")) {
                     types.push(new int[] {depth + 1, 0});
-                    pendingType = false;
                 } else if (atTypeLevel && !head.contains("=") && head.matches("(?s).*\\)\\s*(throws [\\w., ]+)?")) {
                     types.peek()[1] = 1;
-                } else if (depth == 0 && TYPE_DECL.matcher(head).find()) {
-                    types.push(new int[] {depth + 1, 0});
                 }
                 depth++;
                 stmt.setLength(0);
@@ -278,8 +275,8 @@ class TidyTest {
     }
 
     private static boolean isField(String s) {
-        if (s.isEmpty() || s.startsWith("import ") || s.startsWith("package ") || s.startsWith("@")
-                && !s.contains(" ")) {
+        if (s.isEmpty() || s.startsWith("import ") || s.startsWith("package ") || (s.startsWith("@")
+                && !s.contains(" "))) {
             return false;
         }
         String beforeInit = s.contains("=") ? s.substring(0, s.indexOf('=')) : s;

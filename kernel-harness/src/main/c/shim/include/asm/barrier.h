@@ -1,0 +1,1 @@
+/* <asm/barrier.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <asm/firmware.h>: provided by kh/prelude.h. */

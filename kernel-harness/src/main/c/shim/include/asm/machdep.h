@@ -1,0 +1,1 @@
+/* <asm/machdep.h>: provided by kh/prelude.h. */

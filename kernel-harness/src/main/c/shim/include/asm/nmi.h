@@ -1,0 +1,1 @@
+/* <asm/nmi.h>: provided by kh/prelude.h. */

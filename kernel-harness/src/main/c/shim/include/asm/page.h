@@ -1,0 +1,1 @@
+/* <asm/page.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <asm/vphn.h>: provided by kh/prelude.h. */

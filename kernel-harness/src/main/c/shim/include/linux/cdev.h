@@ -1,0 +1,1 @@
+/* <linux/cdev.h>: provided by kh/prelude.h. */

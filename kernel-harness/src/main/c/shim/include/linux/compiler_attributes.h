@@ -1,0 +1,1 @@
+/* <linux/compiler_attributes.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/completion.h>: provided by kh/prelude.h. */

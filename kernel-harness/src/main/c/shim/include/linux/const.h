@@ -1,0 +1,1 @@
+/* <linux/const.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/container_of.h>: provided by kh/prelude.h. */

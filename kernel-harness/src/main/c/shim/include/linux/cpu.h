@@ -1,0 +1,2 @@
+/* <linux/cpu.h>: provided by kh/prelude.h. */
+#include "kh/pr_fmt.h"

@@ -1,0 +1,1 @@
+/* <linux/cpumask.h>: provided by kh/prelude.h. */

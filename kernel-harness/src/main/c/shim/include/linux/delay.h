@@ -1,0 +1,1 @@
+/* <linux/delay.h>: provided by kh/prelude.h. */

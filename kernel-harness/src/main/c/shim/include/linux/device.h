@@ -1,0 +1,2 @@
+/* <linux/device.h>: provided by kh/prelude.h. */
+#include "kh/pr_fmt.h"

@@ -1,0 +1,1 @@
+/* <linux/fs.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/interrupt.h>: provided by kh/prelude.h. */

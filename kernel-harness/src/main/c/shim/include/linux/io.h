@@ -1,0 +1,1 @@
+/* <linux/io.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/irqdomain.h>: provided by kh/prelude.h. */

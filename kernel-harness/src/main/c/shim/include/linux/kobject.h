@@ -1,0 +1,1 @@
+/* <linux/kobject.h>: provided by kh/prelude.h. */

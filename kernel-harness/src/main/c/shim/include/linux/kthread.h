@@ -1,0 +1,1 @@
+/* <linux/kthread.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/miscdevice.h>: provided by kh/prelude.h. */

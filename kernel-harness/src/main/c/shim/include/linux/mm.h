@@ -1,0 +1,1 @@
+/* <linux/mm.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/mmu_context.h>: provided by kh/prelude.h. */

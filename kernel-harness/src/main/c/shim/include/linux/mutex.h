@@ -1,0 +1,1 @@
+/* <linux/mutex.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/nmi.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/of.h>: provided by kh/prelude.h. */

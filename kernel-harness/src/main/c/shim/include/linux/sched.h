@@ -1,0 +1,1 @@
+/* <linux/sched.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/sched/mm.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/sched/signal.h>: provided by kh/prelude.h. */

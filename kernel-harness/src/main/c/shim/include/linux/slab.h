@@ -1,0 +1,1 @@
+/* <linux/slab.h>: provided by kh/prelude.h. */

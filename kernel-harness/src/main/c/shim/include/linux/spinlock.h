@@ -1,0 +1,1 @@
+/* <linux/spinlock.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/spinlock_types.h>: provided by kh/prelude.h. */

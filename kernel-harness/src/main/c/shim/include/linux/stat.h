@@ -1,0 +1,1 @@
+/* <linux/stat.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/stddef.h>: provided by kh/prelude.h. */

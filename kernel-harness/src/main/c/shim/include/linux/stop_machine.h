@@ -1,0 +1,1 @@
+/* <linux/stop_machine.h>: provided by kh/prelude.h. */

@@ -1,0 +1,1 @@
+/* <linux/stringify.h>: provided by kh/prelude.h. */

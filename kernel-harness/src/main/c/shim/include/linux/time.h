@@ -1,0 +1,1 @@
+/* <linux/time.h>: provided by kh/prelude.h. */

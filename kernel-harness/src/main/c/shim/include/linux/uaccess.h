@@ -1,0 +1,1 @@
+/* <linux/uaccess.h>: provided by kh/prelude.h. */

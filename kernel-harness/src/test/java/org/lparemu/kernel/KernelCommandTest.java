@@ -1,0 +1,129 @@
+package org.lparemu.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.lparemu.server.EmbeddedDaemon;
+import picocli.CommandLine;
+
+/** The kernel command: cells, JSON, exit statuses, typed errors, --connect and --ksrc. */
+class KernelCommandTest {
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new KernelCommand());
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int exit = cl.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    @Timeout(60)
+    void theSeedRaceCellIsTheExpectedOneForEachKernel() {
+        for (String v : Kernels.DEBIAN) {
+            Kernels.debian(v);
+            Run r = run("--debian", v, "--json");
+            assertEquals(0, r.exit(), r.out() + r.err());
+            assertTrue(r.out().contains("\"scenario\": \"vas-open-vs-migration\""), r.out());
+            assertTrue(r.out().contains("\"asExpected\": true"), r.out());
+            assertTrue(r.out().contains(v.equals("6.1") ? "suspend-me -9006 x5" : "open EBUSY"), r.out());
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void connectsToARunningDaemonWithoutDisturbingItsPartitions() {
+        Kernels.debian("6.12");
+        try (EmbeddedDaemon d = EmbeddedDaemon.start(); var c = d.control()) {
+            Run r = run("--debian", "6.12", "--scenario", "modify-hardware-error", "--connect", "127.0.0.1:" + d.guestPort(),
+                    "--control-port", Integer.toString(d.controlPort()));
+            assertEquals(0, r.exit(), r.out() + r.err());
+            assertTrue(r.out().contains("ok   open EIO"), r.out());
+            assertEquals(List.of("lpar1"), c.listPartitions().stream().map(p -> p.getName()).toList(),
+                    "the run's own partition is gone, lpar1 untouched");
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void badArgumentsAreUsageErrors() {
+        assertEquals(2, run("--debian", "6.1", "--ksrc", "/tmp").exit());
+        assertEquals(2, run().exit());
+        Run r = run("--debian", "6.1", "--scenario", "no-such-thing");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("no scenario 'no-such-thing'"), r.err());
+        assertEquals(2, run("--debian", "sid").exit());
+        assertEquals(2, run("--debian", "6.1", "--connect", "nohostport").exit());
+    }
+
+    @Test
+    @Timeout(30)
+    void aMissingKernelIsUnavailableWithTheReason(@TempDir Path empty) {
+        Run r = run("--ksrc", empty.toString());
+        assertEquals(3, r.exit(), r.out() + r.err());
+        assertTrue(r.err().contains("is not a Linux tree"), r.err());
+        Run s = run("--debian", "5.10");
+        assertEquals(3, s.exit());
+        assertTrue(s.err().contains("linux-source-5.10"), s.err());
+    }
+
+    @Test
+    @Timeout(30)
+    void listsTheScenarios() {
+        Run r = run("--list");
+        assertEquals(0, r.exit());
+        for (KernelScenario s : KernelScenarios.all()) {
+            assertTrue(r.out().contains(s.id()), r.out());
+        }
+    }
+
+    /**
+     * "Run your own vas.c": a tree of one's own, here Debian's 6.1 with the 2023 fix backported (6.12's
+     * vas.c and vas.h dropped in, as a cherry-pick of 0cf72f7f14d1 would), built with --ksrc: the seed race's
+     * cell flips from the PRE_FIX outcome to the UPSTREAM one.
+     */
+    @Test
+    @Timeout(180)
+    void aPatchedTreeOfOnesOwn(@TempDir Path tmp) throws IOException {
+        KernelBuild.Built old = Kernels.debian("6.1");
+        KernelBuild.Built fixed = Kernels.debian("6.12");
+        Path tree = tmp.resolve("linux");
+        copyTree(old.dir().resolve("ksrc"), tree);
+        for (String f : List.of("vas.c", "vas.h")) {
+            Path p = Path.of("arch/powerpc/platforms/pseries", f);
+            Files.copy(fixed.dir().resolve("ksrc").resolve(p), tree.resolve(p), StandardCopyOption.REPLACE_EXISTING);
+        }
+        Run r = run("--ksrc", tree.toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("Linux 6.1.192 from tree " + tree), r.out());
+        assertTrue(r.out().contains("has the 2023 in-progress counter: expecting the upstream cells"), r.out());
+        assertTrue(r.out().contains("ok   migrated; suspend-me 0; open EBUSY; half-open window deallocated; no leak"), r.out());
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (var paths = Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+}
