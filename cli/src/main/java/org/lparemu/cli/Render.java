@@ -54,8 +54,16 @@ final class Render {
         if (s.getJoinedVcpusCount() > 0) {
             sb.append("  vcpus in H_JOIN: ").append(s.getJoinedVcpusList()).append('\n');
         }
-        if (s.getDeferredCalls() > 0) {
-            sb.append("  calls deferred by suspension: ").append(s.getDeferredCalls()).append('\n');
+        StringBuilder cpus = new StringBuilder();
+        for (var c : s.getVcpusList()) {
+            cpus.append(' ').append(c.getVcpu()).append(c.getRunning() ? "" : "(stopped)")
+                    .append(c.getInCall().isEmpty() ? "" : "[" + c.getInCall() + (c.getHoldsRtas() ? ", rtas" : "") + "]");
+        }
+        if (cpus.length() > 0) {
+            sb.append("  vcpus:").append(cpus).append('\n');
+        }
+        if (s.getCallsRefused() > 0) {
+            sb.append("  calls refused (no real processor could make them): ").append(s.getCallsRefused()).append('\n');
         }
         for (var e : s.getPendingEventsList()) {
             sb.append("  event ").append(e.getEventId()).append(' ').append(e.getKind()).append(' ').append(e.getState())
@@ -100,13 +108,14 @@ final class Render {
         for (TraceRecord r : c.getRecordsList()) {
             sb.append(String.format("%8d %12.3f ms %-8s %-10s", r.getSeq(), r.getNanos() / 1e6, r.getPartition(),
                     r.getKind().name()));
-            if (r.getKind() == TraceKind.CALL_BEGIN || r.getKind() == TraceKind.CALL_END) {
+            if (r.getKind() == TraceKind.CALL_BEGIN || r.getKind() == TraceKind.CALL_END
+                    || r.getKind() == TraceKind.REFUSED) {
                 sb.append(String.format(" vcpu %-3d %-12s %s", r.getVcpu(), r.getTask(), r.getName()));
-                if (r.getKind() == TraceKind.CALL_BEGIN) {
+                if (r.getKind() != TraceKind.CALL_END) {
                     sb.append(r.getArgsList().stream().map(a -> "0x" + Long.toHexString(a))
                             .collect(Collectors.joining(", ", "(", ")")));
                 } else {
-                    boolean rtas = r.getName().startsWith("ibm,");
+                    boolean rtas = r.getOpcode() == 0; // RTAS records carry no opcode
                     sb.append(" -> ").append(rtas ? RtasStatus.name(r.getStatus()) : HStatus.name(r.getStatus()))
                             .append(String.format(" (%.3f ms)", (r.getNanos() - r.getBeginNanos()) / 1e6));
                 }

@@ -57,10 +57,14 @@ class CliTest {
     void ctlCreateStateDeleteAndTypedErrors() {
         try (EmbeddedDaemon d = EmbeddedDaemon.start()) {
             String port = Integer.toString(d.controlPort());
-            assertEquals(0, run("ctl", "--port", port, "create", "lpar9", "--vcpus", "2", "--cores", "3").code());
+            Run ragged = run("ctl", "--port", port, "create", "lpar9", "--vcpus", "2", "--cores", "3");
+            assertEquals(1, ragged.code());
+            assertTrue(ragged.err().contains("BAD_SPEC") && ragged.err().contains("threads per core"), ragged.err());
+            assertEquals(0, run("ctl", "--port", port, "create", "lpar9", "--vcpus", "6", "--cores", "3").code());
             Run state = run("ctl", "--port", port, "state", "lpar9");
             assertEquals(0, state.code());
-            assertTrue(state.out().contains("lpar9 on source: 2 vcpus, 3 dedicated cores"), state.out());
+            assertTrue(state.out().contains("lpar9 on source: 6 vcpus, 3 dedicated cores"), state.out());
+            assertTrue(state.out().contains("vcpus: 0 1 2 3 4 5\n"), state.out());
             Run dup = run("ctl", "--port", port, "create", "lpar9");
             assertEquals(1, dup.code());
             assertTrue(dup.err().contains("DUPLICATE_NAME"), dup.err());

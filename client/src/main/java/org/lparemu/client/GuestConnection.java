@@ -172,15 +172,16 @@ public final class GuestConnection implements HcallPort {
     }
 
     @Override
-    public HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer) {
-        return await(hcallAsync(vcpu, opcode, args, buffer));
+    public HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer, boolean interruptsDisabled) {
+        return await(hcallAsync(vcpu, opcode, args, buffer, interruptsDisabled));
     }
 
     @Override
-    public CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer) {
+    public CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer,
+                                                     boolean interruptsDisabled) {
         long id = nextCallId.getAndIncrement();
         HcallRequest.Builder b = HcallRequest.newBuilder().setCallId(id).setVcpu(vcpu).setOpcode(opcode)
-                .setTask(Thread.currentThread().getName());
+                .setTask(Thread.currentThread().getName()).setInterruptsDisabled(interruptsDisabled);
         if (args != null) {
             for (long a : args) {
                 b.addArgs(a);

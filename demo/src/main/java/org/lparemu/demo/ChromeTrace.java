@@ -49,7 +49,7 @@ public final class ChromeTrace {
                 case CALL_END -> {
                     TraceRecord b = begins.get(r.getBeginSeq());
                     String track = track(b != null ? b : r);
-                    boolean rtas = r.getName().startsWith("ibm,");
+                    boolean rtas = r.getOpcode() == 0; // RTAS records carry no opcode
                     String status = rtas ? RtasStatus.name(r.getStatus()) : HStatus.name(r.getStatus());
                     String args = b == null ? "" : b.getArgsList().stream().map(a -> "0x" + Long.toHexString(a))
                             .collect(Collectors.joining(", "));
@@ -57,6 +57,10 @@ public final class ChromeTrace {
                             "status " + status + (args.isEmpty() ? "" : "; args " + args)
                                     + (r.getDetail().isEmpty() ? "" : "; " + r.getDetail()));
                 }
+                case REFUSED -> ev = String.format("{\"name\":%s,\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,\"pid\":%d,"
+                                + "\"tid\":%d,\"cat\":\"refused\",\"args\":{\"detail\":%s}}",
+                        Json.string("REFUSED " + r.getName()), r.getNanos() / 1000.0, pid, tid(tids, part, track(r)),
+                        Json.string(r.getDetail()));
                 case GUEST -> ev = String.format("{\"name\":%s,\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,\"pid\":%d,"
                                 + "\"tid\":%d,\"cat\":\"guest\",\"args\":{\"detail\":%s}}", Json.string(r.getName()),
                         r.getNanos() / 1000.0, pid, tid(tids, part, track(r)), Json.string(r.getDetail()));

@@ -5,7 +5,7 @@ import java.util.List;
 import org.lparemu.core.guest.GuestKernel;
 import org.lparemu.core.guest.NxGzipDevice;
 import org.lparemu.core.guest.PseriesVas;
-import org.lparemu.core.papr.RtasService;
+import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.papr.Vas;
 import org.lparemu.proto.v1.FaultMatch;
@@ -16,8 +16,9 @@ import org.lparemu.proto.v1.MigrationOutcome;
 /**
  * A task closes its window while the window is closed for migration (papr-notes 5.4 item 4, 4.4).
  *
- * <p>Arrangement, the same for every policy: three tasks open a window each; hold the migration at
- * ibm,suspend-me (every window is closed for migration by then); the middle task closes its window; release.
+ * <p>Arrangement, the same for every policy: three tasks open a window each; hold the migration in its first
+ * H_VASI_STATE poll, the call drmgr makes right after the guest's VAS SUSPEND closed every window (later, inside
+ * stop_machine, no task could run to close anything); the middle task closes its window; release.
  */
 public final class CloseDuringMigration implements Scenario {
     static final String LATCH = "suspend";
@@ -62,7 +63,7 @@ public final class CloseDuringMigration implements Scenario {
             }
             handles.add(o.handle());
         }
-        r.fault(FaultMatch.newBuilder().setRtasService(RtasService.SUSPEND_ME).setMaxFires(1),
+        r.fault(FaultMatch.newBuilder().setOpcode(Hcall.H_VASI_STATE).setTask(ScenarioRun.DRMGR).setMaxFires(1),
                 FaultRule.newBuilder().setHold(Hold.newBuilder().setLatch(LATCH)));
         var m = r.control().migrate(ScenarioRun.PARTITION, "");
         r.awaitHold(LATCH);
@@ -87,7 +88,7 @@ public final class CloseDuringMigration implements Scenario {
         boolean victimReopened = state.getWindowsList().stream().anyMatch(w -> w.getPid() == victimPid);
 
         List<String> evidence = new ArrayList<>();
-        evidence.add("held at ibm,suspend-me " + heldBits + ", " + counters(before) + "; closed window " + victimWin
+        evidence.add("held at drmgr's first H_VASI_STATE " + heldBits + ", " + counters(before) + "; closed window " + victimWin
                 + " (pid " + victimPid + ") rc " + rc
                 + ", " + hcallsByCloser + " hcall(s) by the closer; then " + counters(after));
         evidence.add("migration " + (o.getSuccess() ? "COMPLETED" : o.getVasiState().name()) + " "

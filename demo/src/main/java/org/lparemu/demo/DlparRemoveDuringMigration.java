@@ -8,7 +8,6 @@ import org.lparemu.core.hypervisor.PlatformConfig;
 import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
-import org.lparemu.core.papr.RtasService;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.proto.v1.DlparCpuResult;
 import org.lparemu.proto.v1.EventAck;
@@ -23,9 +22,10 @@ import org.lparemu.proto.v1.TraceRecord;
  * DLPAR CPU hotplug while migration in progress", and the two close bits are meant to handle it.
  *
  * <p>Arrangement, the same for every policy: lpar1 has 2 cores at 2 Default credits each, and four tasks each
- * open a window (all 4 credits). Hold the migration at ibm,suspend-me, i.e. after the guest's VAS SUSPEND
- * closed every window; paste (must fail); remove 1 core and wait for the guest's DlparCpu ack; release; when
- * the migration is over, add the core back and wait for its ack; paste again and try one more open.
+ * open a window (all 4 credits). Hold the migration in drmgr's first H_VASI_STATE poll, i.e. right after the
+ * guest's VAS SUSPEND closed every window and before stop_machine (inside it no DLPAR could run); paste (must
+ * fail); remove 1 core and wait for the guest's DlparCpu ack; release; when the migration is over, add the core
+ * back and wait for its ack; paste again and try one more open.
  *
  * <p>The window bits are read from the guest kernel at each step, oldest window first ("A" active, "C"
  * NO_CRED_CLOSE, "M" MIGRATE_CLOSE, "CM" both).
@@ -57,7 +57,7 @@ public final class DlparRemoveDuringMigration implements Scenario, Scenarios.Con
 
     @Override
     public Expectation expected(String policy) {
-        // The policies differ only in how an open meets a SUSPEND; no open runs here, and by ibm,suspend-me every
+        // The policies differ only in how an open meets a SUSPEND; no open runs here, and by the VASI poll every
         // policy's SUSPEND has returned and released vas_pseries_mutex, so all three follow the same code.
         return new Expectation(
                 "migrated; pastes fail while held; held after core removal [M M M M]; after resume [M M A A], "
@@ -82,7 +82,7 @@ public final class DlparRemoveDuringMigration implements Scenario, Scenarios.Con
         List<String> evidence = new ArrayList<>();
         evidence.add("opened " + VasEvidence.bits(guest, nx, handles) + ", " + VasEvidence.counters(guest));
 
-        r.fault(FaultMatch.newBuilder().setRtasService(RtasService.SUSPEND_ME).setMaxFires(1),
+        r.fault(FaultMatch.newBuilder().setOpcode(Hcall.H_VASI_STATE).setTask(ScenarioRun.DRMGR).setMaxFires(1),
                 FaultRule.newBuilder().setHold(Hold.newBuilder().setLatch(LATCH)));
         var m = r.control().migrate(ScenarioRun.PARTITION, "");
         r.awaitHold(LATCH);
@@ -91,7 +91,7 @@ public final class DlparRemoveDuringMigration implements Scenario, Scenarios.Con
         DlparCpuResult removed = r.control().dlparCpu(ScenarioRun.PARTITION, false, 1);
         List<EventAck> removeAcks = acks(r, removed);
         String held = VasEvidence.bits(guest, nx, handles);
-        evidence.add("at ibm,suspend-me " + atSuspend + ", pastes " + heldPastes + "; core removed (target "
+        evidence.add("at drmgr's first H_VASI_STATE " + atSuspend + ", pastes " + heldPastes + "; core removed (target "
                 + removed.getTargetCredits() + ", acks " + removeAcks.stream().map(EventAck::getStatus).toList()
                 + ") -> " + held + ", " + VasEvidence.counters(guest));
 

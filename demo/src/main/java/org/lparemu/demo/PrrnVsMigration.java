@@ -3,19 +3,16 @@ package org.lparemu.demo;
 import com.google.protobuf.ByteString;
 import java.util.ArrayList;
 import java.util.List;
+import org.lparemu.core.guest.DeviceTreeUpdate;
 import org.lparemu.core.guest.GuestKernel;
-import org.lparemu.core.papr.RtasService;
+import org.lparemu.core.guest.Machine;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.proto.v1.DeviceTreeChange;
-import org.lparemu.proto.v1.FaultMatch;
-import org.lparemu.proto.v1.FaultRule;
-import org.lparemu.proto.v1.Hold;
 import org.lparemu.proto.v1.MigrationOutcome;
 import org.lparemu.proto.v1.Property;
 import org.lparemu.proto.v1.TraceKind;
 import org.lparemu.proto.v1.TraceRecord;
-import org.lparemu.proto.v1.When;
 
 /**
  * Seed race 2 (linuxppc-dev, May 2019, "Fix extending start/stop topology update scope during LPM"): a PRRN
@@ -25,14 +22,15 @@ import org.lparemu.proto.v1.When;
  * property: the destination has its own value) and the LMB list {@code ibm,dynamic-memory} of
  * {@code /ibm,dynamic-reconfiguration-memory} (the partition's: it travels with the partition, and no property
  * of that node differs between systems, so a migration's update never touches it). Arrangement, the same for
- * every policy: hold the PRRN worker's first ibm,update-properties after it has run (the source's values are in
- * flight); start the migration; wait until the migration can go no further without the PRRN, whichever comes
- * first: its device-tree update done, the update contended on the device-tree lock, or the migration waiting to
- * drain PRRNs; release.
+ * every policy: stop the PRRN worker (rtasd) by a breakpoint at {@code update_dt_property}, right after its first
+ * ibm,update-properties returned the source's value and before it applies it: off its vCPU, with whatever lock its
+ * policy holds, as if the scheduler had preempted it there (a task inside an RTAS call could not be preempted, and
+ * stop_machine would wait for it); start the migration; wait until the migration can go no further without the
+ * PRRN, whichever comes first: its device-tree update done, the update contended on the device-tree lock, or the
+ * migration waiting to drain PRRNs; release.
  */
 public final class PrrnVsMigration implements Scenario {
     static final String RTASD = "rtasd";
-    static final String LATCH = "prrn-fetch";
     static final String SYSTEM_NODE = "/cpus/PowerPC,POWER10@0";
     static final String PARTITION_NODE = "/ibm,dynamic-reconfiguration-memory";
     static final String PARTITION_PROPERTY = "ibm,dynamic-memory";
@@ -87,19 +85,18 @@ public final class PrrnVsMigration implements Scenario {
     @Override
     public Result run(ScenarioRun r) throws Exception {
         GuestKernel guest = r.guest();
-        r.fault(FaultMatch.newBuilder().setRtasService(RtasService.UPDATE_PROPERTIES).setTask(RTASD).setMaxFires(1),
-                FaultRule.newBuilder().setHold(Hold.newBuilder().setLatch(LATCH).setWhen(When.AFTER)));
+        Machine.Breakpoint fetch = guest.machine().breakAt(RTASD, DeviceTreeUpdate.UPDATE_DT_PROPERTY);
         long since0 = r.lastSeq();
         var prrn = r.control().prrn(ScenarioRun.PARTITION, List.of(
                 set(SYSTEM_NODE, "ibm,associativity", PRRN_ASSOCIATIVITY),
                 set(PARTITION_NODE, PARTITION_PROPERTY, PRRN_DYNAMIC_MEMORY)));
-        TraceRecord fetched = r.awaitTrace(since0, "Hold(" + LATCH + ")", "prrn_ignored");
+        TraceRecord fetched = r.awaitTrace(since0, "breakpoint", "prrn_ignored");
 
         long since = r.lastSeq();
         var m = r.control().migrate(ScenarioRun.PARTITION, "");
         TraceRecord moment = r.awaitTrace(since, "dt_update_end[migration]", "lock_contended[dt_update_mutex]",
                 "prrn_drain_wait");
-        r.release(LATCH);
+        fetch.release();
 
         var migrationAck = r.control().awaitEvent(m.getEventId(), ScenarioRun.WAIT);
         var prrnAck = r.control().awaitEvent(prrn.getEventId(), ScenarioRun.WAIT);
@@ -121,9 +118,9 @@ public final class PrrnVsMigration implements Scenario {
                 + (otherViolations ? "; other violations" : "");
 
         List<String> evidence = new ArrayList<>();
-        evidence.add("PRRN scope " + prrn.getScope() + ": " + fetched.getKind() + " " + fetched.getName()
+        evidence.add("PRRN scope " + prrn.getScope() + ": " + fetched.getName() + " (" + fetched.getDetail() + ")"
                 + "; acked " + prrnAck.getStatus() + " (" + prrnAck.getDetail() + ")");
-        evidence.add("released the PRRN at " + moment.getName() + " (" + moment.getDetail() + ")");
+        evidence.add("released rtasd at " + moment.getName() + " (" + moment.getDetail() + ")");
         evidence.add("migration " + (o.getSuccess() ? "COMPLETED" : o.getVasiState().name()) + ", suspend statuses "
                 + o.getRtasStatusesList() + "; guest handler ack " + migrationAck.getStatus());
         evidence.add(rejected + " PRRN RTAS call(s) refused with PARAMETER_ERROR (sequence bound to the source)");

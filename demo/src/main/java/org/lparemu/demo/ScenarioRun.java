@@ -38,6 +38,8 @@ public final class ScenarioRun implements AutoCloseable {
     /** Real seconds per guest second: back-offs of 1 s become 1 ms, so a failing migration takes milliseconds. */
     public static final double CLOCK_SCALE = 0.001;
     public static final String PARTITION = "lpar1";
+    /** The guest task that runs a migration (the workqueue the migration request is handled on). */
+    public static final String DRMGR = "drmgr";
 
     private final Scenario scenario;
     private final String policy;

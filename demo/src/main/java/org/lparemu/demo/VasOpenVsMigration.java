@@ -22,9 +22,10 @@ import org.lparemu.proto.v1.TraceRecord;
  * migration's VAS SUSPEND runs.
  *
  * <p>Arrangement, the same for every policy: hold the opener's H_MODIFY_VAS_WINDOW; start the migration; wait
- * until the migration can go no further without the opener, whichever the algorithm reaches first: an
- * ibm,suspend-me answered (the suspend went ahead), SUSPEND waiting for in-progress opens, or SUSPEND contended
- * on vas_pseries_mutex; then release the modify and let everything finish.
+ * until the migration can go no further without the opener, whichever the algorithm reaches first: stop_machine
+ * waiting for the opener's vCPU to leave H_MODIFY (SUSPEND returned and the join is next: no vCPU inside an hcall
+ * can join), SUSPEND waiting for in-progress opens, or SUSPEND contended on vas_pseries_mutex; then release the
+ * modify and let everything finish.
  */
 public final class VasOpenVsMigration implements Scenario {
     static final String OPENER = "opener";
@@ -76,7 +77,7 @@ public final class VasOpenVsMigration implements Scenario {
 
         long since = r.lastSeq();
         var m = r.control().migrate(ScenarioRun.PARTITION, "");
-        TraceRecord moment = r.awaitTrace(since, "CALL_END " + RtasService.SUSPEND_ME, "vas_migration_wait_opens",
+        TraceRecord moment = r.awaitTrace(since, "stop_machine_wait", "vas_migration_wait_opens",
                 "lock_contended[vas_pseries_mutex]");
         r.release(LATCH);
 
@@ -117,9 +118,7 @@ public final class VasOpenVsMigration implements Scenario {
                 + ", " + o.getAttempts() + " suspend attempt(s): " + o.getRtasStatusesList().stream()
                 .map(RtasStatus::name).toList() + (o.getReason().isEmpty() ? "" : ", " + o.getReason()));
         evidence.add("guest migration handler ack " + ack.getStatus() + " (" + ack.getDetail() + ")");
-        evidence.add("released the modify hold at " + (moment.getKind() == TraceKind.CALL_END
-                ? moment.getName() + " answered " + RtasStatus.name(moment.getStatus()) + " while H_MODIFY was held"
-                : moment.getName() + " (" + moment.getDetail() + ")"));
+        evidence.add("released the modify hold at " + moment.getName() + " (" + moment.getDetail() + ")");
         evidence.add("opener: " + (opened.ok() ? "window " + nx.window(opened.handle()).winId() : opened.error())
                 + "; its first window " + winId + (deallocs.isEmpty() ? " was never deallocated"
                 : " deallocated by " + deallocs.stream().map(TraceRecord::getTask).distinct().toList()));

@@ -133,10 +133,10 @@ class DisconnectTest {
     private static List<CompletableFuture<HcallResult>> join(GuestConnection g) throws Exception {
         List<CompletableFuture<HcallResult>> joins = new ArrayList<>();
         for (int v = 1; v < 4; v++) {
-            joins.add(g.hcallAsync(v, Hcall.H_JOIN, new long[0], null));
+            joins.add(g.hcallAsync(v, Hcall.H_JOIN, new long[0], null, true));
         }
         // One connection's frames are dispatched in order, so the other three are parked by now.
-        assertEquals(HStatus.H_CONTINUE, g.hcall(0, Hcall.H_JOIN).status());
+        assertEquals(HStatus.H_CONTINUE, g.hcall(0, Hcall.H_JOIN, new long[0], null, true).status());
         return joins;
     }
 

@@ -33,6 +33,7 @@ import org.lparemu.proto.v1.AwaitEvent;
 import org.lparemu.proto.v1.AwaitHold;
 import org.lparemu.proto.v1.AwaitMigration;
 import org.lparemu.proto.v1.CheckInvariants;
+import org.lparemu.proto.v1.CallRefused;
 import org.lparemu.proto.v1.ControlRequest;
 import org.lparemu.proto.v1.ControlResponse;
 import org.lparemu.proto.v1.CreatePartition;
@@ -396,6 +397,15 @@ class HostileInputFuzzTest {
             Set<Long> answered = new HashSet<>();
             while (answered.size() < n) {
                 HostFrame f = nextNonEvent(g);
+                if (f.getKindCase() == HostFrame.KindCase.REFUSED) {
+                    // A burst puts several calls on one vCPU, RTAS calls side by side, calls on vCPUs a random
+                    // stop-self stopped: no processor could make them, and each is refused, by its id.
+                    long id = f.getRefused().getCallId();
+                    assertTrue(id >= 0 && id < n && answered.add(id), "refusal of " + id + ", " + label);
+                    assertTrue(f.getRefused().getReason() != CallRefused.Reason.CALL_REFUSED_UNSPECIFIED, label);
+                    typedErrors++;
+                    continue;
+                }
                 assertTrue(f.getKindCase() == HostFrame.KindCase.HCALL || f.getKindCase() == HostFrame.KindCase.RTAS,
                         f + " " + label);
                 long id = f.hasHcall() ? f.getHcall().getCallId() : f.getRtas().getCallId();

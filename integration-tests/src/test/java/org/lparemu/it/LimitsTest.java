@@ -46,8 +46,7 @@ import org.lparemu.wire.ConfigLoader;
 
 /**
  * Every limit in {@code config.proto Limits}, hit over real sockets with a small configured value: each
- * answers with its documented typed error, the daemon keeps serving, and the limit frees up again. (The
- * limit on calls deferred by a suspension needs manual time: {@code DeferredCallsLimitTest} in emulator-core.)
+ * answers with its documented typed error, the daemon keeps serving, and the limit frees up again.
  */
 class LimitsTest {
     /** An unknown opcode: the hypervisor answers H_FUNCTION, so only the fault plan makes it interesting. */
@@ -55,7 +54,7 @@ class LimitsTest {
 
     /** The default limits with some changed. */
     static final class L {
-        int frame, conns, inFlight, rules, holds, trace, parts, windows, events, deferred, hello;
+        int frame, conns, inFlight, rules, holds, trace, parts, windows, events, hello;
 
         L() {
             PlatformConfig.Limits d = PlatformConfig.Limits.DEFAULT;
@@ -68,13 +67,12 @@ class LimitsTest {
             parts = d.maxPartitions();
             windows = d.maxWindowsPerPartition();
             events = d.maxPendingEvents();
-            deferred = d.maxDeferredCalls();
             hello = d.helloTimeoutMs();
         }
 
         EmbeddedDaemon start() {
             return EmbeddedDaemon.start(PlatformConfig.defaults().withLimits(new PlatformConfig.Limits(frame, conns,
-                    inFlight, rules, holds, trace, parts, windows, events, deferred, hello)));
+                    inFlight, rules, holds, trace, parts, windows, events, hello)));
         }
     }
 
@@ -84,7 +82,12 @@ class LimitsTest {
     }
 
     static GuestFrame nop(long id) {
-        return GuestFrame.newBuilder().setHcall(HcallRequest.newBuilder().setCallId(id).setOpcode(NOP)).build();
+        return nop(id, 0);
+    }
+
+    static GuestFrame nop(long id, int vcpu) {
+        return GuestFrame.newBuilder().setHcall(HcallRequest.newBuilder().setCallId(id).setVcpu(vcpu).setOpcode(NOP))
+                .build();
     }
 
     @Test
@@ -92,8 +95,8 @@ class LimitsTest {
         PlatformConfig.Limits l = ConfigLoader.parse("""
                 limits { max_frame_bytes: 1 max_connections: 2 max_in_flight_per_connection: 3 max_fault_rules: 4
                          max_parked_holds: 5 trace_capacity: 16 max_partitions: 7 max_windows_per_partition: 8
-                         max_pending_events: 9 max_deferred_calls: 10 hello_timeout_ms: 11 }""").limits();
-        assertEquals(new PlatformConfig.Limits(1, 2, 3, 4, 5, 16, 7, 8, 9, 10, 11), l);
+                         max_pending_events: 9 hello_timeout_ms: 11 }""").limits();
+        assertEquals(new PlatformConfig.Limits(1, 2, 3, 4, 5, 16, 7, 8, 9, 11), l);
         assertEquals(PlatformConfig.Limits.DEFAULT, ConfigLoader.parse("").limits());
         assertEquals(PlatformConfig.Limits.DEFAULT, ConfigLoader.parse("limits { }").limits());
     }
@@ -106,6 +109,8 @@ class LimitsTest {
         assertTrue(e.getMessage().contains("trace_capacity"), e.getMessage());
         e = assertThrows(RuntimeException.class, () -> ConfigLoader.parse("limits { max_frame_bytes: 4294967295 }"));
         assertTrue(e.getMessage().contains("max_frame_bytes"), e.getMessage());
+        e = assertThrows(RuntimeException.class, () -> ConfigLoader.parse("limits { max_deferred_calls: 10 }"));
+        assertTrue(e.getMessage().contains("max_deferred_calls is gone"), e.getMessage());
     }
 
     @Test
@@ -210,15 +215,20 @@ class LimitsTest {
         L l = new L();
         l.inFlight = 8;
         int total = 100;
+        // A vCPU makes one call at a time, so more calls in flight than the limit need more vCPUs than that: a
+        // 16-vCPU partition, call i from vCPU i % 16 (the 8 in flight are always on 8 different vCPUs).
+        int vcpus = 16;
         try (EmbeddedDaemon d = l.start(); ControlClient c = d.control(); RawConn g = new RawConn(d.guestPort())) {
+            c.createPartition(PartitionSpec.newBuilder().setName("wide").setVcpus(vcpus)
+                    .setCores(vcpus).build());
             c.addFault(holdRule("gate"));
-            assertEquals(HostFrame.KindCase.WELCOME, g.hello("lpar1").getKindCase());
+            assertEquals(HostFrame.KindCase.WELCOME, g.hello("wide").getKindCase());
             // Counted before the write: the daemon starts dispatching as soon as the bytes arrive.
             long callsBefore = d.platform().callCount();
             // All 100 in one write: one socket read holds far more than the limit.
             ByteArrayOutputStream batch = new ByteArrayOutputStream();
             for (long id = 0; id < total; id++) {
-                nop(id).writeDelimitedTo(batch);
+                nop(id, (int) (id % vcpus)).writeDelimitedTo(batch);
             }
             g.write(batch.toByteArray());
             int released = 0;
@@ -228,7 +238,7 @@ class LimitsTest {
                 // Nothing beyond the limit was dispatched: exactly released + 8 calls reached the platform.
                 assertEquals(released + expect, d.platform().callCount() - callsBefore, "after " + released);
                 assertEquals(expect, d.platform().holds().parkedCount());
-                assertEquals(expect, c.getState("lpar1").getConnections(0).getCallsInFlight());
+                assertEquals(expect, c.getState("wide").getConnections(0).getCallsInFlight());
                 released += (int) c.releaseHold("gate", 0);
             }
             Set<Long> answered = new HashSet<>();

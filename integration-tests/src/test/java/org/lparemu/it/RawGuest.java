@@ -35,7 +35,9 @@ final class RawGuest implements AutoCloseable {
     /** Sends an hcall without waiting; returns its call id. */
     long send(int vcpu, long opcode, long... args) throws IOException {
         long id = nextId++;
-        HcallRequest.Builder b = HcallRequest.newBuilder().setCallId(id).setVcpu(vcpu).setOpcode(opcode);
+        // H_JOIN goes out with interrupts disabled, as a kernel makes it (from stop_machine).
+        HcallRequest.Builder b = HcallRequest.newBuilder().setCallId(id).setVcpu(vcpu).setOpcode(opcode)
+                .setInterruptsDisabled(opcode == Hcall.H_JOIN);
         for (long a : args) {
             b.addArgs(a);
         }

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.GuestConnection;
+import org.lparemu.core.hypervisor.PartitionTrees;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.RtasService;
@@ -132,9 +133,9 @@ class RawHypervisorSocketTest {
             int vcpus = g.port.bootInfo().vcpus();
             List<CompletableFuture<HcallResult>> joins = new ArrayList<>();
             for (int v = 1; v < vcpus; v++) {
-                joins.add(g.port.hcallAsync(v, Hcall.H_JOIN, new long[0], null));
+                joins.add(g.port.hcallAsync(v, Hcall.H_JOIN, new long[0], null, true));
             }
-            assertEquals(HStatus.H_CONTINUE, g.port.hcall(0, Hcall.H_JOIN).status());
+            assertEquals(HStatus.H_CONTINUE, g.port.hcall(0, Hcall.H_JOIN, new long[0], null, true).status());
             assertEquals(vcpus - 1, awaitJoined(c, vcpus - 1));
             assertEquals(RtasStatus.OUTSTANDING_COPROC, g.port.rtas(0, RtasService.SUSPEND_ME, new long[0], null).status());
             for (int v = 1; v < vcpus; v++) {
@@ -149,9 +150,9 @@ class RawHypervisorSocketTest {
             assertEquals(HStatus.H_SUCCESS, g.port.hcall(0, Hcall.H_DEALLOCATE_VAS_WINDOW, w2).status());
             joins.clear();
             for (int v = 1; v < vcpus; v++) {
-                joins.add(g.port.hcallAsync(v, Hcall.H_JOIN, new long[0], null));
+                joins.add(g.port.hcallAsync(v, Hcall.H_JOIN, new long[0], null, true));
             }
-            assertEquals(HStatus.H_CONTINUE, g.port.hcall(0, Hcall.H_JOIN).status());
+            assertEquals(HStatus.H_CONTINUE, g.port.hcall(0, Hcall.H_JOIN, new long[0], null, true).status());
             awaitJoined(c, vcpus - 1);
             assertEquals(RtasStatus.SUCCESS, g.port.rtas(0, RtasService.SUSPEND_ME, new long[0], null).status());
             for (int v = 1; v < vcpus; v++) {
@@ -210,7 +211,7 @@ class RawHypervisorSocketTest {
     @Test
     void prrnUpdateOverSockets() throws Exception {
         try (EmbeddedDaemon d = EmbeddedDaemon.start(); ControlClient c = d.control(); Raw g = new Raw(d, "lpar1")) {
-            String cpu = "/cpus/PowerPC,POWER10@8";
+            String cpu = PartitionTrees.cpuPath(1, 2); // lpar1: 2 cores of 2 threads
             byte[] assoc = DeviceTree.cells(4, 9, 9, 9, 9);
             var r = c.prrn("lpar1", List.of(DeviceTreeChange.newBuilder().setPath(cpu).setSetProperty(
                     Property.newBuilder().setName("ibm,associativity").setValue(ByteString.copyFrom(assoc))).build()));

@@ -84,7 +84,7 @@ class ServeProcessTest {
                 c.addFault(LimitsTest.holdRule("gate"));
                 CompletableFuture<HcallResult> held1 = g.hcallAsync(0, LimitsTest.NOP, new long[0], null);
                 CompletableFuture<HcallResult> held2 = g.hcallAsync(1, LimitsTest.NOP, new long[0], null);
-                CompletableFuture<HcallResult> joined = g.hcallAsync(2, Hcall.H_JOIN, new long[0], null);
+                CompletableFuture<HcallResult> joined = g.hcallAsync(2, Hcall.H_JOIN, new long[0], null, true);
                 assertEquals(2, c.awaitHold("gate", 2, Duration.ofSeconds(10)).size());
                 RawConn.await("vCPU 2 parked in H_JOIN", Duration.ofSeconds(10),
                         () -> c.getState("lpar1").getJoinedVcpusCount() == 1);

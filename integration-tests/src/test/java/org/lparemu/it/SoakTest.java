@@ -34,6 +34,7 @@ import org.lparemu.core.guest.PrrnPolicy;
 import org.lparemu.core.guest.SystemGuestClock;
 import org.lparemu.core.guest.VasPolicy;
 import org.lparemu.core.guest.Workload;
+import org.lparemu.core.hypervisor.PartitionTrees;
 import org.lparemu.core.hypervisor.PlatformConfig;
 import org.lparemu.core.port.GuestReport;
 import org.lparemu.proto.v1.AwaitEvent;
@@ -81,6 +82,8 @@ import org.slf4j.LoggerFactory;
  */
 class SoakTest {
     static final long SEED = Long.getLong("lparemu.soak.seed", System.nanoTime());
+    /** One thread per core: each partition's vCPUs follow its cores through DLPAR. */
+    static final int THREADS_PER_CORE = 1;
     static final int SECONDS = Integer.getInteger("lparemu.soak.seconds", 60);
     static final int PARTITIONS = Integer.getInteger("lparemu.soak.partitions", 50);
     static final String REPRO = "seed " + SEED + " (rerun: -Dlparemu.soak.seed=" + SEED + " -Dlparemu.soak.seconds="
@@ -243,8 +246,8 @@ class SoakTest {
             VasPolicy policy = i % 2 == 0 ? VasPolicy.UPSTREAM : VasPolicy.HOLD_MUTEX;
             int keepOpen = i % 5 == 0 ? 22 : 2;
             Lpar p = new Lpar(String.format("soak-%02d", i), policy, keepOpen, i % 3 == 0);
-            PartitionState s = c.createPartition(PartitionSpec.newBuilder().setName(p.name).setVcpus(2).setCores(p.cores)
-                    .setQosCredits(4).build());
+            PartitionState s = c.createPartition(PartitionSpec.newBuilder().setName(p.name)
+                    .setVcpus(p.cores * THREADS_PER_CORE).setCores(p.cores).setQosCredits(4).build());
             assertEquals(p.cores, s.getSpec().getCores(), REPRO);
             lpars.add(p);
         }
@@ -258,8 +261,7 @@ class SoakTest {
             specs.add(Workload.Spec.keepOpen(1, p.keepOpen, p.keepOpen > 2 ? 0.5 : 4, rnd.nextLong()));
             specs.add(Workload.Spec.churn(1, 2, rnd.nextLong()).withQos(p.qosChurn));
             for (Workload.Spec spec : specs) {
-                Workload w = new Workload(p.kernel.nxGzip(), SystemGuestClock.realTime(), p.kernel.bootInfo().vcpus(),
-                        spec);
+                Workload w = new Workload(p.kernel.nxGzip(), SystemGuestClock.realTime(), spec);
                 p.workloads.add(w);
                 w.start();
             }
@@ -378,7 +380,7 @@ class SoakTest {
         if (kind != 1) {
             int core = rnd.nextInt(p.cores);
             int domain = rnd.nextInt(64);
-            changes.add(set("/cpus/PowerPC,POWER10@" + Integer.toHexString(core * 8), "ibm,associativity",
+            changes.add(set(PartitionTrees.cpuPath(core, THREADS_PER_CORE), "ibm,associativity",
                     cells(4, domain, domain + core / 4, domain * 64 + core, domain * 64 + core)));
         }
         if (kind != 0) {

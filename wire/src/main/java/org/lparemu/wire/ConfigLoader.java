@@ -114,6 +114,11 @@ public final class ConfigLoader {
         // uint32 fields arrive as Java ints: a value above 2^31-1 would read as negative and fail later, far
         // from the file (a Netty decoder refusing to be built). Refuse it here, naming the field.
         for (var f : l.getAllFields().entrySet()) {
+            if (f.getKey().getName().equals("max_deferred_calls")) {
+                throw new ControlException(ControlError.BAD_SPEC, "limits.max_deferred_calls is gone: no call can "
+                        + "arrive while a partition is suspended (every vCPU is inside H_JOIN or ibm,suspend-me), "
+                        + "so none is deferred; remove the line");
+            }
             int v = (Integer) f.getValue();
             if (v < 0) {
                 throw new ControlException(ControlError.BAD_SPEC, "limits." + f.getKey().getName() + " " + (v & 0xFFFFFFFFL)
@@ -135,7 +140,7 @@ public final class ConfigLoader {
                 or(l.getMaxFaultRules(), d.maxFaultRules()), or(l.getMaxParkedHolds(), d.maxParkedHolds()),
                 or(l.getTraceCapacity(), d.traceCapacity()), or(l.getMaxPartitions(), d.maxPartitions()),
                 or(l.getMaxWindowsPerPartition(), d.maxWindowsPerPartition()),
-                or(l.getMaxPendingEvents(), d.maxPendingEvents()), or(l.getMaxDeferredCalls(), d.maxDeferredCalls()),
+                or(l.getMaxPendingEvents(), d.maxPendingEvents()),
                 or(l.getHelloTimeoutMs(), d.helloTimeoutMs()));
     }
 

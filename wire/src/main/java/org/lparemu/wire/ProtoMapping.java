@@ -32,6 +32,7 @@ import org.lparemu.proto.v1.PartitionSummary;
 import org.lparemu.proto.v1.PendingEvent;
 import org.lparemu.proto.v1.Property;
 import org.lparemu.proto.v1.RtasResponse;
+import org.lparemu.proto.v1.VcpuState;
 import org.lparemu.proto.v1.WindowState;
 
 /** Converts between the core's records and the protocol's messages; no logic beyond the mapping. */
@@ -256,7 +257,11 @@ public final class ProtoMapping {
     public static PartitionState toProto(PartitionView v) {
         PartitionState.Builder b = PartitionState.newBuilder().setSpec(toProto(v.spec())).setSystem(v.system())
                 .setDeviceTreeGeneration(v.deviceTreeGeneration()).setSuspended(v.suspended())
-                .setDeferredCalls(v.deferredCalls()).addAllJoinedVcpus(v.joinedVcpus());
+                .addAllJoinedVcpus(v.joinedVcpus()).setCallsRefused(v.callsRefused());
+        for (PartitionView.VcpuView c : v.vcpus()) {
+            b.addVcpus(VcpuState.newBuilder().setVcpu(c.vcpu()).setRunning(c.running()).setInCall(c.inCall())
+                    .setHoldsRtas(c.holdsRtas()));
+        }
         for (PartitionView.WindowView w : v.windows()) {
             b.addWindows(WindowState.newBuilder().setWinId(w.winId()).setWinType(w.winType()).setStatus(w.status())
                     .setPid((int) w.pid()).setPasteAddress(w.pasteAddress()).setFaultIrq(w.faultIrq())

@@ -103,7 +103,7 @@ public final class B4Scale implements Figure {
                 last.get("p50_us") / first.get("p50_us"), pl));
 
         f.method = String.format(Locale.ROOT, "Each of %d runs starts an empty daemon (EmbeddedDaemon, default "
-                + "configuration without partitions) and grows it to %s partitions (%d vCPUs default, %d cores, so the "
+                + "configuration without partitions) and grows it to %s partitions (%d cores of %d threads, so the "
                 + "Default credit target covers the windows). Each partition is created on the control port "
                 + "(ControlClient.createPartition), gets one guest connection (a plain socket: TCP connect, Hello, "
                 + "Welcome with the partition's device tree; that is the connect time) and %d windows opened with "
@@ -114,7 +114,8 @@ public final class B4Scale implements Figure {
                 + "harness) after System.gc() with all %s partitions, windows and connections live; heap added: the "
                 + "same minus the used heap after GC before the first partition. Connections stay open to the end.",
                 ctx.sizes().runs(), String.format(Locale.ROOT, "%,d", max),
-                PlatformConfig.PartitionDefaults.DEFAULT.vcpus(), CORES, windows, scales, s.scaleGetStates(),
+                CORES, PlatformConfig.PartitionDefaults.DEFAULT.vcpus() / PlatformConfig.PartitionDefaults.DEFAULT.cores(),
+                windows, scales, s.scaleGetStates(),
                 windows, String.format(Locale.ROOT, "%,d", max));
         f.notes.add("Flatness is judged as GetState p99 at the largest count within " + FLAT + "x of the smallest "
                 + "(a threshold chosen here, above the run-to-run noise of this machine; the issue asks for 'flat').");

@@ -225,10 +225,16 @@ public final class B6RaceReproduction implements Figure {
             boolean reproduced;
             try {
                 platform.awaitHold("b6-modify", 1, WAIT_MS).get(WAIT_MS, TimeUnit.MILLISECONDS);
+                long since = platform.trace().nextSeq() - 1;
                 OperatorResults.MigrateResult m = platform.migrate(PARTITION, null);
+                // The migration goes as far as it can without the opener: SUSPEND has returned and stop_machine
+                // waits for the opener's vCPU to leave H_MODIFY. Release it there; every suspend is then refused.
+                platform.withTimeout(platform.trace().await(PARTITION, since,
+                        r -> r.name().equals("stop_machine_wait")), WAIT_MS, "stop_machine never waited for the opener")
+                        .get(WAIT_MS, TimeUnit.MILLISECONDS);
+                platform.holds().release("b6-modify", 0);
                 MigrationOutcome o = platform.awaitMigration(PARTITION, WAIT_MS).get(WAIT_MS, TimeUnit.MILLISECONDS);
                 reproduced = reproduced(o, refusal());
-                platform.holds().release("b6-modify", 0);
                 VasWindow w = null;
                 try {
                     w = opened.get(WAIT_MS, TimeUnit.MILLISECONDS);

@@ -80,7 +80,7 @@ public class InProcessDispatchBench {
     public byte[] hcallWithCodec() throws InvalidProtocolBufferException {
         HcallRequest req = GuestFrame.parseFrom(requestBytes).getHcall();
         CallResult r = session.hcall(req.getVcpu(), req.getOpcode(), ProtoMapping.longs(req.getArgsList()),
-                ProtoMapping.bytes(req.getBuffer()), req.getTask()).join();
+                ProtoMapping.bytes(req.getBuffer()), req.getTask(), req.getInterruptsDisabled()).join();
         return ProtoMapping.reply(req.getCallId(), r).toByteArray();
     }
 

@@ -12,6 +12,7 @@ import org.lparemu.core.hypervisor.ManagedSystem;
 import org.lparemu.core.hypervisor.PartitionView;
 import org.lparemu.core.hypervisor.Platform;
 import org.lparemu.core.papr.Vas;
+import org.lparemu.core.papr.RtasService;
 import org.lparemu.core.papr.VasiState;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.GuestReport;
@@ -104,9 +105,20 @@ public final class InvariantChecker {
             out.add(new Violation("vcpu-stuck-in-join", p + "/vcpus " + v.joinedVcpus(),
                     "vCPUs parked in H_JOIN with no migration under way (VASI " + vasi + ")", HYPERVISOR));
         }
-        if (!v.suspended() && v.deferredCalls() > 0) {
-            out.add(new Violation("deferred-calls-not-run", p + "/deferred",
-                    v.deferredCalls() + " calls still deferred while the partition runs", HYPERVISOR));
+        for (PartitionView.VcpuView c : v.vcpus()) {
+            String where = p + "/vcpu " + c.vcpu();
+            if (v.joinedVcpus().contains(c.vcpu()) && (!c.running() || !c.inCall().equals("H_JOIN"))) {
+                out.add(new Violation("vcpu-state", where, "parked in H_JOIN but " + (c.running() ? "in '"
+                        + c.inCall() + "'" : "stopped"), HYPERVISOR));
+            }
+            if (!c.running() && !c.inCall().isEmpty() && !c.inCall().equals(RtasService.STOP_SELF)) {
+                out.add(new Violation("vcpu-state", where, "stopped but inside " + c.inCall(), HYPERVISOR));
+            }
+            if (v.suspended() && c.running() && !c.inCall().equals("H_JOIN")
+                    && !c.inCall().equals(RtasService.SUSPEND_ME)) {
+                out.add(new Violation("vcpu-state", where, "running outside H_JOIN and ibm,suspend-me while the "
+                        + "partition is suspended" + (c.inCall().isEmpty() ? "" : " (in " + c.inCall() + ")"), HYPERVISOR));
+            }
         }
         return out;
     }

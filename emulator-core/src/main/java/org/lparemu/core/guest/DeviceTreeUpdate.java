@@ -15,7 +15,6 @@ import org.lparemu.core.papr.UpdateNodesWorkArea;
 import org.lparemu.core.papr.UpdatePropertiesWorkArea;
 import org.lparemu.core.papr.UpdatePropertiesWorkArea.Descriptor;
 import org.lparemu.core.port.DeviceTree;
-import org.lparemu.core.port.HcallPort;
 import org.lparemu.core.port.RtasResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,10 +37,12 @@ public final class DeviceTreeUpdate {
 
     /** Fake guest-physical address of the RTAS work area (rtas_data_buf): nonzero, 4 KiB aligned. */
     public static final long WORK_AREA_PA = 0x10002000L;
+    /** The scheduling point before a fetched property value is applied ({@link Machine#breakAt} names it). */
+    public static final String UPDATE_DT_PROPERTY = "update_dt_property";
     /** device_type of the nodes firmware always deletes and re-adds on migration (ignored since 2021). */
     static final String PLATFORM_FACILITIES = "ibm,platform-facilities";
 
-    private final HcallPort port;
+    private final KernelCalls calls;
     private final GuestDeviceTree tree;
 
     private final AtomicLong nodesDeleted = new AtomicLong();
@@ -50,13 +51,17 @@ public final class DeviceTreeUpdate {
     private final AtomicLong propertiesChanged = new AtomicLong();
     private final AtomicLong unknownPhandles = new AtomicLong();
 
-    public DeviceTreeUpdate(HcallPort port, GuestDeviceTree tree) {
-        this.port = Objects.requireNonNull(port, "port");
+    public DeviceTreeUpdate(KernelCalls calls, GuestDeviceTree tree) {
+        this.calls = Objects.requireNonNull(calls, "calls");
         this.tree = Objects.requireNonNull(tree, "tree");
     }
 
     public GuestDeviceTree tree() {
         return tree;
+    }
+
+    public KernelCalls calls() {
+        return calls;
     }
 
     /**
@@ -68,23 +73,25 @@ public final class DeviceTreeUpdate {
      *         work area could not be parsed
      */
     public int pseriesDevicetreeUpdate(int scope) {
-        String kind = scope == org.lparemu.core.papr.RtasService.MIGRATION_SCOPE ? "[migration]" : "[prrn]";
-        port.tracepoint(Vcpu.current(), "dt_update_begin" + kind, "scope " + scope);
-        int rc = devicetreeUpdate(scope);
-        port.tracepoint(Vcpu.current(), "dt_update_end" + kind, "scope " + scope + " rc " + rc);
-        return rc;
+        return calls.machine().onCpu(() -> {
+            String kind = scope == RtasService.MIGRATION_SCOPE ? "[migration]" : "[prrn]";
+            calls.tracepoint("dt_update_begin" + kind, "scope " + scope);
+            int rc = devicetreeUpdate(scope);
+            calls.tracepoint("dt_update_end" + kind, "scope " + scope + " rc " + rc);
+            return rc;
+        });
     }
 
     /** A guest tracepoint on this update's port (for the PRRN worker, which has no port of its own). */
     void tracepoint(String name, String detail) {
-        port.tracepoint(Vcpu.current(), name, detail);
+        calls.tracepoint(name, detail);
     }
 
     private int devicetreeUpdate(int scope) {
         byte[] workArea = new byte[UpdateNodesWorkArea.SIZE];
         int rc;
         do {
-            RtasResult r = port.rtas(Vcpu.current(), RtasService.UPDATE_NODES, new long[] {WORK_AREA_PA, scope}, workArea);
+            RtasResult r = calls.rtas(RtasService.UPDATE_NODES, new long[] {WORK_AREA_PA, scope}, workArea);
             rc = r.status();
             if (rc != RtasStatus.SUCCESS && rc != RtasStatus.CALL_AGAIN) {
                 LOG.warn("ibm,update-nodes(scope {}) failed: {}", scope, RtasStatus.name(rc));
@@ -143,7 +150,7 @@ public final class DeviceTreeUpdate {
         ByteArrayOutputStream pending = null;
         int rc;
         do {
-            RtasResult r = port.rtas(Vcpu.current(), RtasService.UPDATE_PROPERTIES, new long[] {WORK_AREA_PA, scope}, workArea);
+            RtasResult r = calls.rtas(RtasService.UPDATE_PROPERTIES, new long[] {WORK_AREA_PA, scope}, workArea);
             rc = r.status();
             if (rc < 0) {
                 LOG.warn("ibm,update-properties({}) failed: {}", path, RtasStatus.name(rc));
@@ -185,6 +192,8 @@ public final class DeviceTreeUpdate {
                 }
                 pending.writeBytes(p.value());
                 if (p.isFull()) {
+                    // update_dt_property allocates the new property (GFP_KERNEL): the task may sleep here.
+                    calls.machine().point(UPDATE_DT_PROPERTY);
                     if (tree.setProperty(path, pendingName, pending.toByteArray())) {
                         propertiesChanged.incrementAndGet();
                     } else {
@@ -235,7 +244,7 @@ public final class DeviceTreeUpdate {
         byte[] workArea = ConfigureConnectorWorkArea.initial(drcIndex);
         ConfigureConnectorWorkArea.Assembler asm = new ConfigureConnectorWorkArea.Assembler();
         while (true) {
-            RtasResult r = port.rtas(Vcpu.current(), RtasService.CONFIGURE_CONNECTOR, new long[] {WORK_AREA_PA, 0}, workArea);
+            RtasResult r = calls.rtas(RtasService.CONFIGURE_CONNECTOR, new long[] {WORK_AREA_PA, 0}, workArea);
             int status = r.status();
             if (status < RtasStatus.CC_COMPLETE || status > RtasStatus.CC_PREV_PARENT) {
                 LOG.error("Unexpected Error ({}) returned from configure-connector (drc 0x{})", status,

@@ -7,15 +7,27 @@ import java.util.Objects;
  *
  * @param vasPolicy  the window-open vs migration algorithm
  * @param prrnPolicy the PRRN vs migration algorithm
- * @param clock      all guest time
+ * @param clock      all guest time, for the default machine
  * @param name       free text (partition or process name)
+ * @param machine    builds the guest's processors and scheduler; null = real threads over {@code clock}
+ *                   ({@link ThreadMachine})
  */
-public record GuestConfig(VasPolicy vasPolicy, PrrnPolicy prrnPolicy, GuestClock clock, String name) {
+public record GuestConfig(VasPolicy vasPolicy, PrrnPolicy prrnPolicy, GuestClock clock, String name,
+                          Machine.Factory machine) {
     public GuestConfig {
         Objects.requireNonNull(vasPolicy, "vasPolicy");
         Objects.requireNonNull(prrnPolicy, "prrnPolicy");
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(name, "name");
+    }
+
+    public GuestConfig(VasPolicy vasPolicy, PrrnPolicy prrnPolicy, GuestClock clock, String name) {
+        this(vasPolicy, prrnPolicy, clock, name, null);
+    }
+
+    /** The machine factory to boot with: {@link #machine()} or real threads over the clock. */
+    public Machine.Factory machineFactory() {
+        return machine != null ? machine : ThreadMachine.over(clock);
     }
 
     /** Today's upstream kernel: UPSTREAM VAS, PRRN ignored, real time. */
@@ -24,14 +36,18 @@ public record GuestConfig(VasPolicy vasPolicy, PrrnPolicy prrnPolicy, GuestClock
     }
 
     public GuestConfig withVasPolicy(VasPolicy p) {
-        return new GuestConfig(p, prrnPolicy, clock, name);
+        return new GuestConfig(p, prrnPolicy, clock, name, machine);
     }
 
     public GuestConfig withPrrnPolicy(PrrnPolicy p) {
-        return new GuestConfig(vasPolicy, p, clock, name);
+        return new GuestConfig(vasPolicy, p, clock, name, machine);
     }
 
     public GuestConfig withClock(GuestClock c) {
-        return new GuestConfig(vasPolicy, prrnPolicy, c, name);
+        return new GuestConfig(vasPolicy, prrnPolicy, c, name, machine);
+    }
+
+    public GuestConfig withMachine(Machine.Factory m) {
+        return new GuestConfig(vasPolicy, prrnPolicy, clock, name, m);
     }
 }

@@ -5,10 +5,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.lparemu.core.papr.Errno;
@@ -53,9 +49,11 @@ public final class GuestKernel implements AutoCloseable {
     private final PrrnWorker prrn;
     private final PseriesMobility mobility;
     private final PseriesDlpar dlpar;
-    private final ExecutorService drmgr = worker("drmgr");
-    private final ExecutorService dlparWorker = worker("dlpar");
-    private final ExecutorService kreport = worker("kreport");
+    private final Machine machine;
+    private final KernelCalls calls;
+    private final Machine.Workqueue drmgr;
+    private final Machine.Workqueue dlparWorker;
+    private final Machine.Workqueue kreport;
 
     private final AtomicLong reportSeq = new AtomicLong();
     private final AtomicLong eventsHandled = new AtomicLong();
@@ -65,13 +63,18 @@ public final class GuestKernel implements AutoCloseable {
         this.port = Objects.requireNonNull(port, "port");
         this.config = Objects.requireNonNull(config, "config");
         this.bootInfo = port.bootInfo();
+        this.machine = config.machineFactory().create(CpuTopology.onlineCpus(bootInfo), port::tracepoint);
+        this.calls = new KernelCalls(port, machine);
+        this.drmgr = machine.workqueue("drmgr");
+        this.dlparWorker = machine.workqueue("dlpar");
+        this.kreport = machine.workqueue("kreport");
         this.deviceTree = new GuestDeviceTree(bootInfo.deviceTree());
-        this.dtUpdate = new DeviceTreeUpdate(port, deviceTree);
-        this.vas = new PseriesVas(port, config.clock(), config.vasPolicy(), errors);
-        this.nxGzip = new NxGzipDevice(vas, port, errors);
-        this.prrn = new PrrnWorker(config.prrnPolicy(), dtUpdate, this::ack, errors);
-        this.mobility = new PseriesMobility(port, vas, prrn, config.clock(), errors);
-        this.dlpar = new PseriesDlpar(dtUpdate, vas);
+        this.dtUpdate = new DeviceTreeUpdate(calls, deviceTree);
+        this.vas = new PseriesVas(calls, config.vasPolicy(), errors);
+        this.nxGzip = new NxGzipDevice(vas, calls, errors);
+        this.prrn = new PrrnWorker(machine, config.prrnPolicy(), dtUpdate, this::ack, errors);
+        this.mobility = new PseriesMobility(calls, vas, prrn, errors);
+        this.dlpar = new PseriesDlpar(calls, dtUpdate, vas);
     }
 
     /**
@@ -129,21 +132,20 @@ public final class GuestKernel implements AutoCloseable {
         }
     }
 
-    private void submit(ExecutorService worker, PlatformEvent e, Supplier<Outcome> work) {
-        try {
-            worker.execute(() -> {
-                Outcome o;
-                try {
-                    o = work.get();
-                } catch (RuntimeException ex) {
-                    LOG.error("handling {} failed", e, ex);
-                    errors.errno(Errno.EIO.negative());
-                    o = new Outcome(Errno.EIO.negative(), e.kind() + " failed: " + ex);
-                }
-                eventsHandled.incrementAndGet();
-                ack(e.eventId(), o.status(), o.detail());
-            });
-        } catch (RejectedExecutionException closedNow) {
+    private void submit(Machine.Workqueue worker, PlatformEvent e, Supplier<Outcome> work) {
+        boolean queued = worker.queue(() -> {
+            Outcome o;
+            try {
+                o = work.get();
+            } catch (RuntimeException ex) {
+                LOG.error("handling {} failed", e, ex);
+                errors.errno(Errno.EIO.negative());
+                o = new Outcome(Errno.EIO.negative(), e.kind() + " failed: " + ex);
+            }
+            eventsHandled.incrementAndGet();
+            ack(e.eventId(), o.status(), o.detail());
+        });
+        if (!queued) {
             LOG.debug("guest closed; event {} dropped", e);
         }
     }
@@ -212,6 +214,16 @@ public final class GuestKernel implements AutoCloseable {
         return config;
     }
 
+    /** The guest's processors and scheduler. */
+    public Machine machine() {
+        return machine;
+    }
+
+    /** How the kernel's code reaches the hypervisor. */
+    public KernelCalls calls() {
+        return calls;
+    }
+
     public BootInfo bootInfo() {
         return bootInfo;
     }
@@ -264,32 +276,15 @@ public final class GuestKernel implements AutoCloseable {
         }
         closed = true;
         port.setEventListener(e -> LOG.debug("guest {} closed; event {} ignored", config.name(), e));
-        for (ExecutorService ex : List.of(drmgr, dlparWorker, kreport)) {
-            ex.shutdownNow();
+        for (Machine.Workqueue wq : List.of(drmgr, dlparWorker, kreport)) {
+            wq.shutdown();
         }
         prrn.close();
-        for (ExecutorService ex : List.of(drmgr, dlparWorker, kreport)) {
-            try {
-                if (!ex.awaitTermination(1, TimeUnit.SECONDS)) {
-                    LOG.warn("guest {}: a worker is still busy after close", config.name());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
+        machine.close();
     }
 
     private static String errnoName(int rc) {
         return VasException.errorName(rc, false);
-    }
-
-    private static ExecutorService worker(String name) {
-        return Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     @Override

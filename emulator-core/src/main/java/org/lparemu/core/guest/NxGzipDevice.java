@@ -7,10 +7,8 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.Hcall;
-import org.lparemu.core.port.HcallPort;
 import org.lparemu.core.port.HcallResult;
 
 /**
@@ -37,12 +35,13 @@ public final class NxGzipDevice {
     private static final class Fd {
         final int pid;
         /** Serialises the window-open ioctl and close on this handle. */
-        final ReentrantLock lock = new ReentrantLock();
+        final KernelMutex lock;
         /** Written under {@link #lock} ({@link #setWindowLocked}); read without it by the paste path. */
         private volatile VasWindow window;
 
-        Fd(int pid) {
+        Fd(int pid, KernelMutex lock) {
             this.pid = pid;
+            this.lock = lock;
         }
 
         /** Volatile read: the paste path's lock-free look at the handle's window. */
@@ -57,7 +56,8 @@ public final class NxGzipDevice {
     }
 
     private final PseriesVas vas;
-    private final HcallPort port;
+    private final KernelCalls calls;
+    private final Machine machine;
     private final ErrorCounters errors;
     private final ConcurrentHashMap<Long, Fd> fds = new ConcurrentHashMap<>();
     private final AtomicLong handles = new AtomicLong();
@@ -69,9 +69,10 @@ public final class NxGzipDevice {
     private final AtomicLong opensOk = new AtomicLong();
     private final AtomicLong opensFailed = new AtomicLong();
 
-    public NxGzipDevice(PseriesVas vas, HcallPort port, ErrorCounters errors) {
+    public NxGzipDevice(PseriesVas vas, KernelCalls calls, ErrorCounters errors) {
         this.vas = Objects.requireNonNull(vas, "vas");
-        this.port = Objects.requireNonNull(port, "port");
+        this.calls = Objects.requireNonNull(calls, "calls");
+        this.machine = calls.machine();
         this.errors = Objects.requireNonNull(errors, "errors");
     }
 
@@ -90,7 +91,7 @@ public final class NxGzipDevice {
             return Errno.ENODEV.negative();
         }
         long h = handles.incrementAndGet();
-        fds.put(h, new Fd(pids.incrementAndGet()));
+        fds.put(h, new Fd(pids.incrementAndGet(), machine.mutex("coproc_mutex")));
         return h;
     }
 
@@ -102,6 +103,10 @@ public final class NxGzipDevice {
      *         allocateWindow failed with
      */
     public int txWinOpen(long handle, boolean qos, int vasId) {
+        return machine.onCpu(() -> txWinOpenOnCpu(handle, qos, vasId));
+    }
+
+    private int txWinOpenOnCpu(long handle, boolean qos, int vasId) {
         Fd fd = fds.get(handle);
         if (fd == null) {
             return Errno.EINVAL.negative();
@@ -161,6 +166,10 @@ public final class NxGzipDevice {
      * @throws IllegalStateException when the handle is unknown or has no window (a paste to an unmapped page)
      */
     public boolean paste(long handle, int length) {
+        return machine.onCpu(() -> pasteOnCpu(handle, length));
+    }
+
+    private boolean pasteOnCpu(long handle, int length) {
         Fd fd = fds.get(handle);
         VasWindow w = fd == null ? null : fd.windowVolatile();
         if (w == null) {
@@ -177,7 +186,7 @@ public final class NxGzipDevice {
         } finally {
             w.mmapMutex.unlock();
         }
-        HcallResult r = port.hcall(Vcpu.current(), Hcall.H_LPAREMU_NX_PASTE, address, length);
+        HcallResult r = calls.hcall(Hcall.H_LPAREMU_NX_PASTE, address, length);
         if (r.ok()) {
             pastesOk.incrementAndGet();
             return true;
@@ -193,6 +202,10 @@ public final class NxGzipDevice {
      * @return 0, -EINVAL for an unknown handle, or deallocateWindow's error
      */
     public int close(long handle) {
+        return machine.onCpu(() -> closeOnCpu(handle));
+    }
+
+    private int closeOnCpu(long handle) {
         Fd fd = fds.remove(handle);
         if (fd == null) {
             return Errno.EINVAL.negative();

@@ -4,13 +4,8 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.port.PlatformEvent.PrrnEvent;
@@ -32,7 +27,7 @@ import org.slf4j.LoggerFactory;
  *       own update.</li>
  *   <li>IGNORE: log "Platform resource reassignment ignored." and acknowledge.</li>
  * </ul>
- * Lock order: the gate lock is never held while updating or waiting (Condition.await releases it);
+ * Lock order: the gate lock is never held while updating or waiting;
  * dtUpdateMutex may be held while tree notifiers take the VAS mutex (a processor node added by an update),
  * never the reverse.
  */
@@ -46,17 +41,17 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
     private final DeviceTreeUpdate update;
     private final EventAcker acker;
     private final ErrorCounters errors;
-    private final ExecutorService rtasd;
+    private final Machine.Workqueue rtasd;
     /** DT_MUTEX only: one whole device-tree update at a time. */
-    private final ReentrantLock dtUpdateMutex = new ReentrantLock();
+    private final KernelMutex dtUpdateMutex;
 
     // --- DRAIN_BEFORE_SUSPEND gate.
 
-    private final ReentrantLock gateLock = new ReentrantLock();
-    private final Condition drained = gateLock.newCondition();
-    /** PRRNs accepted (queued or running) and not yet finished. */
-    @GuardedBy("gateLock")
-    private int outstanding;
+    private final KernelMutex gateLock;
+    /** Woken whenever {@link #outstanding} drops. */
+    private final WaitQueue drained;
+    /** PRRNs accepted (queued or running) and not yet finished; changed under gateLock, read lock-free. */
+    private final AtomicInteger outstanding = new AtomicInteger();
     /** Between migrationBegin and migrationEnd. */
     @GuardedBy("gateLock")
     private boolean migrationActive;
@@ -70,16 +65,16 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
     private final AtomicLong ignored = new AtomicLong();
     private final AtomicLong deferredTotal = new AtomicLong();
 
-    public PrrnWorker(PrrnPolicy policy, DeviceTreeUpdate update, EventAcker acker, ErrorCounters errors) {
+    public PrrnWorker(Machine machine, PrrnPolicy policy, DeviceTreeUpdate update, EventAcker acker,
+                      ErrorCounters errors) {
         this.policy = Objects.requireNonNull(policy, "policy");
         this.update = Objects.requireNonNull(update, "update");
         this.acker = Objects.requireNonNull(acker, "acker");
         this.errors = Objects.requireNonNull(errors, "errors");
-        this.rtasd = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "rtasd");
-            t.setDaemon(true);
-            return t;
-        });
+        this.rtasd = machine.workqueue("rtasd");
+        this.dtUpdateMutex = machine.mutex("dt_update_mutex");
+        this.gateLock = machine.mutex("prrn_gate");
+        this.drained = machine.waitQueue("prrn_drained");
     }
 
     public PrrnPolicy policy() {
@@ -108,7 +103,7 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
                         LOG.info("PRRN scope {} deferred until the migration's device-tree update is done", e.scope());
                         return;
                     }
-                    outstanding++;
+                    outstanding.incrementAndGet();
                 } finally {
                     gateLock.unlock();
                 }
@@ -130,23 +125,16 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
     }
 
     private void finishOutstanding() {
-        gateLock.lock();
-        try {
-            outstanding--;
-            drained.signalAll();
-        } finally {
-            gateLock.unlock();
-        }
+        outstanding.decrementAndGet();
+        drained.wakeUp();
     }
 
     private boolean execute(Runnable r) {
-        try {
-            rtasd.execute(r);
+        if (rtasd.queue(r)) {
             return true;
-        } catch (RejectedExecutionException closed) {
-            LOG.warn("PRRN worker closed; event dropped");
-            return false;
         }
+        LOG.warn("PRRN worker closed; event dropped");
+        return false;
     }
 
     /** {@code handle_prrn_event}: the device-tree update with the negated event scope, then the ack. */
@@ -179,11 +167,7 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
         if (policy != PrrnPolicy.DT_MUTEX) {
             return update.pseriesDevicetreeUpdate(scope);
         }
-        if (!dtUpdateMutex.tryLock()) {
-            // Linux's contention_begin: the migration's update waiting behind a PRRN shows on the timeline.
-            update.tracepoint("lock_contended[dt_update_mutex]", "migration or PRRN update waits for the device-tree update lock");
-            dtUpdateMutex.lock();
-        }
+        dtUpdateMutex.lock();
         try {
             return update.pseriesDevicetreeUpdate(scope);
         } finally {
@@ -199,16 +183,16 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
         gateLock.lock();
         try {
             migrationActive = true;
-            if (outstanding > 0) {
-                LOG.info("migration waits for {} outstanding PRRN(s)", outstanding);
-                update.tracepoint("prrn_drain_wait", outstanding + " outstanding PRRN(s) before suspend");
-            }
-            while (outstanding > 0) {
-                drained.awaitUninterruptibly();
-            }
         } finally {
             gateLock.unlock();
         }
+        // From here every new PRRN is deferred; wait for those accepted before.
+        int left = outstanding.get();
+        if (left > 0) {
+            LOG.info("migration waits for {} outstanding PRRN(s)", left);
+            update.tracepoint("prrn_drain_wait", left + " outstanding PRRN(s) before suspend");
+        }
+        drained.waitEvent(() -> outstanding.get() == 0);
     }
 
     @Override
@@ -227,7 +211,7 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
             migrationActive = false;
             run = new ArrayList<>(deferred);
             deferred.clear();
-            outstanding += run.size();
+            outstanding.addAndGet(run.size());
         } finally {
             gateLock.unlock();
         }
@@ -237,19 +221,14 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
         }
     }
 
-    /** Whether {@code t} is waiting for the DT_MUTEX lock (for tests). */
-    boolean isWaitingForDtUpdateMutex(Thread t) {
-        return dtUpdateMutex.hasQueuedThread(t);
+    /** Tasks waiting for the DT_MUTEX lock (for tests). */
+    int dtUpdateMutexWaiters() {
+        return dtUpdateMutex.waiters();
     }
 
     /** PRRNs received and not finished (DRAIN_BEFORE_SUSPEND), or 0. */
     public int outstanding() {
-        gateLock.lock();
-        try {
-            return outstanding;
-        } finally {
-            gateLock.unlock();
-        }
+        return outstanding.get();
     }
 
     /** PRRNs held back by a migration under way (DRAIN_BEFORE_SUSPEND). */
@@ -279,14 +258,10 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
         return deferredTotal.get();
     }
 
+    /** Stops taking PRRNs; the machine's close waits for the one running. */
     @Override
     public void close() {
-        rtasd.shutdownNow();
-        try {
-            rtasd.awaitTermination(1, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        rtasd.shutdown();
     }
 
     private static String describe(int rc) {

@@ -1,30 +1,41 @@
 package org.lparemu.core.guest;
 
+import java.util.List;
 import java.util.Objects;
 import org.lparemu.core.papr.ConfigureConnectorWorkArea.CcNode;
 import org.lparemu.core.papr.Errno;
+import org.lparemu.core.papr.RtasService;
+import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.papr.Vas;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Processor DLPAR and the QoS credit write: {@code dlpar_cpu_add} / {@code dlpar_cpu_remove_by_index}
- * (hotplug-cpu.c) reduced to their device-tree effect, and {@code update_total_credits_store} (vas-sysfs.c).
+ * (hotplug-cpu.c), and {@code update_total_credits_store} (vas-sysfs.c). A core's threads are the vCPUs its node's
+ * {@code ibm,ppc-interrupt-server#s} lists: adding a core attaches its node, then starts each thread (RTAS
+ * {@code start-cpu}) and brings it online; removing one takes each thread offline first (the thread's last code is
+ * RTAS {@code stop-self}, so the hypervisor no longer counts it for H_JOIN), then detaches the node.
  *
  * <p>The VAS side of a processor change is not called from here: as in the kernel, attaching or detaching a
  * processor node fires the device-tree reconfig notifier, and {@link PseriesVas#pseriesVasNotifier} (registered
  * only when copy/paste is available, and a no-op on shared-processor partitions) re-reads the Default credits.
- * DRC acquire/release, onlining the threads and NUMA updates are not modelled.
+ * DRC acquire/release and NUMA updates are not modelled.
  */
 public final class PseriesDlpar {
     private static final Logger LOG = LoggerFactory.getLogger(PseriesDlpar.class);
     static final String CPUS = "/cpus";
 
+    /** Entry address handed to start-cpu (the kernel's generic_secondary_smp_init); any nonzero value here. */
+    static final long START_ADDRESS = 0x60;
+
+    private final KernelCalls calls;
     private final DeviceTreeUpdate update;
     private final GuestDeviceTree tree;
     private final PseriesVas vas;
 
-    public PseriesDlpar(DeviceTreeUpdate update, PseriesVas vas) {
+    public PseriesDlpar(KernelCalls calls, DeviceTreeUpdate update, PseriesVas vas) {
+        this.calls = Objects.requireNonNull(calls, "calls");
         this.update = Objects.requireNonNull(update, "update");
         this.tree = update.tree();
         this.vas = Objects.requireNonNull(vas, "vas");
@@ -56,8 +67,23 @@ public final class PseriesDlpar {
             LOG.warn("Failed to attach node {} (drc 0x{}): {}", node.name(), Integer.toHexString(drcIndex), e.getMessage());
             return Errno.EINVAL.negative();
         }
+        String path = tree.pathOfDrcIndex(drcIndex);
+        for (int thread : threads(path)) {
+            int rc = calls.rtas(RtasService.START_CPU, new long[] {thread, START_ADDRESS, thread}, null).status();
+            if (rc != RtasStatus.SUCCESS) {
+                LOG.warn("start-cpu of thread {} failed: {}", thread, RtasStatus.name(rc));
+                continue;
+            }
+            calls.machine().cpuUp(thread);
+        }
         LOG.info("CPU {} (drc 0x{}) added", node.name(), Integer.toHexString(drcIndex));
         return 0;
+    }
+
+    /** The threads (vCPU ids) of the CPU node at {@code path}. */
+    private List<Integer> threads(String path) {
+        byte[] servers = path == null ? null : tree.property(path, CpuTopology.INTERRUPT_SERVERS);
+        return servers == null ? List.of() : CpuTopology.cells(servers);
     }
 
     /**
@@ -70,6 +96,11 @@ public final class PseriesDlpar {
         if (path == null) {
             LOG.warn("Cannot find CPU (drc index 0x{}) to remove", Integer.toHexString(drcIndex));
             return Errno.ENODEV.negative();
+        }
+        for (int thread : threads(path)) {
+            // dlpar_offline_cpu: the thread's tasks move elsewhere, then it calls stop-self and is gone.
+            calls.machine().cpuDown(thread,
+                    () -> calls.rtasUnlocked(RtasService.STOP_SELF, new long[0], null));
         }
         tree.detach(path);
         LOG.info("CPU {} (drc 0x{}) removed", path, Integer.toHexString(drcIndex));

@@ -3,10 +3,8 @@ package org.lparemu.core.guest;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.CountDownLatch;
+import java.util.SortedMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.lparemu.core.papr.Errno;
@@ -16,7 +14,6 @@ import org.lparemu.core.papr.RtasService;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.papr.VasiSignal;
 import org.lparemu.core.papr.VasiState;
-import org.lparemu.core.port.HcallPort;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PortException;
 import org.slf4j.Logger;
@@ -27,12 +24,13 @@ import org.slf4j.LoggerFactory;
  * {@code arch/powerpc/platforms/pseries/mobility.c} (papr-notes 6.1).
  *
  * <p>A migration closes every VAS window first, waits for the VASI stream to reach Suspending, then suspends
- * the partition: every vCPU, each on its own thread (the stop_machine threads, named {@code migration/N}),
- * calls H_JOIN; the one the hypervisor answers H_CONTINUE is the last and calls {@code ibm,suspend-me}, which
- * returns only after the partition has resumed (on the destination) or failed. The first vCPU to come back
- * sets {@code done} and prods the others out of H_JOIN. Up to five attempts, with 1/10/100/1000 ms back-off
- * while the stream stays Suspending. After success: firmware activation, the device-tree update (scope 1) and a
- * wait for the stream to complete; after failure: H_VASI_SIGNAL(CANCEL). Windows are always reopened at the end.
+ * the partition under {@link Machine#stopMachine}: every online vCPU runs {@code do_join} at once with interrupts
+ * disabled while no other task runs, and calls H_JOIN; the one the hypervisor answers H_CONTINUE is the last and
+ * calls {@code ibm,suspend-me}, which returns only after the partition has resumed (on the destination) or
+ * failed. The first vCPU to come back sets {@code done} and prods the others out of H_JOIN. Up to five attempts,
+ * with 1/10/100/1000 ms back-off while the stream stays Suspending. After success: firmware activation, the
+ * device-tree update (scope 1) and a wait for the stream to complete; after failure: H_VASI_SIGNAL(CANCEL).
+ * Windows are always reopened at the end.
  *
  * <p>Not reentrant: one migration at a time (the GuestKernel runs them on one worker). Statistics are atomics.
  */
@@ -87,12 +85,11 @@ public final class PseriesMobility {
 
     // --- Immutable after construction.
 
-    private final HcallPort port;
+    private final KernelCalls calls;
+    private final Machine machine;
     private final PseriesVas vas;
     private final MobilityHooks hooks;
-    private final GuestClock clock;
     private final ErrorCounters errors;
-    private final int vcpus;
 
     // --- Statistics.
 
@@ -101,13 +98,12 @@ public final class PseriesMobility {
     private final AtomicLong suspendAttempts = new AtomicLong();
     private final AtomicLong strayProds = new AtomicLong();
 
-    public PseriesMobility(HcallPort port, PseriesVas vas, MobilityHooks hooks, GuestClock clock, ErrorCounters errors) {
-        this.port = Objects.requireNonNull(port, "port");
+    public PseriesMobility(KernelCalls calls, PseriesVas vas, MobilityHooks hooks, ErrorCounters errors) {
+        this.calls = Objects.requireNonNull(calls, "calls");
+        this.machine = calls.machine();
         this.vas = Objects.requireNonNull(vas, "vas");
         this.hooks = Objects.requireNonNull(hooks, "hooks");
-        this.clock = Objects.requireNonNull(clock, "clock");
         this.errors = Objects.requireNonNull(errors, "errors");
-        this.vcpus = Math.max(1, port.bootInfo().vcpus());
     }
 
     /**
@@ -117,9 +113,13 @@ public final class PseriesMobility {
      * @return 0, or the negative errno of the step that failed
      */
     public int migratePartition(long handle) {
+        return machine.onCpu(() -> migratePartitionOnCpu(handle));
+    }
+
+    private int migratePartitionOnCpu(long handle) {
         int ret = Errno.EIO.negative();
         boolean hooksEnded = false;
-        port.tracepoint(Vcpu.current(), "mobility_begin", "stream " + handle);
+        calls.tracepoint("mobility_begin", "stream " + handle);
         hooks.migrationBegin();
         try {
             // Close windows before anything else: the hypervisor has already changed the VAS mappings and NX
@@ -150,7 +150,7 @@ public final class PseriesMobility {
                 } else {
                     migrationsFailed.incrementAndGet();
                 }
-                port.tracepoint(Vcpu.current(), "mobility_end", "stream " + handle + " rc " + ret);
+                calls.tracepoint("mobility_end", "stream " + handle + " rc " + ret);
             }
         }
         // Only a migration that ended normally counts its errno here; an exception is counted by whoever catches it.
@@ -163,7 +163,7 @@ public final class PseriesMobility {
      * failures -EIO.
      */
     VasiPoll pollVasiState(long handle) {
-        HcallResult r = port.hcall(Vcpu.current(), Hcall.H_VASI_STATE, handle);
+        HcallResult r = calls.hcall(Hcall.H_VASI_STATE, handle);
         long st = r.status();
         if (st == HStatus.H_SUCCESS) {
             return new VasiPoll(0, r.ret(0));
@@ -191,7 +191,7 @@ public final class PseriesMobility {
                 break;
             }
             if (p.state() == VasiState.ENABLED.code) {
-                GuestClock.sleepUninterruptibly(clock, VASI_SUSPENDING_POLL);
+                machine.msleep(VASI_SUSPENDING_POLL);
             } else {
                 LOG.error("unexpected H_VASI_STATE result {}", p.state());
                 ret = Errno.EIO.negative();
@@ -231,41 +231,25 @@ public final class PseriesMobility {
                 return ret;
             }
             LOG.info("Will retry partition suspend after {} ms", retryMs);
-            GuestClock.sleepUninterruptibly(clock, Duration.ofMillis(retryMs));
+            machine.msleep(Duration.ofMillis(retryMs));
             retryMs *= 10;
         }
     }
 
     /**
-     * {@code stop_machine(do_join, ...)}: one thread per vCPU; all reach the rendezvous before any calls
-     * H_JOIN, and the attempt ends when all have returned. A failing attempt reports the suspending vCPU's error
-     * if it had one, else the first vCPU error (the kernel keeps whichever error was stored last).
+     * {@code stop_machine(do_join, ...)}: every online vCPU runs {@link #doJoin} at once, interrupts disabled, while
+     * nothing else runs. A failing attempt reports the suspending vCPU's error if it had one, else the first vCPU
+     * error (the kernel keeps whichever error was stored last).
      */
     int joinAll() {
         SuspendInfo info = new SuspendInfo();
-        CountDownLatch rendezvous = new CountDownLatch(vcpus);
-        int[] results = new int[vcpus];
-        List<Thread> threads = new ArrayList<>(vcpus);
-        for (int cpu = 0; cpu < vcpus; cpu++) {
-            final int me = cpu;
-            Thread t = new Thread(() -> {
-                Vcpu.bind(me);
-                rendezvous.countDown();
-                awaitUninterruptibly(rendezvous);
-                results[me] = doJoin(me, info);
-            }, "migration/" + cpu);
-            t.setDaemon(true);
-            threads.add(t);
-        }
-        threads.forEach(Thread::start);
-        for (Thread t : threads) {
-            joinUninterruptibly(t);
-        }
+        SortedMap<Integer, Integer> results = machine.stopMachine(cpu -> doJoin(cpu, info));
         int suspender = info.suspender.get();
-        if (suspender >= 0 && results[suspender] != 0) {
-            return results[suspender];
+        Integer theirs = results.get(suspender);
+        if (theirs != null && theirs != 0) {
+            return theirs;
         }
-        for (int r : results) {
+        for (int r : results.values()) {
             if (r != 0) {
                 return r;
             }
@@ -282,7 +266,7 @@ public final class PseriesMobility {
         int ret;
         try {
             while (true) {
-                HcallResult r = port.hcall(cpu, Hcall.H_JOIN);
+                HcallResult r = calls.hcall(Hcall.H_JOIN);
                 long st = r.status();
                 if (st == HStatus.H_CONTINUE) {
                     info.suspender.set(cpu);
@@ -314,14 +298,14 @@ public final class PseriesMobility {
         return ret;
     }
 
-    /** {@code prod_others}: H_PROD every vCPU but this one. */
+    /** {@code prod_others}: H_PROD every online vCPU but this one. */
     private void prodOthers(int cpu) {
-        for (int other = 0; other < vcpus; other++) {
+        for (int other : machine.onlineCpus()) {
             if (other == cpu) {
                 continue;
             }
             try {
-                HcallResult r = port.hcall(cpu, Hcall.H_PROD, other);
+                HcallResult r = calls.hcall(Hcall.H_PROD, other);
                 if (!r.ok()) {
                     LOG.error("H_PROD of CPU {} failed: {}", other, HStatus.name(r.status()));
                 }
@@ -338,7 +322,7 @@ public final class PseriesMobility {
      */
     int doSuspend(int cpu) {
         LOG.info("calling ibm,suspend-me on CPU {}", cpu);
-        int fwrc = port.rtas(cpu, RtasService.SUSPEND_ME, new long[0], null).status();
+        int fwrc = calls.rtas(RtasService.SUSPEND_ME, new long[0], null).status();
         int ret = switch (fwrc) {
             case RtasStatus.SUCCESS -> 0;
             case RtasStatus.SUSPEND_ABORTED -> Errno.ECANCELED.negative();
@@ -368,7 +352,7 @@ public final class PseriesMobility {
     int rtasActivateFirmware() {
         int fwrc;
         do {
-            fwrc = port.rtas(Vcpu.current(), RtasService.ACTIVATE_FIRMWARE, new long[0], null).status();
+            fwrc = calls.rtas(RtasService.ACTIVATE_FIRMWARE, new long[0], null).status();
         } while (rtasBusyDelay(fwrc));
         if (fwrc != 0) {
             LOG.error("ibm,activate-firmware failed ({})", fwrc);
@@ -379,7 +363,7 @@ public final class PseriesMobility {
     /** {@code rtas_busy_delay}: busy → yield; extended delay 990x → sleep 10^x ms; true when the call must repeat. */
     private boolean rtasBusyDelay(int status) {
         if (status == RtasStatus.BUSY) {
-            PseriesVas.condResched();
+            machine.condResched();
             return true;
         }
         if (RtasStatus.isExtendedDelay(status)) {
@@ -387,7 +371,7 @@ public final class PseriesMobility {
             for (int i = RtasStatus.EXTENDED_DELAY_MIN; i < status; i++) {
                 ms *= 10;
             }
-            GuestClock.sleepUninterruptibly(clock, Duration.ofMillis(ms));
+            machine.msleep(Duration.ofMillis(ms));
             return true;
         }
         return false;
@@ -414,7 +398,7 @@ public final class PseriesMobility {
                 LOG.error("unexpected H_VASI_STATE result {}", p.state());
                 return;
             }
-            GuestClock.sleepUninterruptibly(clock, VASI_COMPLETED_POLL);
+            machine.msleep(VASI_COMPLETED_POLL);
         }
     }
 
@@ -424,7 +408,7 @@ public final class PseriesMobility {
      */
     void pseriesCancelMigration(long handle, int err) {
         long reason = VasiSignal.cancelReason(VasiSignal.ENTITY_MIGRATING_PARTITION, err);
-        HcallResult r = port.hcall(Vcpu.current(), Hcall.H_VASI_SIGNAL, handle, VasiSignal.CANCEL, reason);
+        HcallResult r = calls.hcall(Hcall.H_VASI_SIGNAL, handle, VasiSignal.CANCEL, reason);
         if (!r.ok()) {
             LOG.error("H_VASI_SIGNAL error: {}", HStatus.name(r.status()));
         }
@@ -446,35 +430,5 @@ public final class PseriesMobility {
     /** H_JOIN returns with H_SUCCESS that came before {@code done} was set (stray prods), over all migrations. */
     public long strayProds() {
         return strayProds.get();
-    }
-
-    private static void awaitUninterruptibly(CountDownLatch latch) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                latch.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void joinUninterruptibly(Thread t) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

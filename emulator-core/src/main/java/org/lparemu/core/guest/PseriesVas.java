@@ -4,17 +4,16 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.locks.ReentrantLock;
 import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.Vas;
-import org.lparemu.core.port.HcallPort;
 import org.lparemu.core.port.HcallResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,9 +36,12 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Locking</h2>
  * <ul>
- *   <li>{@link #vasPseriesMutex} ({@code vas_pseries_mutex}) guards every list, the window counters, the window
- *       fields and all allocate/deallocate hcalls of the open, close and reconfig paths (except the error-path
- *       deallocate of an open under PRE_FIX and UPSTREAM, which the kernel makes without it).</li>
+ *   <li>{@link #vasPseriesMutex} ({@code vas_pseries_mutex}, a {@link Machine} mutex: a waiter gives its vCPU up,
+ *       contention is traced) guards every list, the window counters, the window fields and all
+ *       allocate/deallocate hcalls of the open, close and reconfig paths (except the error-path deallocate of an
+ *       open under PRE_FIX and UPSTREAM, which the kernel makes without it). The lists and counters are fields of
+ *       this class, one slot per credit type, so that Error Prone's {@code @GuardedBy} checker verifies every
+ *       access; the kernel keeps them in {@code struct vas_caps}.</li>
  *   <li>Each window's {@link VasWindow#mmapMutex} ({@code task_ref.mmap_mutex}) guards what a paste sees:
  *       status and paste address.</li>
  *   <li><b>Lock order: vasPseriesMutex before a window's mmapMutex.</b> Never the reverse: the paste path takes
@@ -53,8 +55,10 @@ import org.slf4j.LoggerFactory;
  *       the mutex by the UPSTREAM handler and under it by the PRE_FIX one, and read under the mutex by the open
  *       path. See {@link #migrationInProgressPlain()}.</li>
  * </ul>
- * Every hcall blocks the calling thread, as a CPU is busy during an hcall; H_BUSY and long-busy answers to
- * allocate, modify and deallocate are retried without limit ({@link #hcallReturnBusyCheck}).
+ * Every hcall goes through {@link KernelCalls}: the calling task keeps its vCPU until the hypervisor answers, as a
+ * processor is busy during an hcall; H_BUSY and long-busy answers to allocate, modify and deallocate are retried
+ * without limit ({@link #hcallReturnBusyCheck}). The memory-ordering accessors are scheduling points
+ * ({@link Machine#point}).
  */
 public final class PseriesVas {
     private static final Logger LOG = LoggerFactory.getLogger(PseriesVas.class);
@@ -113,16 +117,34 @@ public final class PseriesVas {
 
     // --- Immutable after construction.
 
-    private final HcallPort port;
-    private final GuestClock clock;
+    private final KernelCalls calls;
+    private final Machine machine;
     private final VasPolicy policy;
     /** Shared-processor partitions get credits from entitlement; the DLPAR notifier ignores them. */
     private final boolean sharedProcessor;
     private final ErrorCounters errors;
     /** vas_pseries_mutex. */
-    final ReentrantLock vasPseriesMutex = new ReentrantLock();
+    final KernelMutex vasPseriesMutex;
     /** vascaps[]: index 0 QoS, 1 Default. */
     private final VasCaps[] vascaps = {new VasCaps(Vas.WIN_TYPE_QOS), new VasCaps(Vas.WIN_TYPE_DEFAULT)};
+
+    // --- The vas_caps lists and counters, one slot per credit type (index VasCaps.type: 0 QoS, 1 Default).
+
+    /** {@code caps->list}: windows that finished opening, newest first ({@code list_add} at the head). */
+    @GuardedBy("vasPseriesMutex")
+    private final List<ArrayDeque<VasWindow>> lists = List.of(new ArrayDeque<>(), new ArrayDeque<>());
+    /** {@code caps->nr_open_windows}: windows on the list. */
+    @GuardedBy("vasPseriesMutex")
+    private final int[] nrOpenWindows = new int[Vas.WIN_TYPES];
+    /** {@code caps->nr_close_wins}: listed windows closed in the hypervisor (lost credits and/or migration). */
+    @GuardedBy("vasPseriesMutex")
+    private final int[] nrCloseWins = new int[Vas.WIN_TYPES];
+    /**
+     * UPSTREAM only: {@code caps->nr_open_wins_progress}, windows allocated but not yet listed (0cf72f7f14d1).
+     * Package-private for the jcstress store-buffering tests, which reach it lock-free through a VarHandle.
+     */
+    @GuardedBy("vasPseriesMutex")
+    final int[] nrOpenWinsProgress = new int[Vas.WIN_TYPES];
 
     // --- Written once by pseriesVasInit; volatile so that the write of copypasteFeat publishes the caps.
 
@@ -140,12 +162,13 @@ public final class PseriesVas {
     /** A SUSPEND has returned and no RESUME has started. */
     private volatile boolean suspendComplete;
 
-    public PseriesVas(HcallPort port, GuestClock clock, VasPolicy policy, ErrorCounters errors) {
-        this.port = Objects.requireNonNull(port, "port");
-        this.clock = Objects.requireNonNull(clock, "clock");
+    public PseriesVas(KernelCalls calls, VasPolicy policy, ErrorCounters errors) {
+        this.calls = Objects.requireNonNull(calls, "calls");
+        this.machine = calls.machine();
         this.policy = Objects.requireNonNull(policy, "policy");
         this.errors = Objects.requireNonNull(errors, "errors");
-        this.sharedProcessor = port.bootInfo().sharedProcessor();
+        this.sharedProcessor = calls.port().bootInfo().sharedProcessor();
+        this.vasPseriesMutex = machine.mutex("vas_pseries_mutex");
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -159,6 +182,7 @@ public final class PseriesVas {
      */
     @GuardedBy("vasPseriesMutex")
     boolean migrationInProgressPlain() {
+        machine.point("migration_in_progress plain load");
         return (boolean) MIGRATION_IN_PROGRESS.get(this);
     }
 
@@ -167,6 +191,7 @@ public final class PseriesVas {
      * torn or invented one. Orders nothing.
      */
     public boolean migrationInProgressOpaque() {
+        machine.point("migration_in_progress READ_ONCE");
         return (boolean) MIGRATION_IN_PROGRESS.getOpaque(this);
     }
 
@@ -178,6 +203,7 @@ public final class PseriesVas {
      * reads the flag under the mutex instead.
      */
     public boolean migrationInProgressAcquire() {
+        machine.point("migration_in_progress smp_load_acquire");
         return (boolean) MIGRATION_IN_PROGRESS.getAcquire(this);
     }
 
@@ -187,6 +213,7 @@ public final class PseriesVas {
      */
     @GuardedBy("vasPseriesMutex")
     void setMigrationInProgressPlain(boolean value) {
+        machine.point("migration_in_progress plain store");
         MIGRATION_IN_PROGRESS.set(this, value);
     }
 
@@ -197,11 +224,13 @@ public final class PseriesVas {
      * readers pair with it.
      */
     void setMigrationInProgressRelease(boolean value) {
+        machine.point("migration_in_progress smp_store_release");
         MIGRATION_IN_PROGRESS.setRelease(this, value);
     }
 
     /** Opaque store (WRITE_ONCE), for tests that model a writer with no ordering at all. */
     void setMigrationInProgressOpaque(boolean value) {
+        machine.point("migration_in_progress WRITE_ONCE");
         MIGRATION_IN_PROGRESS.setOpaque(this, value);
     }
 
@@ -216,6 +245,10 @@ public final class PseriesVas {
      * @return 0, or the negative errno of the failing step (copy/paste then stays off)
      */
     public int pseriesVasInit() {
+        return machine.onCpu(this::pseriesVasInitOnCpu);
+    }
+
+    private int pseriesVasInitOnCpu() {
         vasPseriesMutex.lock();
         try {
             byte[] page = new byte[Vas.CAPS_BUFFER_SIZE];
@@ -292,7 +325,7 @@ public final class PseriesVas {
      * @return 0, or -EIO (logged unless the hypervisor answered H_FUNCTION, which means VAS is not offered)
      */
     int hQueryVasCapabilities(int queryType, long bufferAddress, byte[] page) {
-        HcallResult r = port.hcall(Vcpu.current(), Hcall.H_QUERY_VAS_CAPABILITIES, new long[] {queryType, bufferAddress}, null);
+        HcallResult r = calls.hcallWithBuffer(Hcall.H_QUERY_VAS_CAPABILITIES, new long[] {queryType, bufferAddress}, null);
         if (r.ok()) {
             byte[] b = r.buffer();
             System.arraycopy(b, 0, page, 0, Math.min(b.length, page.length));
@@ -314,25 +347,19 @@ public final class PseriesVas {
      */
     long hcallReturnBusyCheck(long rc) {
         if (HStatus.isLongBusy(rc)) {
-            GuestClock.sleepUninterruptibly(clock, Duration.ofMillis(HStatus.longBusyMillis(rc)));
+            machine.msleep(Duration.ofMillis(HStatus.longBusyMillis(rc)));
             return HStatus.H_BUSY;
         }
         if (rc == HStatus.H_BUSY) {
-            condResched();
+            machine.condResched();
         }
         return rc;
-    }
-
-    /** {@code cond_resched()}: let another task run on this CPU before the busy call is retried. */
-    @SuppressWarnings("ThreadPriorityCheck") // the kernel yields here too; the scheduler decides who runs
-    static void condResched() {
-        Thread.yield();
     }
 
     /** One hcall retried through {@link #hcallReturnBusyCheck} until it is neither busy nor long-busy. */
     private HcallResult hcallBusyRetry(long opcode, long... args) {
         while (true) {
-            HcallResult r = port.hcall(Vcpu.current(), opcode, args);
+            HcallResult r = calls.hcall(opcode, args);
             if (hcallReturnBusyCheck(r.status()) != HStatus.H_BUSY) {
                 return r;
             }
@@ -434,6 +461,22 @@ public final class PseriesVas {
      *                      PAPR status when H_HOME_NODE_ASSOCIATIVITY fails
      */
     public VasWindow allocateWindow(int vasId, long flags, int pid) throws VasException {
+        VasException[] failed = new VasException[1];
+        VasWindow w = machine.onCpu(() -> {
+            try {
+                return allocateWindowOnCpu(vasId, flags, pid);
+            } catch (VasException e) {
+                failed[0] = e;
+                return null;
+            }
+        });
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+        return w;
+    }
+
+    private VasWindow allocateWindowOnCpu(int vasId, long flags, int pid) throws VasException {
         VasCaps caps = vascaps[(flags & VAS_TX_WIN_FLAG_QOS_CREDIT) != 0 ? Vas.WIN_TYPE_QOS : Vas.WIN_TYPE_DEFAULT];
         // One credit per window; taken before asking the hypervisor, without the mutex, as the kernel does.
         int newCreds = caps.nrUsedCredits.incrementAndGet();
@@ -446,8 +489,8 @@ public final class PseriesVas {
             }
             long[] domain = defaultDomain();
             if (vasId == -1) {
-                int cpu = Vcpu.current();
-                HcallResult r = port.hcall(cpu, Hcall.H_HOME_NODE_ASSOCIATIVITY, VPHN_FLAG_VCPU, cpu);
+                int cpu = machine.smpProcessorId();
+                HcallResult r = calls.hcall(Hcall.H_HOME_NODE_ASSOCIATIVITY, VPHN_FLAG_VCPU, cpu);
                 if (!r.ok()) {
                     LOG.error("H_HOME_NODE_ASSOCIATIVITY error: {}, cpu: {}", HStatus.name(r.status()), cpu);
                     throw VasException.papr(r.status(), "H_HOME_NODE_ASSOCIATIVITY failed");
@@ -456,7 +499,7 @@ public final class PseriesVas {
                     domain[i] = r.ret(i);
                 }
             }
-            VasWindow win = new VasWindow(pid, Thread.currentThread().getName());
+            VasWindow win = new VasWindow(pid, machine.currentTask(), machine.mutex("mmap_mutex"));
             VasWindow opened = policy == VasPolicy.HOLD_MUTEX ? openHoldingMutex(caps, win, domain)
                     : openDroppingMutex(caps, win, domain);
             listed = true;
@@ -483,7 +526,7 @@ public final class PseriesVas {
                 if (rc == 0) {
                     caps.windowsHalfOpen.incrementAndGet();
                     if (policy == VasPolicy.UPSTREAM) {
-                        caps.nrOpenWinsProgress++;
+                        nrOpenWinsProgress[caps.type]++;
                     }
                 }
             }
@@ -512,11 +555,11 @@ public final class PseriesVas {
         try {
             win.setWinType(caps.winType);
             // PRE_FIX looks only for closed windows; UPSTREAM also refuses when a migration started meanwhile.
-            admitted = caps.nrCloseWins == 0 && (policy != VasPolicy.UPSTREAM || !migrationInProgressPlain());
+            admitted = nrCloseWins[caps.type] == 0 && (policy != VasPolicy.UPSTREAM || !migrationInProgressPlain());
             if (admitted) {
                 listAddLocked(caps, win);
                 if (policy == VasPolicy.UPSTREAM) {
-                    caps.nrOpenWinsProgress--;
+                    nrOpenWinsProgress[caps.type]--;
                 }
             }
         } finally {
@@ -553,7 +596,7 @@ public final class PseriesVas {
                 throw VasException.errno(rc, "modify failed");
             }
             win.setWinType(caps.winType);
-            if (caps.nrCloseWins == 0) {
+            if (nrCloseWins[caps.type] == 0) {
                 listAddLocked(caps, win);
                 return win;
             }
@@ -567,8 +610,8 @@ public final class PseriesVas {
 
     @GuardedBy("vasPseriesMutex")
     private void listAddLocked(VasCaps caps, VasWindow win) {
-        caps.list.addFirst(win);
-        caps.nrOpenWindows++;
+        lists.get(caps.type).addFirst(win);
+        nrOpenWindows[caps.type]++;
         caps.windowsHalfOpen.decrementAndGet();
         caps.allocationsInFlight.decrementAndGet();
     }
@@ -596,7 +639,7 @@ public final class PseriesVas {
         if (policy == VasPolicy.UPSTREAM) {
             vasPseriesMutex.lock();
             try {
-                caps.nrOpenWinsProgress--;
+                nrOpenWinsProgress[caps.type]--;
             } finally {
                 vasPseriesMutex.unlock();
             }
@@ -611,6 +654,10 @@ public final class PseriesVas {
      * @return 0, or -EIO when the deallocate hcall failed (the window then stays listed, as in the kernel)
      */
     public int deallocateWindow(VasWindow win) {
+        return machine.onCpu(() -> deallocateWindowOnCpu(win));
+    }
+
+    private int deallocateWindowOnCpu(VasWindow win) {
         VasCaps caps = vascaps[win.winType()];
         vasPseriesMutex.lock();
         try {
@@ -620,11 +667,11 @@ public final class PseriesVas {
                     return rc;
                 }
             } else {
-                caps.nrCloseWins--;
+                nrCloseWins[caps.type]--;
             }
-            caps.list.remove(win);
+            lists.get(caps.type).remove(win);
             caps.nrUsedCredits.decrementAndGet();
-            caps.nrOpenWindows--;
+            nrOpenWindows[caps.type]--;
             return 0;
         } finally {
             vasPseriesMutex.unlock();
@@ -644,7 +691,7 @@ public final class PseriesVas {
     @GuardedBy("vasPseriesMutex")
     int reconfigCloseWindowsLocked(VasCaps vcaps, int excess, boolean migrate) {
         int flag = migrate ? Vas.VAS_WIN_MIGRATE_CLOSE : Vas.VAS_WIN_NO_CRED_CLOSE;
-        for (VasWindow win : vcaps.list) {
+        for (VasWindow win : lists.get(vcaps.type)) {
             if ((win.status() & CLOSED_MASK) != 0) {
                 win.addStatus(flag);
                 continue;
@@ -656,7 +703,7 @@ public final class PseriesVas {
             if (rc != 0 && !migrate) {
                 return rc;
             }
-            vcaps.nrCloseWins++;
+            nrCloseWins[vcaps.type]++;
             if (!migrate && --excess == 0) {
                 break;
             }
@@ -675,11 +722,11 @@ public final class PseriesVas {
      */
     @GuardedBy("vasPseriesMutex")
     int reconfigOpenWindowsLocked(VasCaps vcaps, int creds, boolean migrate) {
-        if (vcaps.nrCloseWins == 0) {
+        if (nrCloseWins[vcaps.type] == 0) {
             return 0;
         }
-        int skip = !migrate && vcaps.nrCloseWins > creds ? vcaps.nrCloseWins - creds : 0;
-        Iterator<VasWindow> it = vcaps.list.iterator();
+        int skip = !migrate && nrCloseWins[vcaps.type] > creds ? nrCloseWins[vcaps.type] - creds : 0;
+        Iterator<VasWindow> it = lists.get(vcaps.type).iterator();
         for (int i = 0; i < skip && it.hasNext(); i++) {
             it.next();
         }
@@ -705,7 +752,7 @@ public final class PseriesVas {
             }
             win.clearStatus(flag);
             win.setWinType(vcaps.winType);
-            if (--vcaps.nrCloseWins == 0) {
+            if (--nrCloseWins[vcaps.type] == 0) {
                 break;
             }
         }
@@ -721,18 +768,22 @@ public final class PseriesVas {
      * @return 0, -EINVAL for an unknown type, or the reconfig error
      */
     public int reconfigCapabilities(int type, int newCreds) {
+        return machine.onCpu(() -> reconfigCapabilitiesOnCpu(type, newCreds));
+    }
+
+    private int reconfigCapabilitiesOnCpu(int type, int newCreds) {
         if (type != Vas.WIN_TYPE_QOS && type != Vas.WIN_TYPE_DEFAULT) {
             return Errno.EINVAL.negative();
         }
         VasCaps vcaps = vascaps[type];
-        lockTraced("reconfig_capabilities");
+        vasPseriesMutex.lock();
         try {
             int old = vcaps.nrTotalCredits.get();
             vcaps.nrTotalCredits.set(newCreds);
             if (old < newCreds) {
                 return reconfigOpenWindowsLocked(vcaps, newCreds - old, false);
             }
-            int active = vcaps.nrOpenWindows - vcaps.nrCloseWins;
+            int active = nrOpenWindows[vcaps.type] - nrCloseWins[vcaps.type];
             if (active > newCreds) {
                 return reconfigCloseWindowsLocked(vcaps, active - newCreds, false);
             }
@@ -747,6 +798,10 @@ public final class PseriesVas {
      * from the hypervisor and reconfigure to it. Nothing to do without copy/paste.
      */
     public int pseriesVasDlparCpu() {
+        return machine.onCpu(() -> pseriesVasDlparCpuOnCpu());
+    }
+
+    private int pseriesVasDlparCpuOnCpu() {
         if (!copypasteFeat) {
             return 0;
         }
@@ -791,37 +846,30 @@ public final class PseriesVas {
      * handler, flag included, runs under the mutex, and SUSPEND waits for nothing.
      */
     public int migrationHandler(MigrationAction action) {
+        return machine.onCpu(() -> migrationHandlerOnCpu(action));
+    }
+
+    private int migrationHandlerOnCpu(MigrationAction action) {
         LOG.info("VAS migration event {}", action);
         if (!copypasteFeat) {
             return 0;
         }
-        port.tracepoint(Vcpu.current(), "vas_migration_begin", action.name());
+        calls.tracepoint("vas_migration_begin", action.name());
         int rc = policy == VasPolicy.UPSTREAM ? migrationHandlerUpstream(action) : migrationHandlerPreFix(action);
         if (action == MigrationAction.SUSPEND) {
             suspendComplete = true;
         }
-        port.tracepoint(Vcpu.current(), "vas_migration_done", action.name() + " rc " + rc);
+        calls.tracepoint("vas_migration_done", action.name() + " rc " + rc);
         return rc;
     }
 
-    /**
-     * Takes vas_pseries_mutex for a migration or reconfiguration step, emitting a {@code lock_contended}
-     * tracepoint first when another thread holds it (Linux's contention_begin tracepoint): a migration blocked
-     * behind an open, or a DLPAR change blocked behind a migration, is then visible on the timeline.
-     */
-    private void lockTraced(String site) {
-        if (!vasPseriesMutex.tryLock()) {
-            port.tracepoint(Vcpu.current(), "lock_contended[vas_pseries_mutex]", site);
-            vasPseriesMutex.lock();
-        }
-    }
-
     /** Tracepoint after SUSPEND closed the listed windows of one type. */
+    @GuardedBy("vasPseriesMutex")
     private void tracepointClosedLocked(VasCaps vcaps, int closedBefore) {
         String type = vcaps.type == Vas.WIN_TYPE_QOS ? "qos" : "default";
-        port.tracepoint(Vcpu.current(), "vas_migration_closed[" + type + "]", String.format(
-                "%d listed, %d closed by this pass, %d half-open", vcaps.nrOpenWindows, vcaps.nrCloseWins - closedBefore,
-                vcaps.windowsHalfOpen.get()));
+        calls.tracepoint("vas_migration_closed[" + type + "]", String.format(
+                "%d listed, %d closed by this pass, %d half-open", nrOpenWindows[vcaps.type],
+                nrCloseWins[vcaps.type] - closedBefore, vcaps.windowsHalfOpen.get()));
     }
 
     private int migrationHandlerUpstream(MigrationAction action) {
@@ -836,22 +884,22 @@ public final class PseriesVas {
             if (qrc != 0 && action == MigrationAction.RESUME) {
                 return qrc;
             }
-            lockTraced("migration " + action);
+            vasPseriesMutex.lock();
             try {
                 if (action == MigrationAction.SUSPEND) {
-                    int closedBefore = vcaps.nrCloseWins;
-                    rc = reconfigCloseWindowsLocked(vcaps, vcaps.nrOpenWindows, true);
+                    int closedBefore = nrCloseWins[vcaps.type];
+                    rc = reconfigCloseWindowsLocked(vcaps, nrOpenWindows[vcaps.type], true);
                     tracepointClosedLocked(vcaps, closedBefore);
-                    if (vcaps.nrOpenWinsProgress != 0) {
-                        port.tracepoint(Vcpu.current(), "vas_migration_wait_opens",
-                                vcaps.nrOpenWinsProgress + " open(s) in progress");
+                    if (nrOpenWinsProgress[vcaps.type] != 0) {
+                        calls.tracepoint("vas_migration_wait_opens",
+                                nrOpenWinsProgress[vcaps.type] + " open(s) in progress");
                     }
                     // Windows join the list only after a successful open: wait for opens that are half-way. They
                     // see migration_in_progress in section B and deallocate.
-                    while (vcaps.nrOpenWinsProgress != 0) {
+                    while (nrOpenWinsProgress[vcaps.type] != 0) {
                         vasPseriesMutex.unlock();
                         try {
-                            GuestClock.sleepUninterruptibly(clock, SUSPEND_PROGRESS_POLL);
+                            machine.msleep(SUSPEND_PROGRESS_POLL);
                         } finally {
                             vasPseriesMutex.lock();
                         }
@@ -872,7 +920,7 @@ public final class PseriesVas {
     }
 
     private int migrationHandlerPreFix(MigrationAction action) {
-        lockTraced("migration " + action);
+        vasPseriesMutex.lock();
         try {
             if (action == MigrationAction.RESUME) {
                 suspendComplete = false;
@@ -886,8 +934,8 @@ public final class PseriesVas {
                     return qrc;
                 }
                 if (action == MigrationAction.SUSPEND) {
-                    int closedBefore = vcaps.nrCloseWins;
-                    rc = reconfigCloseWindowsLocked(vcaps, vcaps.nrOpenWindows, true);
+                    int closedBefore = nrCloseWins[vcaps.type];
+                    rc = reconfigCloseWindowsLocked(vcaps, nrOpenWindows[vcaps.type], true);
                     tracepointClosedLocked(vcaps, closedBefore);
                 } else {
                     vcaps.nrTotalCredits.set(newCreds[0]);
@@ -928,6 +976,11 @@ public final class PseriesVas {
         return policy;
     }
 
+    /** How this code reaches the hypervisor (and the machine it runs on). */
+    public KernelCalls calls() {
+        return calls;
+    }
+
     /** copypaste_feat. */
     public boolean copypasteFeat() {
         return copypasteFeat;
@@ -943,8 +996,8 @@ public final class PseriesVas {
         VasCaps c = vascaps[type];
         vasPseriesMutex.lock();
         try {
-            List<WindowSnapshot> ws = new ArrayList<>(c.list.size());
-            for (VasWindow w : c.list) {
+            List<WindowSnapshot> ws = new ArrayList<>(lists.get(c.type).size());
+            for (VasWindow w : lists.get(c.type)) {
                 w.mmapMutex.lock();
                 try {
                     ws.add(new WindowSnapshot(w.serial(), w.winId(), w.winType(), w.status(), w.pasteAddress(), w.pid(), w.task()));
@@ -953,7 +1006,7 @@ public final class PseriesVas {
                 }
             }
             return new CapsSnapshot(type, c.enabled, c.winType, c.nrTotalCredits.get(), c.nrUsedCredits.get(),
-                    c.nrOpenWindows, c.nrCloseWins, c.nrOpenWinsProgress, ws);
+                    nrOpenWindows[c.type], nrCloseWins[c.type], nrOpenWinsProgress[c.type], ws);
         } finally {
             vasPseriesMutex.unlock();
         }
@@ -973,9 +1026,9 @@ public final class PseriesVas {
         return vascaps[type].windowsHalfOpen.get();
     }
 
-    /** Whether {@code t} is queued for the VAS mutex (tests use it to see a SUSPEND blocked behind an open). */
-    boolean isWaitingForVasMutex(Thread t) {
-        return vasPseriesMutex.hasQueuedThread(t);
+    /** Tasks waiting for the VAS mutex (tests use it to see a SUSPEND blocked behind an open). */
+    int vasMutexWaiters() {
+        return vasPseriesMutex.waiters();
     }
 
     /**
@@ -992,17 +1045,18 @@ public final class PseriesVas {
                 String t = c.type == Vas.WIN_TYPE_QOS ? "QoS" : "Default";
                 int used = c.nrUsedCredits.get();
                 int inFlight = c.allocationsInFlight.get();
-                if (used != c.nrOpenWindows + inFlight) {
-                    v.add(t + ": nr_used_credits " + used + " != listed windows " + c.nrOpenWindows + " + opens in flight " + inFlight);
+                if (used != nrOpenWindows[c.type] + inFlight) {
+                    v.add(t + ": nr_used_credits " + used + " != listed windows " + nrOpenWindows[c.type]
+                            + " + opens in flight " + inFlight);
                 }
-                if (c.nrOpenWindows != c.list.size()) {
-                    v.add(t + ": nr_open_windows " + c.nrOpenWindows + " != list size " + c.list.size());
+                if (nrOpenWindows[c.type] != lists.get(c.type).size()) {
+                    v.add(t + ": nr_open_windows " + nrOpenWindows[c.type] + " != list size " + lists.get(c.type).size());
                 }
-                if (c.nrCloseWins < 0 || c.nrCloseWins > c.nrOpenWindows) {
-                    v.add(t + ": nr_close_wins " + c.nrCloseWins + " outside 0.." + c.nrOpenWindows);
+                if (nrCloseWins[c.type] < 0 || nrCloseWins[c.type] > nrOpenWindows[c.type]) {
+                    v.add(t + ": nr_close_wins " + nrCloseWins[c.type] + " outside 0.." + nrOpenWindows[c.type]);
                 }
                 int closed = 0;
-                for (VasWindow w : c.list) {
+                for (VasWindow w : lists.get(c.type)) {
                     int s = w.status();
                     if ((s & ~CLOSED_MASK) != 0) {
                         v.add(t + ": window " + w + " has unknown status bits");
@@ -1016,11 +1070,11 @@ public final class PseriesVas {
                         v.add(t + ": window " + w + " is not closed for migration although SUSPEND has returned");
                     }
                 }
-                if (closed != c.nrCloseWins) {
-                    v.add(t + ": nr_close_wins " + c.nrCloseWins + " but " + closed + " listed windows carry a close bit");
+                if (closed != nrCloseWins[c.type]) {
+                    v.add(t + ": nr_close_wins " + nrCloseWins[c.type] + " but " + closed + " listed windows carry a close bit");
                 }
-                if (c.nrOpenWinsProgress < 0 || (policy != VasPolicy.UPSTREAM && c.nrOpenWinsProgress != 0)) {
-                    v.add(t + ": nr_open_wins_progress " + c.nrOpenWinsProgress + " invalid for " + policy);
+                if (nrOpenWinsProgress[c.type] < 0 || (policy != VasPolicy.UPSTREAM && nrOpenWinsProgress[c.type] != 0)) {
+                    v.add(t + ": nr_open_wins_progress " + nrOpenWinsProgress[c.type] + " invalid for " + policy);
                 }
                 if (used < 0 || inFlight < 0 || c.windowsHalfOpen.get() < 0) {
                     v.add(t + ": negative counter (used " + used + ", in flight " + inFlight + ", half-open "

@@ -1,12 +1,13 @@
 package org.lparemu.core.guest;
 
-import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One credit type's state ({@code vas_caps} with its {@code vas_cop_feat_caps}): index 0 is QoS, 1 Default.
  * Owned by {@link PseriesVas}; the fields are package-private so that the VAS code reads like the kernel's, and
- * {@link PseriesVas#snapshot(int)} is the public view.
+ * {@link PseriesVas#snapshot(int)} is the public view. The list and counters the kernel keeps here under
+ * {@code vas_pseries_mutex} ({@code list}, {@code nr_open_windows}, {@code nr_close_wins},
+ * {@code nr_open_wins_progress}) are fields of {@link PseriesVas}, where Error Prone checks their guard.
  */
 final class VasCaps {
 
@@ -40,17 +41,6 @@ final class VasCaps {
      * before the hypervisor is asked, without the mutex; can exceed nrTotalCredits after a credit loss.
      */
     final AtomicInteger nrUsedCredits = new AtomicInteger();
-
-    // --- Guarded by PseriesVas.vasPseriesMutex.
-
-    /** Windows that finished opening, newest first (list_add at the head). */
-    final ArrayDeque<VasWindow> list = new ArrayDeque<>();
-    /** Number of windows on {@link #list}. */
-    int nrOpenWindows;
-    /** Windows on {@link #list} closed in the hypervisor (lost credits and/or migration). */
-    int nrCloseWins;
-    /** UPSTREAM only: windows allocated in the hypervisor but not yet listed (commit 0cf72f7f14d1). */
-    int nrOpenWinsProgress;
 
     // --- lparemu bookkeeping for checkInvariants, not in the kernel. Lock-free counters.
 

@@ -2,7 +2,6 @@ package org.lparemu.core.guest;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 import org.lparemu.core.papr.Vas;
 
 /**
@@ -30,7 +29,7 @@ public final class VasWindow {
     /** Name of the opening task (thread). */
     private final String task;
     /** {@code task_ref.mmap_mutex}: serialises the paste mapping against close/reopen. */
-    final ReentrantLock mmapMutex = new ReentrantLock();
+    final KernelMutex mmapMutex;
 
     // --- Written under vasPseriesMutex + mmapMutex; read under either (here: always under mmapMutex).
 
@@ -49,9 +48,10 @@ public final class VasWindow {
     @GuardedBy("mmapMutex")
     private long faultIrq;
 
-    VasWindow(int pid, String task) {
+    VasWindow(int pid, String task, KernelMutex mmapMutex) {
         this.pid = pid;
         this.task = task;
+        this.mmapMutex = mmapMutex;
     }
 
     public long serial() {

@@ -84,7 +84,6 @@ public final class Workload {
 
     private final NxGzipDevice device;
     private final GuestClock clock;
-    private final int vcpus;
     private final Spec spec;
 
     private final LongAdder opensOk = new LongAdder();
@@ -105,13 +104,13 @@ public final class Workload {
     public static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(10);
 
     public Workload(GuestKernel kernel, Spec spec) {
-        this(kernel.nxGzip(), kernel.config().clock(), kernel.bootInfo().vcpus(), spec);
+        this(kernel.nxGzip(), kernel.config().clock(), spec);
     }
 
-    public Workload(NxGzipDevice device, GuestClock clock, int vcpus, Spec spec) {
+    /** Tasks are user processes: each syscall on the device takes a vCPU for its duration (see NxGzipDevice). */
+    public Workload(NxGzipDevice device, GuestClock clock, Spec spec) {
         this.device = Objects.requireNonNull(device, "device");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.vcpus = Math.max(1, vcpus);
         this.spec = Objects.requireNonNull(spec, "spec");
     }
 
@@ -180,7 +179,6 @@ public final class Workload {
     }
 
     private void runTask(int index, Random rnd) {
-        Vcpu.bind(index % vcpus);
         int share = spec.keepOpen() / spec.tasks() + (index < spec.keepOpen() % spec.tasks() ? 1 : 0);
         List<Long> mine = new ArrayList<>();
         try {

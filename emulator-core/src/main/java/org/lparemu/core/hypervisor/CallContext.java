@@ -34,12 +34,13 @@ public final class CallContext {
     private final long opcode;
     private final String service;
     private final long[] args;
+    private final boolean interruptsDisabled;
     private final byte[] data;
     private CompletableFuture<CallResult> deferred;
     private List<Runnable> afterUnlock;
 
     CallContext(PlatformServices services, Partition partition, GuestSession session, int vcpu, String task, long opcode,
-                String service, long[] args, byte[] data) {
+                String service, long[] args, byte[] data, boolean interruptsDisabled) {
         this.services = services;
         this.partition = partition;
         this.session = session;
@@ -49,6 +50,7 @@ public final class CallContext {
         this.service = service;
         this.args = args == null ? new long[0] : args;
         this.data = data == null ? new byte[0] : data;
+        this.interruptsDisabled = interruptsDisabled;
     }
 
     /** Configuration, trace, timers and events: what a handler may use beyond its partition. */
@@ -75,6 +77,11 @@ public final class CallContext {
 
     public long opcode() {
         return opcode;
+    }
+
+    /** MSR[EE] was 0 at the call: the caller runs with external interrupts disabled. */
+    public boolean interruptsDisabled() {
+        return interruptsDisabled;
     }
 
     /** RTAS service name, or null for an hcall. */

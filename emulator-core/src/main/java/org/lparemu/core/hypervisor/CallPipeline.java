@@ -11,7 +11,9 @@ import org.lparemu.core.fault.Holds;
 import org.lparemu.core.fault.When;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.papr.RtasService;
 import org.lparemu.core.papr.RtasStatus;
+import org.lparemu.core.port.CallRefusal;
 import org.lparemu.core.port.CallResult;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PortException;
@@ -24,16 +26,21 @@ import org.slf4j.LoggerFactory;
 /**
  * The call pipeline: every guest hcall and RTAS call, from whichever transport, goes through {@link #dispatch}.
  *
- * <p>Steps: CALL_BEGIN trace record -> the fault plan's BEFORE actions in rule order (Delay, Hold, Trigger; a
- * ReturnStatus answers instead of the handler; Disconnect closes the caller) -> the handler from the
- * {@link DispatchTable} under the partition lock (no handler: H_FUNCTION / RTAS parameter error), or deferral
- * while the partition is suspended -> the AFTER actions -> CALL_END trace record -> the reply future completes.
- * Each step may continue on another thread: on the platform executor after a Delay, a released Hold, a deferred
- * handler answer (H_JOIN, ibm,suspend-me) or a resume.
+ * <p>Steps: admission (the vCPU is free and running, and no other RTAS call is in flight: {@link VcpuTable};
+ * otherwise a REFUSED trace record and a {@link CallRefusal}, and nothing else happens) -> CALL_BEGIN trace record
+ * -> the fault plan's BEFORE actions in rule order (Delay, Hold, Trigger; a ReturnStatus answers instead of the
+ * handler; Disconnect closes the caller) -> the handler from the {@link DispatchTable} under the partition lock
+ * (no handler: H_FUNCTION / RTAS parameter error) -> the AFTER actions -> CALL_END trace record -> the vCPU is
+ * free again -> the reply future completes. Each step may continue on another thread: on the platform executor
+ * after a Delay, a released Hold or a deferred handler answer (H_JOIN, ibm,suspend-me).
  *
- * <p>The reply is a {@link CallResult}: the handler's (or a fault's) {@link HcallResult} or {@link RtasResult}.
- * The future fails only when the partition is gone or the caller's connection went away; every other outcome
- * is a PAPR or RTAS status.
+ * <p>A call never waits for a suspension: while the partition is suspended every running vCPU is inside H_JOIN
+ * or ibm,suspend-me (the suspension is accepted only then), so admission refuses any call before it could reach
+ * a suspended partition.
+ *
+ * <p>The reply is a {@link CallResult}: the handler's (or a fault's) {@link HcallResult} or {@link RtasResult},
+ * or the admission's {@link CallRefusal}. The future fails only when the partition is gone or the caller's
+ * connection went away; every other outcome is a PAPR or RTAS status.
  */
 final class CallPipeline {
     private static final Logger LOG = LoggerFactory.getLogger(CallPipeline.class);
@@ -55,7 +62,7 @@ final class CallPipeline {
         this.trace = services.trace();
     }
 
-    /** Hcalls and RTAS calls dispatched since start. */
+    /** Hcalls and RTAS calls dispatched since start (admitted: a refused call is not dispatched). */
     long callCount() {
         return calls.get();
     }
@@ -66,14 +73,22 @@ final class CallPipeline {
      * @return the answer; fails only when the partition is gone or the caller's connection went away
      */
     CompletableFuture<CallResult> dispatch(GuestSession session, int vcpu, String task, long opcode, String service,
-                                           long[] args, byte[] data) {
-        calls.incrementAndGet();
+                                           long[] args, byte[] data, boolean interruptsDisabled) {
         Partition p = session.partition();
-        p.callsMade.incrementAndGet();
         String name = service != null ? service : Hcall.name(opcode);
+        boolean rtasLocked = service != null && !RtasService.unlocked(service);
+        CallRefusal refusal = p.vcpus.admit(vcpu, name, rtasLocked);
+        if (refusal != null) {
+            p.callsRefused.incrementAndGet();
+            trace.append(TraceKind.REFUSED, p.name, vcpu, task, name, args, 0, 0, 0, refusal.message(), opcode);
+            return CompletableFuture.completedFuture(refusal);
+        }
+        calls.incrementAndGet();
+        p.callsMade.incrementAndGet();
         long beginNanos = trace.now();
         long beginSeq = trace.append(TraceKind.CALL_BEGIN, p.name, vcpu, task, name, args, 0, 0, 0, "", opcode);
-        CallContext ctx = new CallContext(services, p, session, vcpu, task, opcode, service, args, data);
+        CallContext ctx = new CallContext(services, p, session, vcpu, task, opcode, service, args, data,
+                interruptsDisabled);
         InFlight call = new InFlight(ctx, beginSeq, beginNanos);
         if (!faults.isEmpty()) {
             call.info = new CallInfo(p.name, vcpu, ctx.task(), opcode, service, ctx.args(), session.id(), beginSeq);
@@ -146,7 +161,7 @@ final class CallPipeline {
             Partition p = ctx.partition();
             GuestSession caller = ctx.session();
             if (caller != null && !caller.isOpen()) {
-                // The connection went away while the call waited (a Delay, a released Hold, a suspension):
+                // The connection went away while the call waited (a Delay or a released Hold):
                 // nobody can receive the answer, so the call is cancelled rather than run. Running it could
                 // allocate a window no guest will ever know about.
                 finish(null, new PortException("the guest connection closed before " + ctx.label() + " ran"));
@@ -155,18 +170,7 @@ final class CallPipeline {
             CallResult result;
             p.lock.lock();
             try {
-                if (p.deleted) {
-                    result = null;
-                } else if (p.suspended) {
-                    if (p.deferredCalls.size() >= services.limits().maxDeferredCalls()) {
-                        result = busy(ctx);
-                    } else {
-                        p.deferredCalls.add(this::invoke);
-                        return;
-                    }
-                } else {
-                    result = invokeLocked(p, ctx);
-                }
+                result = p.deleted ? null : invokeLocked(p, ctx);
             } catch (RuntimeException e) {
                 LOG.error("handler for {} failed on partition {}", ctx.label(), p.name, e);
                 result = ctx.isRtas() ? RtasResult.of(RtasStatus.HARDWARE_ERROR) : HcallResult.of(HStatus.H_HARDWARE);
@@ -256,6 +260,7 @@ final class CallPipeline {
 
         void finish(CallResult result, Throwable error) {
             String name = ctx.isRtas() ? ctx.service() : Hcall.name(ctx.opcode());
+            ctx.partition().vcpus.release(ctx.vcpu(), ctx.isRtas() && !RtasService.unlocked(ctx.service()));
             if (error != null) {
                 trace.append(TraceKind.CALL_END, ctx.partition().name, ctx.vcpu(), ctx.task(), name, null, 0, beginSeq,
                         beginNanos, error.toString(), ctx.opcode());
@@ -279,13 +284,9 @@ final class CallPipeline {
         return result instanceof RtasResult r ? r.status() : 0;
     }
 
-    private static CallResult busy(CallContext ctx) {
-        return ctx.isRtas() ? RtasResult.of(RtasStatus.BUSY) : HcallResult.of(HStatus.H_BUSY);
-    }
-
     @GuardedBy("p.lock")
     private CallResult invokeLocked(Partition p, CallContext ctx) {
-        if (ctx.vcpu() < 0 || ctx.vcpu() >= p.specLocked().vcpus()) {
+        if (!p.vcpus.exists(ctx.vcpu())) {
             return ctx.isRtas() ? RtasResult.of(RtasStatus.PARAMETER_ERROR) : HcallResult.of(HStatus.H_PARAMETER);
         }
         if (ctx.isRtas()) {

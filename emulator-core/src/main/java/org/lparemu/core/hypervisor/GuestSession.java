@@ -70,22 +70,24 @@ public final class GuestSession {
     }
 
     /**
-     * Dispatches one hcall; {@code task} names the guest thread (may be empty). The answer is an
+     * Dispatches one hcall; {@code task} names the guest thread (may be empty); {@code interruptsDisabled} is
+     * MSR[EE]=0 (H_JOIN requires it). The answer is an
      * {@link org.lparemu.core.port.HcallResult} or a {@link org.lparemu.core.port.CallRefusal}.
      */
-    public CompletableFuture<CallResult> hcall(int vcpu, long opcode, long[] args, byte[] buffer, String task) {
+    public CompletableFuture<CallResult> hcall(int vcpu, long opcode, long[] args, byte[] buffer, String task,
+                                               boolean interruptsDisabled) {
         inFlight.incrementAndGet();
-        return platform.dispatch(this, vcpu, task, opcode, null, args, buffer)
+        return platform.dispatch(this, vcpu, task, opcode, null, args, buffer, interruptsDisabled)
                 .whenComplete((r, e) -> inFlight.decrementAndGet());
     }
 
     /**
-     * Dispatches one RTAS call. The answer is an {@link org.lparemu.core.port.RtasResult} or a
-     * {@link org.lparemu.core.port.CallRefusal}.
+     * Dispatches one RTAS call (the OS enters RTAS with interrupts disabled). The answer is an
+     * {@link org.lparemu.core.port.RtasResult} or a {@link org.lparemu.core.port.CallRefusal}.
      */
     public CompletableFuture<CallResult> rtas(int vcpu, String service, long[] args, byte[] workArea, String task) {
         inFlight.incrementAndGet();
-        return platform.dispatch(this, vcpu, task, 0, service, args, workArea)
+        return platform.dispatch(this, vcpu, task, 0, service, args, workArea, true)
                 .whenComplete((r, e) -> inFlight.decrementAndGet());
     }
 

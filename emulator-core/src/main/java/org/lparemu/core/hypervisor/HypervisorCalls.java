@@ -25,6 +25,7 @@ final class HypervisorCalls {
         MobilityRtas.register(table);
         // device-tree updates and DLPAR
         DeviceTreeRtas.register(table);
+        ProcessorRtas.register(table);
     }
 
     /**
@@ -76,7 +77,7 @@ final class HypervisorCalls {
                         sys.maxLparCredits(), p.usedCreditsLocked(Vas.WIN_TYPE_DEFAULT)));
         return new PartitionView(p.spec, p.system.name(), windows, credits,
                 p.migration == null ? null : p.migration.view(), p.deviceTree.generation(), events, p.latestReport,
-                p.suspended, connections, List.copyOf(p.joined.keySet()), p.deferredCalls.size(),
-                p.deviceTree.copy());
+                p.suspended, connections, List.copyOf(p.joined.keySet()), p.deviceTree.copy(), p.vcpus.views(),
+                p.callsRefused.get());
     }
 }

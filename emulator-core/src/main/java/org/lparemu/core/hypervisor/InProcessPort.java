@@ -49,16 +49,17 @@ public final class InProcessPort implements HcallPort, GuestSink {
     }
 
     @Override
-    public HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer) {
-        return join(hcallAsync(vcpu, opcode, args, buffer));
+    public HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer, boolean interruptsDisabled) {
+        return join(hcallAsync(vcpu, opcode, args, buffer, interruptsDisabled));
     }
 
     @Override
-    public CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer) {
+    public CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer,
+                                                     boolean interruptsDisabled) {
         if (!open) {
             return CompletableFuture.failedFuture(new PortException("port closed: " + closeReason));
         }
-        return session.hcall(vcpu, opcode, args, buffer, Thread.currentThread().getName())
+        return session.hcall(vcpu, opcode, args, buffer, Thread.currentThread().getName(), interruptsDisabled)
                 .thenApply(CallResult::asHcall);
     }
 

@@ -1,6 +1,7 @@
 package org.lparemu.core.hypervisor;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import static org.lparemu.core.papr.HStatus.H_BAD_MODE;
 import static org.lparemu.core.papr.HStatus.H_CONTINUE;
 import static org.lparemu.core.papr.HStatus.H_HARDWARE;
 import static org.lparemu.core.papr.HStatus.H_PARAMETER;
@@ -43,17 +44,22 @@ final class JoinHcalls {
     }
 
     /**
-     * H_JOIN: H_PARAMETER when the vCPU is already parked; H_CONTINUE when every other vCPU is parked;
-     * H_SUCCESS at once when a prod is pending for it; otherwise parks until H_PROD (H_SUCCESS).
+     * H_JOIN: H_BAD_MODE unless the caller has external interrupts disabled (MSR[EE]=0, as stop_machine's
+     * callback runs); H_PARAMETER when the vCPU is already parked; H_CONTINUE when every other running vCPU is
+     * parked (a stopped vCPU does not join); H_SUCCESS at once when a prod is pending for it; otherwise parks
+     * until H_PROD (H_SUCCESS).
      */
     @GuardedBy("p.lock")
     static HcallResult hJoin(Partition p, CallContext ctx) {
         int vcpu = ctx.vcpu();
 
+        if (!ctx.interruptsDisabled()) {
+            return HcallResult.of(H_BAD_MODE);
+        }
         if (p.joined.containsKey(vcpu)) {
             return HcallResult.of(H_PARAMETER);
         }
-        if (p.joined.size() == p.specLocked().vcpus() - 1) {
+        if (p.joined.size() == p.vcpus.runningCount() - 1) {
             return HcallResult.of(H_CONTINUE);
         }
         if (p.prodPending.remove(vcpu)) {
@@ -69,7 +75,7 @@ final class JoinHcalls {
     static HcallResult hProd(Partition p, CallContext ctx) {
         long target = ctx.arg(0);
 
-        if (target < 0 || target >= p.specLocked().vcpus()) {
+        if (!p.vcpus.exists(target)) {
             return HcallResult.of(H_PARAMETER);
         }
         Joined j = p.joined.remove((int) target);
@@ -84,7 +90,7 @@ final class JoinHcalls {
     /** True when every vCPU other than {@code vcpu} is parked in H_JOIN. Caller holds the lock. */
     @GuardedBy("p.lock")
     static boolean othersJoinedLocked(Partition p, int vcpu) {
-        int others = p.specLocked().vcpus() - 1;
+        int others = p.vcpus.runningCount() - 1;
         return p.joined.size() == others && !p.joined.containsKey(vcpu);
     }
 

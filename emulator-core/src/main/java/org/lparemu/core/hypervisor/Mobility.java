@@ -189,8 +189,9 @@ final class Mobility {
     }
 
     /**
-     * An accepted ibm,suspend-me: the stream is SUSPENDED, the partition stops running (the dispatcher
-     * defers its calls), and the move is scheduled after {@code blackoutMs}. Caller holds the lock.
+     * An accepted ibm,suspend-me: the stream is SUSPENDED, the partition stops running (every other running vCPU
+     * is parked in H_JOIN and this one stays inside ibm,suspend-me, so no call can arrive), and the move is
+     * scheduled after {@code blackoutMs}. Caller holds the lock.
      */
     @GuardedBy("p.lock")
     static void suspendLocked(CallContext ctx, Partition p, VasiStream s) {
@@ -207,7 +208,6 @@ final class Mobility {
 
     /** End of the blackout: the partition runs on the destination. */
     private static void resume(PlatformServices platform, Partition p, VasiStream s) {
-        List<Runnable> deferred;
         CompletableFuture<CallResult> call;
         p.lock.lock();
         try {
@@ -227,12 +227,9 @@ final class Mobility {
             s.transition(VasiState.RESUMED, "running on " + s.destination.name() + ", "
                     + p.migrationUpdate.records.size() + " update-nodes record(s)");
             p.suspended = false;
-            deferred = new ArrayList<>(p.deferredCalls);
-            p.deferredCalls.clear();
             call = s.suspendCall;
             s.suspendCall = null;
-            platform.trace().note(TraceKind.STATE, p.name, "resumed",
-                    "on " + s.destination.name() + ", " + deferred.size() + " deferred call(s)");
+            platform.trace().note(TraceKind.STATE, p.name, "resumed", "on " + s.destination.name());
             platform.schedule(() -> transferred(p, s), platform.hypervisor().transferMs());
         } finally {
             p.lock.unlock();
@@ -240,7 +237,6 @@ final class Mobility {
         if (call != null) {
             call.complete(RtasResult.of(RtasStatus.SUCCESS));
         }
-        deferred.forEach(platform::execute);
     }
 
     private static void transferred(Partition p, VasiStream s) {

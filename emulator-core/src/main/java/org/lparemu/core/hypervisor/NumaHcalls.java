@@ -24,18 +24,19 @@ final class NumaHcalls {
      * H_HOME_NODE_ASSOCIATIVITY(flags, id) -> six registers in the VPHN packed format ({@link Vphn}) holding
      * the associativity domains of the core that hosts the vCPU, as the partition's tree on its current
      * system has them. Only flags = 1 (id is a vCPU number) is supported; another flag or an id that is not
-     * a vCPU of the partition answers H_PARAMETER. lparemu places vCPU v on core {@code v mod cores}.
+     * a vCPU of the partition answers H_PARAMETER. vCPU v is a thread of core {@code v / threadsPerCore}.
      */
     @GuardedBy("p.lock")
     static HcallResult hHomeNodeAssociativity(Partition p, CallContext ctx) {
         long flags = ctx.arg(0);
         long id = ctx.arg(1);
 
-        if (flags != Vphn.FLAG_VCPU || id < 0 || id >= p.specLocked().vcpus()) {
+        if (flags != Vphn.FLAG_VCPU || !p.vcpus.exists(id)) {
             return HcallResult.of(H_PARAMETER);
         }
-        int core = (int) (id % p.specLocked().cores());
-        DeviceTree.Node node = p.deviceTreeLocked().node(PartitionTrees.cpuPath(core));
+        int tpc = p.vcpus.threadsPerCore();
+        int core = (int) (id / tpc);
+        DeviceTree.Node node = p.deviceTreeLocked().node(PartitionTrees.cpuPath(core, tpc));
         byte[] assoc = node == null ? null : node.property("ibm,associativity");
         int[] domains = assoc == null
                 ? cellsWithoutCount(PartitionTrees.associativity(p.systemLocked(), core))

@@ -1,7 +1,6 @@
 package org.lparemu.core.hypervisor;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -28,7 +27,7 @@ import org.lparemu.core.port.PlatformEvent;
  *
  * <p>Fields by owner:
  * <ul>
- *   <li>immutable after construction: {@link #name}, {@link #services}, {@link #lock}</li>
+ *   <li>immutable after construction: {@link #name}, {@link #services}, {@link #lock}; lock-free: {@link #vcpus}</li>
  *   <li>atomic, no lock: {@link #callsMade}</li>
  *   <li>guarded by {@link #lock}: everything else, grouped below by family:
  *     <ul>
@@ -76,9 +75,6 @@ public final class Partition {
     /** True between an accepted ibm,suspend-me and the resume. Guarded by lock. */
     @GuardedBy("lock")
     boolean suspended;
-    /** Calls that arrived while suspended; run after resume. Guarded by lock. */
-    @GuardedBy("lock")
-    final ArrayDeque<Runnable> deferredCalls = new ArrayDeque<>();
     /** Set once the partition is deleted; calls still arriving are failed. Guarded by lock. */
     @GuardedBy("lock")
     boolean deleted;
@@ -88,6 +84,10 @@ public final class Partition {
 
     /** Hcalls and RTAS calls dispatched for this partition (for MigrationOutcome.hcalls). Atomic. */
     final AtomicLong callsMade = new AtomicLong();
+    /** Calls refused because no real processor could have made them. Atomic. */
+    final AtomicLong callsRefused = new AtomicLong();
+    /** The virtual processors and the call each is in; lock-free admission (see there). */
+    final VcpuTable vcpus;
 
     // VAS ---------------------------------------------------------------------------------------------
     /** Windows that exist in the hypervisor for this partition, by id, oldest first. Guarded by lock. */
@@ -190,7 +190,9 @@ public final class Partition {
         this.name = spec.name();
         this.spec = spec;
         this.system = system;
-        this.deviceTree = PartitionTrees.build(spec.name(), spec.cores(), spec.qosCredits(), system);
+        this.vcpus = new VcpuTable(spec.cores(), spec.threadsPerCore());
+        this.deviceTree = PartitionTrees.build(spec.name(), spec.cores(), spec.threadsPerCore(), spec.qosCredits(),
+                system);
     }
 
     public String name() {
@@ -229,14 +231,9 @@ public final class Partition {
         return deviceTree;
     }
 
-    /** vCPUs of the partition (fixed at creation). */
-    public int vcpus() {
-        lock.lock();
-        try {
-            return spec.vcpus();
-        } finally {
-            lock.unlock();
-        }
+    /** Running vCPUs (stopped ones, after stop-self or a DLPAR add not yet started, excluded). */
+    public int runningVcpus() {
+        return vcpus.runningCount();
     }
 
     /** Welcome contents for a connecting guest. */

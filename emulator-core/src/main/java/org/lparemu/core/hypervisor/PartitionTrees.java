@@ -13,15 +13,12 @@ import org.lparemu.core.port.DeviceTree;
 public final class PartitionTrees {
     /** DRC index of core i: the CPU DRC type 0x10000000 plus the core number. */
     public static final int CPU_DRC_BASE = 0x10000000;
-    /** Threads per core reported in ibm,ppc-interrupt-server#s. */
-    public static final int THREADS_PER_CORE = 8;
-
     private PartitionTrees() {
     }
 
-    /** Path of core i's node. */
-    public static String cpuPath(int core) {
-        return "/cpus/PowerPC,POWER10@" + Integer.toHexString(core * THREADS_PER_CORE);
+    /** Path of core i's node: its unit address is its first thread's id, {@code core * threadsPerCore}. */
+    public static String cpuPath(int core, int threadsPerCore) {
+        return "/cpus/PowerPC,POWER10@" + Integer.toHexString(core * threadsPerCore);
     }
 
     /** Phandle of core i's node (stable across systems, so update-nodes records mean the same node). */
@@ -30,7 +27,8 @@ public final class PartitionTrees {
     }
 
     /** The full tree for a partition with {@code cores} cores on {@code system}. */
-    public static DeviceTree build(String partitionName, int cores, int qosCredits, ManagedSystem system) {
+    public static DeviceTree build(String partitionName, int cores, int threadsPerCore, int qosCredits,
+                                   ManagedSystem system) {
         DeviceTree t = new DeviceTree();
         t.setProperty("/", "name", DeviceTree.string(""));
         t.setProperty("/", "ibm,partition-name", DeviceTree.string(partitionName));
@@ -39,7 +37,7 @@ public final class PartitionTrees {
         t.setProperty("/cpus", "#address-cells", DeviceTree.cells(1));
         t.setProperty("/cpus", "#size-cells", DeviceTree.cells(0));
         for (int i = 0; i < cores; i++) {
-            addCpu(t, i, system);
+            addCpu(t, i, threadsPerCore, system);
         }
         t.addNode("/memory@0", 3, 0);
         t.setProperty("/memory@0", "device_type", DeviceTree.string("memory"));
@@ -69,14 +67,14 @@ public final class PartitionTrees {
     }
 
     /** Adds core i's node with its system-specific associativity. */
-    public static void addCpu(DeviceTree t, int core, ManagedSystem system) {
-        String path = cpuPath(core);
+    public static void addCpu(DeviceTree t, int core, int threadsPerCore, ManagedSystem system) {
+        String path = cpuPath(core, threadsPerCore);
         t.addNode(path, cpuPhandle(core), CPU_DRC_BASE + core);
         t.setProperty(path, "device_type", DeviceTree.string("cpu"));
-        t.setProperty(path, "reg", DeviceTree.cells(core * THREADS_PER_CORE));
-        int[] servers = new int[THREADS_PER_CORE];
-        for (int j = 0; j < THREADS_PER_CORE; j++) {
-            servers[j] = core * THREADS_PER_CORE + j;
+        t.setProperty(path, "reg", DeviceTree.cells(core * threadsPerCore));
+        int[] servers = new int[threadsPerCore];
+        for (int j = 0; j < threadsPerCore; j++) {
+            servers[j] = core * threadsPerCore + j;
         }
         t.setProperty(path, "ibm,ppc-interrupt-server#s", DeviceTree.cells(servers));
         t.setProperty(path, "ibm,my-drc-index", DeviceTree.cells(CPU_DRC_BASE + core));

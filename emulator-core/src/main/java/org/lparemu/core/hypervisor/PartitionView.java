@@ -9,7 +9,8 @@ import org.lparemu.core.port.GuestReport;
 public record PartitionView(PartitionSpec spec, String system, List<WindowView> windows, List<CreditView> credits,
                             MigrationView migration, long deviceTreeGeneration, List<EventView> pendingEvents,
                             GuestReport guestReport, boolean suspended, List<ConnectionView> connections,
-                            List<Integer> joinedVcpus, int deferredCalls, DeviceTree deviceTree) {
+                            List<Integer> joinedVcpus, DeviceTree deviceTree, List<VcpuView> vcpus,
+                            long callsRefused) {
 
     /** A VAS window as the hypervisor holds it; status is the hypervisor status (Vas.HV_WIN_*). */
     public record WindowView(long winId, int winType, int status, long pid, long pasteAddress, int faultIrq,
@@ -28,6 +29,10 @@ public record PartitionView(PartitionSpec spec, String system, List<WindowView> 
 
     /** A platform event not yet acknowledged: state "pending" (undelivered) or "delivered". */
     public record EventView(long eventId, String kind, String state, String detail) {
+    }
+
+    /** One vCPU: running or stopped, the call it is in ("" for none), and whether that call holds RTAS. */
+    public record VcpuView(int vcpu, boolean running, String inCall, boolean holdsRtas) {
     }
 
     public record ConnectionView(long id, String clientName, String remote, boolean receivesEvents, int callsInFlight) {

@@ -186,7 +186,6 @@ public final class Platform implements AutoCloseable, OperatorActions {
 
     private void retire(Partition p, GuestSink.DisconnectReason reason, String message) {
         List<GuestSession> sessions;
-        List<Runnable> deferred;
         List<Partition.PendingEventEntry> pendingEvents;
         List<Runnable> pending;
         p.lock.lock();
@@ -194,8 +193,6 @@ public final class Platform implements AutoCloseable, OperatorActions {
             p.deleted = true;
             sessions = new ArrayList<>(p.sessions);
             p.sessions.clear();
-            deferred = new ArrayList<>(p.deferredCalls);
-            p.deferredCalls.clear();
             pendingEvents = new ArrayList<>(p.events.values());
             p.events.clear();
             pending = HypervisorCalls.retireLocked(p);
@@ -204,8 +201,6 @@ public final class Platform implements AutoCloseable, OperatorActions {
         }
         pending.forEach(Runnable::run);
         holds.failPartition(p.name, message);
-        // Deferred calls re-run, see the partition deleted, and fail.
-        deferred.forEach(executor::execute);
         for (Partition.PendingEventEntry e : pendingEvents) {
             e.ack.completeExceptionally(new ControlException(ControlError.UNKNOWN_PARTITION, message));
         }
@@ -432,8 +427,8 @@ public final class Platform implements AutoCloseable, OperatorActions {
     // the transports' side (through GuestSession)
 
     CompletableFuture<CallResult> dispatch(GuestSession session, int vcpu, String task, long opcode, String service,
-                                           long[] args, byte[] data) {
-        return pipeline.dispatch(session, vcpu, task, opcode, service, args, data);
+                                           long[] args, byte[] data, boolean interruptsDisabled) {
+        return pipeline.dispatch(session, vcpu, task, opcode, service, args, data, interruptsDisabled);
     }
 
     void acknowledge(GuestSession s, long eventId, int status, String detail) {

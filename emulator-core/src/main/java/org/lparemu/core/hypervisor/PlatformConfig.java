@@ -137,28 +137,23 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
      */
     public record Limits(int maxFrameBytes, int maxConnections, int maxInFlightPerConnection, int maxFaultRules,
                          int maxParkedHolds, int traceCapacity, int maxPartitions, int maxWindowsPerPartition,
-                         int maxPendingEvents, int maxDeferredCalls, int helloTimeoutMs) {
+                         int maxPendingEvents, int helloTimeoutMs) {
         public static final Limits DEFAULT = new Limits(1 << 20, 4096, 4096, 1024, 4096, 1 << 18, 4096, 65536, 1024,
-                65536, 10_000);
+                10_000);
 
         public Limits withMaxParkedHolds(int v) {
             return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, v, traceCapacity,
-                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
+                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, helloTimeoutMs);
         }
 
         public Limits withTraceCapacity(int v) {
             return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds, v,
-                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
+                    maxPartitions, maxWindowsPerPartition, maxPendingEvents, helloTimeoutMs);
         }
 
         public Limits withMaxWindowsPerPartition(int v) {
             return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
-                    traceCapacity, maxPartitions, v, maxPendingEvents, maxDeferredCalls, helloTimeoutMs);
-        }
-
-        public Limits withMaxDeferredCalls(int v) {
-            return new Limits(maxFrameBytes, maxConnections, maxInFlightPerConnection, maxFaultRules, maxParkedHolds,
-                    traceCapacity, maxPartitions, maxWindowsPerPartition, maxPendingEvents, v, helloTimeoutMs);
+                    traceCapacity, maxPartitions, v, maxPendingEvents, helloTimeoutMs);
         }
     }
 }

@@ -37,7 +37,7 @@ final class Reconfiguration {
             DeviceTree before = p.deviceTree;
             DeviceTree after = before.copy();
             for (DeviceTreeChange c : changes) {
-                apply(after, c);
+                apply(after, c, p.vcpus.threadsPerCore());
             }
             update = TreeUpdate.between(before, after);
             scope = p.nextPrrnScope++;
@@ -58,7 +58,7 @@ final class Reconfiguration {
         return new OperatorResults.PrrnResult(scope, e.eventId(), generation);
     }
 
-    private static void apply(DeviceTree t, DeviceTreeChange c) {
+    private static void apply(DeviceTree t, DeviceTreeChange c, int threadsPerCore) {
         String path = c.path();
         if (path == null || path.isEmpty()) {
             throw bad("a change needs a node path");
@@ -80,7 +80,7 @@ final class Reconfiguration {
                 }
                 case ADD_NODE -> {
                     int phandle = t.maxPhandle() + 1;
-                    int drc = drcIndexForNewNode(t, path, phandle);
+                    int drc = drcIndexForNewNode(t, path, phandle, threadsPerCore);
                     t.addNode(path, phandle, drc);
                     for (Map.Entry<String, byte[]> prop : c.properties().entrySet()) {
                         if (prop.getKey() == null || prop.getKey().isEmpty() || prop.getValue() == null) {
@@ -107,11 +107,11 @@ final class Reconfiguration {
      * ({@code @<first thread, hex>}); any other new node gets {@link #GENERIC_DRC_BASE} + phandle, so that
      * ibm,configure-connector can hand it over.
      */
-    private static int drcIndexForNewNode(DeviceTree t, String path, int phandle) {
+    private static int drcIndexForNewNode(DeviceTree t, String path, int phandle, int threadsPerCore) {
         if (DeviceTree.parentPath(path).equals("/cpus")) {
             int at = path.lastIndexOf('@');
             try {
-                int core = Integer.parseInt(path.substring(at + 1), 16) / PartitionTrees.THREADS_PER_CORE;
+                int core = Integer.parseInt(path.substring(at + 1), 16) / threadsPerCore;
                 int drc = PartitionTrees.CPU_DRC_BASE + core;
                 if (at > 0 && t.nodeByDrcIndex(drc) == null) {
                     return drc;
@@ -174,12 +174,12 @@ final class Reconfiguration {
             try {
                 if (add) {
                     for (int i = old; i < now; i++) {
-                        PartitionTrees.addCpu(t, i, p.system);
+                        PartitionTrees.addCpu(t, i, p.vcpus.threadsPerCore(), p.system);
                         drcs.add(PartitionTrees.CPU_DRC_BASE + i);
                     }
                 } else {
                     for (int i = old - 1; i >= now; i--) {
-                        t.removeSubtree(PartitionTrees.cpuPath(i));
+                        t.removeSubtree(PartitionTrees.cpuPath(i, p.vcpus.threadsPerCore()));
                         drcs.add(PartitionTrees.CPU_DRC_BASE + i);
                     }
                 }
@@ -187,8 +187,14 @@ final class Reconfiguration {
                 throw bad("cannot " + (add ? "add" : "remove") + " cores: " + e.getMessage());
             }
             p.deviceTree = t;
+            if (add) {
+                for (int i = old; i < now; i++) {
+                    p.vcpus.addCoreLocked(i);
+                }
+            }
             PartitionSpec s = p.spec;
-            p.spec = new PartitionSpec(s.name(), s.vcpus(), now, s.sharedProcessor(), s.qosCredits(), s.system());
+            p.spec = new PartitionSpec(s.name(), now * s.threadsPerCore(), now, s.sharedProcessor(), s.qosCredits(),
+                    s.system());
             target = p.defaultTargetCreditsLocked();
         } finally {
             p.lock.unlock();

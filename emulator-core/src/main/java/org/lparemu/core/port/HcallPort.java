@@ -20,11 +20,31 @@ public interface HcallPort extends AutoCloseable {
         return hcall(vcpu, opcode, args, null);
     }
 
-    /** One hcall with a guest buffer ({@code buffer} holds its input contents, may be null). */
-    HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer);
+    /** One hcall with a guest buffer ({@code buffer} holds its input contents, may be null), interrupts enabled. */
+    default HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer) {
+        return hcall(vcpu, opcode, args, buffer, false);
+    }
 
-    /** The asynchronous form; the future fails with {@link PortException} when the port is gone. */
-    CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer);
+    /**
+     * One hcall; {@code interruptsDisabled} is MSR[EE]=0 at the call, as in stop_machine's callback (H_JOIN
+     * requires it and answers H_BAD_MODE otherwise).
+     *
+     * @throws CallRefusedException when no real processor could have made the call (its vCPU is inside another
+     *                              call or stopped): a bug in the guest
+     */
+    HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer, boolean interruptsDisabled);
+
+    /** The asynchronous form, interrupts enabled. */
+    default CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer) {
+        return hcallAsync(vcpu, opcode, args, buffer, false);
+    }
+
+    /**
+     * The asynchronous form; the future fails with {@link PortException} when the port is gone, with
+     * {@link CallRefusedException} when the call was refused.
+     */
+    CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer,
+                                              boolean interruptsDisabled);
 
     /** One RTAS call by service name; blocks until it returns. */
     RtasResult rtas(int vcpu, String service, long[] args, byte[] workArea);

@@ -19,5 +19,7 @@ public enum TraceKind {
     /** A guest connection opened or closed. */
     CONNECTION,
     /** A guest kernel tracepoint (a named point inside the guest's algorithms). */
-    GUEST
+    GUEST,
+    /** A call no real processor could have made, refused before it did anything (vCPU busy or stopped, RTAS busy). */
+    REFUSED
 }

@@ -119,6 +119,7 @@ public final class TraceRing {
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final long[] NO_ARGS = new long[0];
+    /** Kinds by their code in a slot's meta word (the inverse of {@link #kindCode}). */
     private static final TraceKind[] KINDS = TraceKind.values();
 
     private final int capacity;
@@ -214,11 +215,17 @@ public final class TraceRing {
         return append(kind, partition, -1, "", name, null, 0, 0, 0, detail, 0);
     }
 
+    /** A kind's code in a slot's meta word: its position in {@link #KINDS}, which only ever grows at the end. */
+    @SuppressWarnings("EnumOrdinal") // slots are in-memory only: the code never outlives this process
+    private static int kindCode(TraceKind kind) {
+        return kind.ordinal();
+    }
+
     private long write(TraceKind kind, String partition, int vcpu, String task, String name, long[] args,
                        boolean rets, long status, long beginSeq, long beginNanos, String detail, long opcode) {
         // Nothing between claiming the seq and publishing it may throw: a seq never published stops every
         // reader there until the ring laps it, and a slot left locked would stall its next writer.
-        long kindBits = (long) kind.ordinal() << 32;
+        long kindBits = (long) kindCode(kind) << 32;
         long seq = nextSeq.getAndIncrement();
         long nanos = now();
         String p = partition == null ? "" : partition;
@@ -366,6 +373,7 @@ public final class TraceRing {
      * Takes the slot at {@code base} of {@code s} for the writer of {@code seq}: false when a newer lap owns it
      * (the record is lost; readers count it as dropped).
      */
+    @SuppressWarnings("ThreadPriorityCheck") // after 64 spins the writer ahead was descheduled: let it run
     private static boolean lock(long[] s, int base, long seq) {
         for (int spins = 0; ; spins++) {
             long cur = (long) LONGS.getVolatile(s, base + W_STAMP);
@@ -491,6 +499,7 @@ public final class TraceRing {
      * Records with seq greater than {@code sinceSeq}, oldest first, at most {@code max}, optionally only one
      * partition's (null or empty = all). {@code dropped} counts records that were overwritten before this read.
      */
+    @SuppressWarnings("ReferenceEquality") // LOST and SKIP are sentinels, compared by identity on purpose
     public Chunk read(long sinceSeq, int max, String partition) {
         long end = nextSeq.get();
         long first = Math.max(sinceSeq + 1, floorSeq);

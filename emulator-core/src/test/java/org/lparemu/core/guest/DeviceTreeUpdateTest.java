@@ -35,7 +35,7 @@ class DeviceTreeUpdateTest {
 
     private final FakePlatform platform = new FakePlatform();
     private final GuestDeviceTree tree = new GuestDeviceTree(FakePlatform.bootTree());
-    private final DeviceTreeUpdate update = new DeviceTreeUpdate(platform.port, tree);
+    private final DeviceTreeUpdate update = new DeviceTreeUpdate(KernelCalls.threaded(platform.port, new VirtualGuestClock()), tree);
     /** ibm,update-properties answers per phandle, one per call (the firmware state word counts the calls). */
     private final Map<Integer, List<RtasResult>> properties = new HashMap<>();
 
@@ -248,7 +248,7 @@ class DeviceTreeUpdateTest {
         assertTrue(assertThrowsIae(() -> tree.attach("/nowhere", new CcNode("x", Map.of(), List.of()), 0)));
         assertNull(tree.properties("/cpus/fresh@1"));
         assertTrue(tree.generation() >= gen);
-        assertEquals(List.of("/cpus/PowerPC,POWER10@0"), tree.children("/cpus"));
+        assertEquals(List.of("/cpus/PowerPC,POWER10@0", "/cpus/PowerPC,POWER10@2"), tree.children("/cpus"));
     }
 
     private static boolean assertThrowsIae(Runnable r) {

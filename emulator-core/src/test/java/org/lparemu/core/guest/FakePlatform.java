@@ -37,6 +37,7 @@ final class FakePlatform {
     static final int CPU0_DRC = 0x10000000;
     static final int CPUS_PHANDLE = 0x2;
     static final int CPU0_PHANDLE = 0x10;
+    static final int CPU1_PHANDLE = 0x18;
     static final int VDEVICE_PHANDLE = 0x20;
     static final int VTY_PHANDLE = 0x21;
     static final int PLATFAC_PHANDLE = 0x30;
@@ -108,13 +109,16 @@ final class FakePlatform {
         return new BootInfo("lpar1", vcpus, "sysA", 2, shared, bootTree());
     }
 
-    /** A small tree: /cpus with one core, /vdevice with a vty, and the platform-facilities hierarchy. */
+    /** A small tree: /cpus with two cores of two threads, /vdevice with a vty, and the platform-facilities hierarchy. */
     static DeviceTree bootTree() {
         DeviceTree t = new DeviceTree();
         t.addNode("/cpus", CPUS_PHANDLE, 0);
         t.addNode("/cpus/PowerPC,POWER10@0", CPU0_PHANDLE, CPU0_DRC);
-        t.setProperty("/cpus/PowerPC,POWER10@0", "ibm,ppc-interrupt-server#s", DeviceTree.cells(0, 1, 2, 3));
+        t.setProperty("/cpus/PowerPC,POWER10@0", "ibm,ppc-interrupt-server#s", DeviceTree.cells(0, 1));
         t.setProperty("/cpus/PowerPC,POWER10@0", "ibm,associativity", DeviceTree.cells(4, 0, 0, 0, 0));
+        t.addNode("/cpus/PowerPC,POWER10@2", CPU1_PHANDLE, CPU0_DRC + 1);
+        t.setProperty("/cpus/PowerPC,POWER10@2", "ibm,ppc-interrupt-server#s", DeviceTree.cells(2, 3));
+        t.setProperty("/cpus/PowerPC,POWER10@2", "ibm,associativity", DeviceTree.cells(4, 0, 0, 0, 1));
         t.addNode("/vdevice", VDEVICE_PHANDLE, 0);
         t.addNode("/vdevice/vty@30000000", VTY_PHANDLE, 0);
         t.setProperty("/vdevice/vty@30000000", "compatible", DeviceTree.string("hvterm1"));
@@ -220,6 +224,8 @@ final class FakePlatform {
             return RtasResult.withWorkArea(RtasStatus.SUCCESS, wa);
         });
         port.onRtas(RtasService.CONFIGURE_CONNECTOR, c -> configureConnector(c.workArea()));
+        port.onRtas(RtasService.STOP_SELF, c -> RtasResult.of(RtasStatus.SUCCESS));
+        port.onRtas(RtasService.START_CPU, c -> RtasResult.of(RtasStatus.SUCCESS));
     }
 
     private HcallResult queryCaps(int type, long pa) {

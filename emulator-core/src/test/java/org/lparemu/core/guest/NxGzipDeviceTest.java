@@ -19,8 +19,8 @@ import org.lparemu.core.port.HcallResult;
 class NxGzipDeviceTest {
     private final FakePlatform platform = new FakePlatform();
     private final ErrorCounters errors = new ErrorCounters();
-    private final PseriesVas vas = new PseriesVas(platform.port, new VirtualGuestClock(), VasPolicy.UPSTREAM, errors);
-    private final NxGzipDevice device = new NxGzipDevice(vas, platform.port, errors);
+    private final PseriesVas vas = new PseriesVas(KernelCalls.threaded(platform.port, new VirtualGuestClock()), VasPolicy.UPSTREAM, errors);
+    private final NxGzipDevice device = new NxGzipDevice(vas, vas.calls(), errors);
 
     NxGzipDeviceTest() {
         assertEquals(0, vas.pseriesVasInit());
@@ -135,9 +135,9 @@ class NxGzipDeviceTest {
         FakePlatform p = new FakePlatform();
         p.qosFeature = false;
         p.defaultFeature = false;
-        PseriesVas v = new PseriesVas(p.port, new VirtualGuestClock(), VasPolicy.UPSTREAM, errors);
+        PseriesVas v = new PseriesVas(KernelCalls.threaded(p.port, new VirtualGuestClock()), VasPolicy.UPSTREAM, errors);
         v.pseriesVasInit();
-        NxGzipDevice d = new NxGzipDevice(v, p.port, errors);
+        NxGzipDevice d = new NxGzipDevice(v, v.calls(), errors);
 
         assertFalse(d.available());
         assertEquals(Errno.ENODEV.negative(), d.open(false, 0).rc());

@@ -28,12 +28,12 @@ class PrrnWorkerTest {
 
     private final FakePlatform platform = new FakePlatform();
     private final GuestDeviceTree tree = new GuestDeviceTree(FakePlatform.bootTree());
-    private final DeviceTreeUpdate update = new DeviceTreeUpdate(platform.port, tree);
+    private final DeviceTreeUpdate update = new DeviceTreeUpdate(KernelCalls.threaded(platform.port, new VirtualGuestClock()), tree);
     private final ErrorCounters errors = new ErrorCounters();
     private PrrnWorker worker;
 
     private PrrnWorker worker(PrrnPolicy p) {
-        worker = new PrrnWorker(p, update, platform.port::ackEvent, errors);
+        worker = new PrrnWorker(update.calls().machine(), p, update, platform.port::ackEvent, errors);
         return worker;
     }
 
@@ -102,20 +102,41 @@ class PrrnWorkerTest {
     @Test
     void unserializedLetsTheMigrationUpdateRunWhileAPrrnIsMidway() throws Exception {
         worker(PrrnPolicy.UNSERIALIZED);
-        ScriptedHcallPort.Block prrnFetch = platform.port.blockRtas(RtasService.UPDATE_NODES);
+        byte[] wa = new byte[UpdateNodesWorkArea.SIZE];
+        UpdateNodesWorkArea.encodeEntries(wa, List.of(UpdateNodesWorkArea.Entry.delete(FakePlatform.VDEVICE_PHANDLE)));
+        platform.port.scriptRtas(RtasService.UPDATE_NODES, RtasResult.withWorkArea(0, wa));
+        // Hold the PRRN between its firmware calls, where rtas_lock is free: in the reconfig notifier that its
+        // node removal fires. (Held inside ibm,update-nodes it would keep rtas_lock, and every RTAS caller waits.)
+        CountDownLatch midway = new CountDownLatch(1);
+        CountDownLatch resume = new CountDownLatch(1);
+        tree.addReconfigNotifier((action, path, props) -> {
+            if ("rtasd".equals(Thread.currentThread().getName())) {
+                midway.countDown();
+                awaitUninterruptibly(resume);
+            }
+        });
         worker.onPrrnEvent(new PrrnEvent(1, 2));
-        assertTrue(prrnFetch.awaitEntered(WAIT));
+        assertTrue(midway.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
 
         Thread drmgr = new Thread(() -> worker.migrationDevicetreeUpdate(RtasService.MIGRATION_SCOPE), "drmgr");
         drmgr.start();
         drmgr.join(WAIT.toMillis());
 
         assertFalse(drmgr.isAlive(), "the migration's update did not wait for the PRRN");
-        assertTrue(prrnFetch.thread().isAlive());
-        prrnFetch.release();
+        assertNull(platform.port.awaitAck(1, Duration.ZERO), "the PRRN is still midway");
+        resume.countDown();
         assertEquals(0, ack(1).status());
         List<Long> scopes = platform.port.rtasCalls(RtasService.UPDATE_NODES).stream().map(c -> c.arg(1)).toList();
         assertEquals(List.of(-2L, 1L), scopes, "the PRRN began first but the migration's update ran meanwhile");
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        try {
+            assertTrue(latch.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 
     @Test
@@ -128,7 +149,7 @@ class PrrnWorkerTest {
         Thread drmgr = new Thread(() -> worker.migrationDevicetreeUpdate(RtasService.MIGRATION_SCOPE), "drmgr");
         drmgr.start();
         long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!worker.isWaitingForDtUpdateMutex(drmgr)) {
+        while (worker.dtUpdateMutexWaiters() == 0) {
             assertTrue(System.nanoTime() < deadline, "the migration update never queued for the mutex");
             Thread.onSpinWait();
         }

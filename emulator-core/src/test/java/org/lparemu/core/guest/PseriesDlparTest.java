@@ -23,13 +23,13 @@ class PseriesDlparTest {
 
     private void boot(boolean shared) {
         platform = new FakePlatform(4, shared);
-        vas = new PseriesVas(platform.port, new VirtualGuestClock(), VasPolicy.UPSTREAM, new ErrorCounters());
+        vas = new PseriesVas(KernelCalls.threaded(platform.port, new VirtualGuestClock()), VasPolicy.UPSTREAM, new ErrorCounters());
         vas.pseriesVasInit();
         tree = new GuestDeviceTree(FakePlatform.bootTree());
         if (vas.copypasteFeat()) {
             tree.addReconfigNotifier(vas::pseriesVasNotifier);
         }
-        dlpar = new PseriesDlpar(new DeviceTreeUpdate(platform.port, tree), vas);
+        dlpar = new PseriesDlpar(vas.calls(), new DeviceTreeUpdate(vas.calls(), tree), vas);
         platform.connectors.put(NEW_DRC, FakePlatform.cpuNode(1, NEW_DRC, 0x11));
     }
 
@@ -89,11 +89,11 @@ class PseriesDlparTest {
         p.qosFeature = false;
         p.defaultFeature = false;
         platform = p;
-        vas = new PseriesVas(p.port, new VirtualGuestClock(), VasPolicy.UPSTREAM, new ErrorCounters());
+        vas = new PseriesVas(KernelCalls.threaded(p.port, new VirtualGuestClock()), VasPolicy.UPSTREAM, new ErrorCounters());
         vas.pseriesVasInit();
         tree = new GuestDeviceTree(FakePlatform.bootTree());
         tree.addReconfigNotifier(vas::pseriesVasNotifier); // even if registered, pseriesVasDlparCpu does nothing
-        dlpar = new PseriesDlpar(new DeviceTreeUpdate(p.port, tree), vas);
+        dlpar = new PseriesDlpar(vas.calls(), new DeviceTreeUpdate(vas.calls(), tree), vas);
         p.connectors.put(NEW_DRC, FakePlatform.cpuNode(1, NEW_DRC, 0x11));
         p.port.clearCalls();
 
@@ -132,9 +132,9 @@ class PseriesDlparTest {
     void qosCreditsWithoutAQosTypeIsEnodev() {
         FakePlatform p = new FakePlatform();
         p.qosFeature = false;
-        PseriesVas v = new PseriesVas(p.port, new VirtualGuestClock(), VasPolicy.UPSTREAM, new ErrorCounters());
+        PseriesVas v = new PseriesVas(KernelCalls.threaded(p.port, new VirtualGuestClock()), VasPolicy.UPSTREAM, new ErrorCounters());
         v.pseriesVasInit();
-        PseriesDlpar d = new PseriesDlpar(new DeviceTreeUpdate(p.port, new GuestDeviceTree(FakePlatform.bootTree())), v);
+        PseriesDlpar d = new PseriesDlpar(v.calls(), new DeviceTreeUpdate(v.calls(), new GuestDeviceTree(FakePlatform.bootTree())), v);
         assertEquals(Errno.ENODEV.negative(), d.updateTotalCredits(3));
     }
 }

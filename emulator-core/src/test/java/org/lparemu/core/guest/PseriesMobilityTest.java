@@ -32,15 +32,19 @@ class PseriesMobilityTest {
     private final FakePlatform platform = new FakePlatform(4, false);
     private final VirtualGuestClock clock = new VirtualGuestClock();
     private final ErrorCounters errors = new ErrorCounters();
-    private final PseriesVas vas = new PseriesVas(platform.port, clock, VasPolicy.UPSTREAM, errors);
-    private final NxGzipDevice device = new NxGzipDevice(vas, platform.port, errors);
+    private final PseriesVas vas = new PseriesVas(KernelCalls.threaded(platform.port, clock), VasPolicy.UPSTREAM, errors);
+    private final NxGzipDevice device = new NxGzipDevice(vas, vas.calls(), errors);
     private final GuestDeviceTree tree = new GuestDeviceTree(FakePlatform.bootTree());
-    private final PseriesMobility mobility = new PseriesMobility(platform.port, vas,
-            MobilityHooks.direct(new DeviceTreeUpdate(platform.port, tree)), clock, errors);
-    private final String me = Thread.currentThread().getName();
+    private final PseriesMobility mobility = new PseriesMobility(vas.calls(), vas,
+            MobilityHooks.direct(new DeviceTreeUpdate(vas.calls(), tree)), errors);
 
     PseriesMobilityTest() {
         assertEquals(0, vas.pseriesVasInit());
+    }
+
+    /** The test's task: JUnit may run the method on another thread than the one that built the instance. */
+    private static String me() {
+        return Thread.currentThread().getName();
     }
 
     private static int index(List<Call> calls, long opcode) {
@@ -65,7 +69,7 @@ class PseriesMobilityTest {
         List<Call> calls = platform.port.calls();
         assertTrue(index(calls, Hcall.H_DEALLOCATE_VAS_WINDOW) < index(calls, Hcall.H_VASI_STATE),
                 "windows are closed before the VASI stream is polled");
-        assertEquals(List.of(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofMillis(500)), clock.sleepsOf(me));
+        assertEquals(List.of(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofMillis(500)), clock.sleepsOf(me()));
 
         List<Call> joins = platform.port.calls(Hcall.H_JOIN);
         assertEquals(4, joins.size());
@@ -132,7 +136,7 @@ class PseriesMobilityTest {
         assertEquals(15, platform.port.count(Hcall.H_PROD));
         assertEquals(5, platform.port.count(Hcall.H_VASI_STATE), "one wait for Suspending, then one poll per retry");
         assertEquals(List.of(Duration.ofMillis(1), Duration.ofMillis(10), Duration.ofMillis(100), Duration.ofMillis(1000)),
-                clock.sleepsOf(me));
+                clock.sleepsOf(me()));
         List<Call> cancel = platform.port.calls(Hcall.H_VASI_SIGNAL);
         assertEquals(1, cancel.size());
         assertArrayEquals(new long[] {STREAM, VasiSignal.CANCEL, (6L << 24) | 16}, cancel.get(0).args());
@@ -169,7 +173,7 @@ class PseriesMobilityTest {
 
         assertEquals(Errno.valueOf(errno).negative(), rc);
         assertEquals(1, platform.port.rtasCalls(RtasService.SUSPEND_ME).size(), "the stream left Suspending: no retry");
-        assertEquals(List.of(), clock.sleepsOf(me));
+        assertEquals(List.of(), clock.sleepsOf(me()));
         long reason = platform.port.calls(Hcall.H_VASI_SIGNAL).get(0).arg(2);
         assertEquals(VasiSignal.cancelReason(6, Errno.valueOf(errno).value), reason);
     }
@@ -179,7 +183,7 @@ class PseriesMobilityTest {
         platform.port.on(Hcall.H_VASI_STATE, c -> HcallResult.of(HStatus.H_FUNCTION));
         assertEquals(0, mobility.migratePartition(STREAM));
         assertEquals(1, platform.migrations.get());
-        assertEquals(List.of(), clock.sleepsOf(me), "no VASI polling loop without H_VASI_STATE");
+        assertEquals(List.of(), clock.sleepsOf(me()), "no VASI polling loop without H_VASI_STATE");
     }
 
     @Test
@@ -207,7 +211,7 @@ class PseriesMobilityTest {
         assertEquals(0, mobility.migratePartition(STREAM));
 
         assertEquals(2, mobility.suspendAttempts());
-        assertEquals(List.of(Duration.ofMillis(1), Duration.ofMillis(500)), clock.sleepsOf(me));
+        assertEquals(List.of(Duration.ofMillis(1), Duration.ofMillis(500)), clock.sleepsOf(me()));
         assertEquals(1, platform.port.rtasCalls(RtasService.SUSPEND_ME).size(), "no vCPU could be last in the bad attempt");
     }
 
@@ -219,7 +223,7 @@ class PseriesMobilityTest {
         assertEquals(0, mobility.migratePartition(STREAM));
 
         assertEquals(3, platform.port.rtasCalls(RtasService.ACTIVATE_FIRMWARE).size());
-        assertTrue(clock.sleepsOf(me).contains(Duration.ofMillis(10)));
+        assertTrue(clock.sleepsOf(me()).contains(Duration.ofMillis(10)));
     }
 
     @Test
@@ -236,6 +240,6 @@ class PseriesMobilityTest {
         assertEquals(0, mobility.migratePartition(STREAM));
 
         assertEquals(4, polled.size());
-        assertEquals(List.of(Duration.ofMillis(500), Duration.ofMillis(500)), clock.sleepsOf(me));
+        assertEquals(List.of(Duration.ofMillis(500), Duration.ofMillis(500)), clock.sleepsOf(me()));
     }
 }

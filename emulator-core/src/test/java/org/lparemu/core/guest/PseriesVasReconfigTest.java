@@ -25,8 +25,8 @@ class PseriesVasReconfigTest {
     private final FakePlatform platform = new FakePlatform();
     private final VirtualGuestClock clock = new VirtualGuestClock();
     private final ErrorCounters errors = new ErrorCounters();
-    private final PseriesVas vas = new PseriesVas(platform.port, clock, VasPolicy.UPSTREAM, errors);
-    private final NxGzipDevice device = new NxGzipDevice(vas, platform.port, errors);
+    private final PseriesVas vas = new PseriesVas(KernelCalls.threaded(platform.port, clock), VasPolicy.UPSTREAM, errors);
+    private final NxGzipDevice device = new NxGzipDevice(vas, vas.calls(), errors);
 
     PseriesVasReconfigTest() {
         assertEquals(0, vas.pseriesVasInit());

@@ -26,7 +26,7 @@ class PseriesVasTest {
     private final VirtualGuestClock clock = new VirtualGuestClock();
 
     private PseriesVas vas(VasPolicy policy) {
-        return new PseriesVas(platform.port, clock, policy, new ErrorCounters());
+        return new PseriesVas(KernelCalls.threaded(platform.port, clock), policy, new ErrorCounters());
     }
 
     private PseriesVas booted() {
@@ -260,15 +260,10 @@ class PseriesVasTest {
     @Test
     void vasIdMinusOneAsksForTheHomeNodeOfTheCallingVcpu() throws Exception {
         PseriesVas vas = booted();
-        Vcpu.bind(3);
-        try {
-            vas.allocateWindow(-1, 0, 1);
-        } finally {
-            Vcpu.bind(0);
-        }
+        vas.allocateWindow(-1, 0, 1);
         Call home = platform.port.calls(Hcall.H_HOME_NODE_ASSOCIATIVITY).get(0);
-        assertEquals(3, home.vcpu());
-        assertArrayEquals(new long[] {PseriesVas.VPHN_FLAG_VCPU, 3}, home.args());
+        assertArrayEquals(new long[] {PseriesVas.VPHN_FLAG_VCPU, home.vcpu()}, home.args(),
+                "the home node of the vCPU the opening task runs on");
         Call alloc = platform.port.calls(Hcall.H_ALLOCATE_VAS_WINDOW).get(0);
         assertArrayEquals(new long[] {Vas.WIN_TYPE_DEFAULT, 1, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66}, alloc.args());
     }

@@ -48,7 +48,7 @@ class VasPolicyRaceTest {
     }
 
     private PseriesVas booted(VasPolicy policy) {
-        PseriesVas vas = new PseriesVas(platform.port, clock, policy, new ErrorCounters());
+        PseriesVas vas = new PseriesVas(KernelCalls.threaded(platform.port, clock), policy, new ErrorCounters());
         assertEquals(0, vas.pseriesVasInit());
         platform.port.clearCalls();
         return vas;
@@ -141,7 +141,7 @@ class VasPolicyRaceTest {
 
         Thread drmgr = suspend(vas);
         long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!vas.isWaitingForVasMutex(drmgr)) {
+        while (vas.vasMutexWaiters() == 0) {
             assertTrue(System.nanoTime() < deadline, "SUSPEND never queued for the VAS mutex");
             Thread.onSpinWait();
         }
@@ -171,7 +171,7 @@ class VasPolicyRaceTest {
         // The other ordering: the open finishes before SUSPEND starts; nothing special happens under any policy.
         for (VasPolicy p : VasPolicy.values()) {
             FakePlatform fp = new FakePlatform();
-            PseriesVas vas = new PseriesVas(fp.port, clock, p, new ErrorCounters());
+            PseriesVas vas = new PseriesVas(KernelCalls.threaded(fp.port, clock), p, new ErrorCounters());
             assertEquals(0, vas.pseriesVasInit());
             VasWindow w = vas.allocateWindow(0, 0, 1);
             assertEquals(0, vas.migrationHandler(PseriesVas.MigrationAction.SUSPEND));

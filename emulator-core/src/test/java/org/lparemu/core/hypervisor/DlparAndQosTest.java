@@ -43,8 +43,8 @@ class DlparAndQosTest {
 
         PartitionView s = rig.state("lpar1");
         assertEquals(1, s.spec().cores());
-        assertNull(s.deviceTree().node(PartitionTrees.cpuPath(1)));
-        assertNotNull(s.deviceTree().node(PartitionTrees.cpuPath(0)));
+        assertNull(s.deviceTree().node(PartitionTrees.cpuPath(1, 2)));
+        assertNotNull(s.deviceTree().node(PartitionTrees.cpuPath(0, 2)));
         assertEquals(20, g.caps(Vas.QUERY_GZIP_DEFAULT).targetLparCreds());
         PartitionView.CreditView credits = s.credits().get(Vas.WIN_TYPE_DEFAULT);
         assertEquals(20, credits.target());
@@ -70,8 +70,8 @@ class DlparAndQosTest {
         assertEquals(true, rig.state("lpar1").deviceTreeGeneration() > generation);
 
         ConfigureConnectorWorkArea.CcNode node = PrrnScenarioTest.configureConnector(g, PartitionTrees.CPU_DRC_BASE + 3);
-        DeviceTree.Node platform = rig.state("lpar1").deviceTree().node(PartitionTrees.cpuPath(3));
-        assertEquals("PowerPC,POWER10@18", node.name());
+        DeviceTree.Node platform = rig.state("lpar1").deviceTree().node(PartitionTrees.cpuPath(3, 2));
+        assertEquals("PowerPC,POWER10@6", node.name(), "unit address = first thread's server, core 3 x 2 threads");
         assertArrayEquals(DeviceTree.cells(PartitionTrees.cpuPhandle(3)), node.property("ibm,phandle"));
         for (Map.Entry<String, byte[]> p : platform.properties().entrySet()) {
             assertArrayEquals(p.getValue(), node.property(p.getKey()), p.getKey());

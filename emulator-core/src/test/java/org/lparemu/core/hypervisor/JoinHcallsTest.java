@@ -2,6 +2,7 @@ package org.lparemu.core.hypervisor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lparemu.core.papr.HStatus.H_CONTINUE;
 import static org.lparemu.core.papr.HStatus.H_HARDWARE;
@@ -14,6 +15,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.port.CallRefusal;
+import org.lparemu.core.port.CallRefusedException;
 import org.lparemu.core.port.HcallResult;
 
 @Timeout(20)
@@ -54,9 +57,13 @@ class JoinHcallsTest {
     }
 
     @Test
-    void aSecondJoinFromAParkedVcpuIsRejected() {
+    void aParkedVcpuCannotMakeASecondCall() {
         CompletableFuture<HcallResult> first = g.hcallAsync(2, Hcall.H_JOIN);
-        assertEquals(H_PARAMETER, g.hcall(2, Hcall.H_JOIN).status());
+        CallRefusedException e = assertThrows(CallRefusedException.class, () -> g.hcall(2, Hcall.H_JOIN));
+        assertEquals(CallRefusal.Reason.VCPU_BUSY, e.refusal().reason());
+        assertEquals(2, e.refusal().vcpu());
+        assertEquals(1, rig.state("lpar1").callsRefused());
+        assertEquals(List.of(2), rig.state("lpar1").joinedVcpus(), "the parked join is untouched");
         assertFalse(first.isDone());
     }
 

@@ -3,6 +3,7 @@ package org.lparemu.core.hypervisor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lparemu.core.papr.HStatus.H_PARAMETER;
 import static org.lparemu.core.papr.HStatus.H_SUCCESS;
@@ -22,6 +23,8 @@ import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.papr.UpdateNodesWorkArea;
 import org.lparemu.core.papr.Vas;
 import org.lparemu.core.papr.VasiState;
+import org.lparemu.core.port.CallRefusal;
+import org.lparemu.core.port.CallRefusedException;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PlatformEvent;
@@ -73,25 +76,27 @@ class MigrationScenarioTest {
         assertEquals(VasiState.SUSPENDED, blackout.migration().vasiState());
         assertEquals(List.of(0, 1, 2), blackout.joinedVcpus());
 
-        // Calls made during the blackout wait, then run on the destination.
-        CompletableFuture<HcallResult> capsDuringBlackout = g.hcallAsync(3, Hcall.H_QUERY_VAS_CAPABILITIES,
-                Vas.QUERY_GZIP_DEFAULT, Rig.BUF);
-        CompletableFuture<HcallResult> oldWindowDuringBlackout = g.hcallAsync(3, Hcall.H_QUERY_VAS_WINDOW,
-                defaultWin, Rig.BUF);
-        assertFalse(capsDuringBlackout.isDone());
-        assertEquals(2, rig.state("lpar1").deferredCalls());
+        // No processor can make a call during the blackout: each is inside H_JOIN or ibm,suspend-me.
+        CallRefusedException busy = assertThrows(CallRefusedException.class,
+                () -> g.hcall(3, Hcall.H_QUERY_VAS_CAPABILITIES, Vas.QUERY_GZIP_DEFAULT, Rig.BUF));
+        assertEquals(CallRefusal.Reason.VCPU_BUSY, busy.refusal().reason());
+        assertEquals(RtasService.SUSPEND_ME, busy.refusal().inCall());
+        assertEquals(CallRefusal.Reason.VCPU_BUSY, assertThrows(CallRefusedException.class,
+                () -> g.hcall(1, Hcall.H_QUERY_VAS_WINDOW, defaultWin, Rig.BUF)).refusal().reason());
+        assertTrue(rig.state("lpar1").suspended(), "refused calls change nothing");
 
         rig.clock.advance(BLACKOUT_MS);
         assertEquals(RtasStatus.SUCCESS, Rig.await(suspend).status());
-        HcallResult caps = Rig.await(capsDuringBlackout);
+        HcallResult caps = g.hcall(3, Hcall.H_QUERY_VAS_CAPABILITIES, Vas.QUERY_GZIP_DEFAULT, Rig.BUF);
         assertEquals(H_SUCCESS, caps.status());
         assertEquals(2 * 10, Vas.CopFeatCaps.decode(caps.buffer()).targetLparCreds(), "credits follow the destination");
-        assertEquals(H_PARAMETER, Rig.await(oldWindowDuringBlackout).status());
+        assertEquals(H_PARAMETER, g.hcall(3, Hcall.H_QUERY_VAS_WINDOW, defaultWin, Rig.BUF).status(),
+                "source window ids mean nothing on the destination");
 
         PartitionView resumed = rig.state("lpar1");
         assertEquals("destination", resumed.system());
         assertFalse(resumed.suspended());
-        assertEquals(0, resumed.deferredCalls());
+        assertEquals(2, resumed.callsRefused());
         assertEquals(VasiState.RESUMED, resumed.migration().vasiState());
         assertEquals(VasiState.RESUMED.code, g.vasiState(m.streamId()));
         assertEquals(20, resumed.credits().get(Vas.WIN_TYPE_DEFAULT).target());

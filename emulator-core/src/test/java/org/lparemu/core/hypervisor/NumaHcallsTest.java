@@ -28,12 +28,12 @@ class NumaHcallsTest {
             HcallResult r = g.hcall(0, Hcall.H_HOME_NODE_ASSOCIATIVITY, Vphn.FLAG_VCPU, vcpu);
             assertEquals(H_SUCCESS, r.status());
             assertEquals(6, r.rets().length);
-            int core = vcpu % 2;
-            byte[] assoc = g.platformNode(PartitionTrees.cpuPath(core)).get("ibm,associativity");
+            int core = vcpu / 2; // two threads per core: vCPUs 0,1 on core 0 and 2,3 on core 1
+            byte[] assoc = g.platformNode(PartitionTrees.cpuPath(core, 2)).get("ibm,associativity");
             assertArrayEquals(NumaHcalls.cellsWithoutCount(assoc), Vphn.unpack(r.rets()), "vcpu " + vcpu);
         }
         // source NUMA base 0: (0, 0, core, core)
-        HcallResult r = g.hcall(0, Hcall.H_HOME_NODE_ASSOCIATIVITY, Vphn.FLAG_VCPU, 1);
+        HcallResult r = g.hcall(0, Hcall.H_HOME_NODE_ASSOCIATIVITY, Vphn.FLAG_VCPU, 2);
         assertArrayEquals(new int[] {0, 0, 1, 1}, Vphn.unpack(r.rets()));
     }
 

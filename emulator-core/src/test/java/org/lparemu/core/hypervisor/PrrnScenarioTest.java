@@ -62,7 +62,7 @@ class PrrnScenarioTest {
         start(0, 0);
         byte[] assoc = DeviceTree.cells(4, 9, 9, 9, 9);
         OperatorResults.PrrnResult res = rig.platform.prrn("lpar1", List.of(
-                DeviceTreeChange.setProperty(PartitionTrees.cpuPath(1), "ibm,associativity", assoc),
+                DeviceTreeChange.setProperty(PartitionTrees.cpuPath(1, 2), "ibm,associativity", assoc),
                 DeviceTreeChange.deleteProperty(VTY, "compatible"),
                 DeviceTreeChange.setProperty(MEMORY, "reg", BIG),
                 DeviceTreeChange.addNode("/vdevice/vnic@30000002", Map.of("compatible", DeviceTree.string("ibm,l-lan")))));
@@ -165,7 +165,7 @@ class PrrnScenarioTest {
         rig.platform.prrn("lpar1", List.of(
                 DeviceTreeChange.setProperty(VTY, "compatible", DeviceTree.string("hvterm2")),
                 DeviceTreeChange.setProperty(MEMORY, "reg", BIG),
-                DeviceTreeChange.setProperty(PartitionTrees.cpuPath(0), "ibm,associativity", prrnAssoc)));
+                DeviceTreeChange.setProperty(PartitionTrees.cpuPath(0, 2), "ibm,associativity", prrnAssoc)));
 
         // On the source the guest gets one node of three, and starts on the memory node's properties.
         byte[] nodes = new byte[RtasService.WORK_AREA_SIZE];

@@ -91,6 +91,8 @@ final class Rig implements AutoCloseable {
         final Rig rig;
         final InProcessPort port;
         final LinkedBlockingQueue<PlatformEvent> events = new LinkedBlockingQueue<>();
+        /** The vCPU the helpers below call from; {@link #joinAllBut} moves it to the vCPU left running. */
+        int self;
 
         Guest(Rig rig, InProcessPort port) {
             this.rig = rig;
@@ -98,12 +100,18 @@ final class Rig implements AutoCloseable {
             port.setEventListener(events::add);
         }
 
+        /** One hcall; H_JOIN is made with interrupts disabled, as a kernel makes it from stop_machine. */
         HcallResult hcall(int vcpu, long opcode, long... args) {
-            return port.hcall(vcpu, opcode, args);
+            return port.hcall(vcpu, opcode, args, null, opcode == Hcall.H_JOIN);
         }
 
         CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long... args) {
-            return port.hcallAsync(vcpu, opcode, args, null);
+            return port.hcallAsync(vcpu, opcode, args, null, opcode == Hcall.H_JOIN);
+        }
+
+        /** One hcall with MSR[EE]=1, whatever the call. */
+        HcallResult hcallInterruptsOn(int vcpu, long opcode, long... args) {
+            return port.hcall(vcpu, opcode, args, null, false);
         }
 
         RtasResult rtas(int vcpu, String service, byte[] workArea, long... args) {
@@ -116,7 +124,7 @@ final class Rig implements AutoCloseable {
 
         /** H_ALLOCATE_VAS_WINDOW with one credit and the default domain; asserts success; returns the rets. */
         HcallResult allocate(int winType) {
-            HcallResult r = hcall(0, Hcall.H_ALLOCATE_VAS_WINDOW, winType, 1, Vas.DEFAULT_DOMAIN_ID);
+            HcallResult r = hcall(self, Hcall.H_ALLOCATE_VAS_WINDOW, winType, 1, Vas.DEFAULT_DOMAIN_ID);
             assertEquals(HStatus.H_SUCCESS, r.status(), "allocate " + r);
             return r;
         }
@@ -124,28 +132,32 @@ final class Rig implements AutoCloseable {
         /** allocate + modify: an ACTIVE window; returns its id. */
         long openWindow(int winType) {
             long id = allocate(winType).ret(0);
-            assertEquals(HStatus.H_SUCCESS, hcall(0, Hcall.H_MODIFY_VAS_WINDOW, id, 42, 0, Vas.MOD_WIN_FLAGS, 0).status());
+            assertEquals(HStatus.H_SUCCESS, hcall(self, Hcall.H_MODIFY_VAS_WINDOW, id, 42, 0, Vas.MOD_WIN_FLAGS, 0).status());
             return id;
         }
 
         long deallocate(long winId) {
-            return hcall(0, Hcall.H_DEALLOCATE_VAS_WINDOW, winId).status();
+            return hcall(self, Hcall.H_DEALLOCATE_VAS_WINDOW, winId).status();
         }
 
         Vas.CopFeatCaps caps(int queryType) {
-            HcallResult r = hcall(0, Hcall.H_QUERY_VAS_CAPABILITIES, queryType, BUF);
+            HcallResult r = hcall(self, Hcall.H_QUERY_VAS_CAPABILITIES, queryType, BUF);
             assertEquals(HStatus.H_SUCCESS, r.status());
             return Vas.CopFeatCaps.decode(r.buffer());
         }
 
         long vasiState(long stream) {
-            HcallResult r = hcall(0, Hcall.H_VASI_STATE, stream);
+            HcallResult r = hcall(self, Hcall.H_VASI_STATE, stream);
             assertEquals(HStatus.H_SUCCESS, r.status(), "H_VASI_STATE " + r);
             return r.ret(0);
         }
 
-        /** Every vCPU but {@code last} calls H_JOIN (each stays parked); returns their pending calls. */
+        /**
+         * Every vCPU but {@code last} calls H_JOIN (each stays parked) and the helpers go on from {@code last},
+         * the only vCPU still able to make a call; returns the parked calls.
+         */
         List<CompletableFuture<HcallResult>> joinAllBut(int last) {
+            self = last;
             List<CompletableFuture<HcallResult>> out = new ArrayList<>();
             for (int v = 0; v < port.bootInfo().vcpus(); v++) {
                 if (v != last) {
@@ -172,7 +184,7 @@ final class Rig implements AutoCloseable {
             List<UpdateNodesWorkArea.Entry> out = new ArrayList<>();
             byte[] wa = new byte[RtasService.WORK_AREA_SIZE];
             while (true) {
-                RtasResult r = rtas(0, RtasService.UPDATE_NODES, wa, 0x1000, scope);
+                RtasResult r = rtas(self, RtasService.UPDATE_NODES, wa, 0x1000, scope);
                 if (r.status() != 0 && r.status() != 1) {
                     throw new AssertionError("ibm,update-nodes(" + scope + ") status " + r.status());
                 }
@@ -190,7 +202,7 @@ final class Rig implements AutoCloseable {
             byte[] wa = UpdatePropertiesWorkArea.initial(phandle);
             ByteArrayOutputStream partial = new ByteArrayOutputStream();
             while (true) {
-                RtasResult r = rtas(0, RtasService.UPDATE_PROPERTIES, wa, 0x1000, scope);
+                RtasResult r = rtas(self, RtasService.UPDATE_PROPERTIES, wa, 0x1000, scope);
                 if (r.status() != 0 && r.status() != 1) {
                     throw new AssertionError("ibm,update-properties status " + r.status());
                 }

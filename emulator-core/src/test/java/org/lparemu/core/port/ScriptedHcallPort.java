@@ -187,7 +187,7 @@ public final class ScriptedHcallPort implements HcallPort {
     }
 
     @Override
-    public HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer) {
+    public HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer, boolean interruptsDisabled) {
         checkOpen();
         Call call = new Call(vcpu, opcode, args == null ? new long[0] : args.clone(), buffer == null ? null : buffer.clone(),
                 Thread.currentThread().getName());
@@ -218,9 +218,10 @@ public final class ScriptedHcallPort implements HcallPort {
     }
 
     @Override
-    public CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer) {
+    public CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer,
+                                                     boolean interruptsDisabled) {
         try {
-            return CompletableFuture.completedFuture(hcall(vcpu, opcode, args, buffer));
+            return CompletableFuture.completedFuture(hcall(vcpu, opcode, args, buffer, interruptsDisabled));
         } catch (PortException e) {
             return CompletableFuture.failedFuture(e);
         }

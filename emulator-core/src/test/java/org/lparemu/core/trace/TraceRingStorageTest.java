@@ -99,7 +99,7 @@ class TraceRingStorageTest {
         TraceRing ring = new TraceRing(16);
         long[] rtasArgs = new long[16];
         for (int i = 0; i < rtasArgs.length; i++) {
-            rtasArgs[i] = 100 + i;
+            rtasArgs[i] = 100L + i;
         }
         long[] manyRets = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
         String longDetail = "x".repeat(TraceRing.MAX_TEXT_CHARS + 10);

@@ -51,24 +51,27 @@ public class DoJoinDoneTest {
         }
     };
 
+    private static final ThreadMachine MACHINE = StubKernel.machine();
+
     final PseriesMobility mobility;
     final PseriesMobility.SuspendInfo info = new PseriesMobility.SuspendInfo();
 
     public DoJoinDoneTest() {
-        InstantHcallPort port = new InstantHcallPort();
+        KernelCalls calls = StubKernel.calls(new InstantHcallPort(), MACHINE);
         ErrorCounters errors = new ErrorCounters();
-        PseriesVas vas = new PseriesVas(port, SpinClock.INSTANCE, VasPolicy.UPSTREAM, errors);
-        mobility = new PseriesMobility(port, vas, NO_HOOKS, SpinClock.INSTANCE, errors);
+        PseriesVas vas = new PseriesVas(calls, VasPolicy.UPSTREAM, errors);
+        mobility = new PseriesMobility(calls, vas, NO_HOOKS, errors);
     }
 
+    /** Each actor is vCPU's stopper thread: bound to its vCPU, as stop_machine binds migration/N. */
     @Actor
     public void lastToJoin(III_Result r) {
-        r.r1 = mobility.doJoin(0, info);
+        r.r1 = MACHINE.workOnCpu(0, () -> mobility.doJoin(0, info));
     }
 
     @Actor
     public void prodded(III_Result r) {
-        r.r2 = mobility.doJoin(1, info);
+        r.r2 = MACHINE.workOnCpu(1, () -> mobility.doJoin(1, info));
     }
 
     @Arbiter

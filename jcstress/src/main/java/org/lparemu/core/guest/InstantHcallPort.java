@@ -68,7 +68,7 @@ final class InstantHcallPort implements HcallPort {
     }
 
     @Override
-    public HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer) {
+    public HcallResult hcall(int vcpu, long opcode, long[] args, byte[] buffer, boolean interruptsDisabled) {
         if (opcode == Hcall.H_QUERY_VAS_CAPABILITIES) {
             return switch ((int) args[0]) {
                 case Vas.QUERY_OVERALL -> HcallResult.successWithBuffer(ALL_CAPS);
@@ -116,8 +116,9 @@ final class InstantHcallPort implements HcallPort {
     }
 
     @Override
-    public CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer) {
-        return CompletableFuture.completedFuture(hcall(vcpu, opcode, args, buffer));
+    public CompletableFuture<HcallResult> hcallAsync(int vcpu, long opcode, long[] args, byte[] buffer,
+                                                     boolean interruptsDisabled) {
+        return CompletableFuture.completedFuture(hcall(vcpu, opcode, args, buffer, interruptsDisabled));
     }
 
     @Override

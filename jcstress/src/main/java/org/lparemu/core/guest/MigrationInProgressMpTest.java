@@ -24,12 +24,15 @@ import org.openjdk.jcstress.infra.results.ZI_Result;
  * {@link MigrationInProgressSbTest.VasMutex}).
  */
 public final class MigrationInProgressMpTest {
+    private static final ThreadMachine MACHINE = StubKernel.machine();
+
     private MigrationInProgressMpTest() {
     }
 
-    /** A PseriesVas that never calls its port: only the flag accessors are used. */
+    /** A PseriesVas that never calls its port: only the flag accessors and the mutex are used. */
     static PseriesVas flagOnlyVas() {
-        return new PseriesVas(new InstantHcallPort(), SpinClock.INSTANCE, VasPolicy.UPSTREAM, new ErrorCounters());
+        return new PseriesVas(StubKernel.calls(new InstantHcallPort(), MACHINE), VasPolicy.UPSTREAM,
+                new ErrorCounters());
     }
 
     @JCStressTest

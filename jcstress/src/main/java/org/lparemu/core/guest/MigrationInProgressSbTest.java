@@ -6,6 +6,7 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import org.lparemu.core.papr.Vas;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Description;
 import org.openjdk.jcstress.annotations.JCStressTest;
@@ -29,20 +30,15 @@ import org.openjdk.jcstress.infra.results.ZI_Result;
  * {@code vas_pseries_mutex} and the SUSPEND thread takes the mutex after its (lock-free) flag store.
  *
  * <p>All variants use the real {@link PseriesVas} flag accessors, the real {@code vasPseriesMutex} and the real
- * {@link VasCaps#nrOpenWinsProgress} field. The lock-free variants reach that field through a VarHandle made
+ * {@link PseriesVas#nrOpenWinsProgress} array. The lock-free variants reach that field through a VarHandle made
  * here, because the guest kernel (rightly) never accesses it without the mutex.
  */
 public final class MigrationInProgressSbTest {
-    /** nr_open_wins_progress, for the lock-free variants only. */
-    static final VarHandle NR_OPEN_WINS_PROGRESS;
+    /** An element of nr_open_wins_progress, for the lock-free variants only. */
+    static final VarHandle NR_OPEN_WINS_PROGRESS = MethodHandles.arrayElementVarHandle(int[].class);
 
-    static {
-        try {
-            NR_OPEN_WINS_PROGRESS = MethodHandles.lookup().findVarHandle(VasCaps.class, "nrOpenWinsProgress", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    /** The Default type's slot of the real nr_open_wins_progress. */
+    private static final int DEFAULT = Vas.WIN_TYPE_DEFAULT;
 
     private MigrationInProgressSbTest() {
     }
@@ -55,20 +51,20 @@ public final class MigrationInProgressSbTest {
     @Outcome(id = "false, 0", expect = ACCEPTABLE_INTERESTING,
             desc = "store buffering: neither saw the other; the half-open window survives SUSPEND. Release/acquire allows it")
     @State
+    @SuppressWarnings("GuardedBy") // lock-free on purpose: the shape under test, not the kernel's code
     public static class ReleaseAcquire {
         final PseriesVas vas = MigrationInProgressMpTest.flagOnlyVas();
-        final VasCaps caps = new VasCaps(1);
 
         @Actor
         public void open(ZI_Result r) {
-            NR_OPEN_WINS_PROGRESS.setRelease(caps, 1);
+            NR_OPEN_WINS_PROGRESS.setRelease(vas.nrOpenWinsProgress, DEFAULT, 1);
             r.r1 = vas.migrationInProgressAcquire();
         }
 
         @Actor
         public void suspend(ZI_Result r) {
             vas.setMigrationInProgressRelease(true);
-            r.r2 = (int) NR_OPEN_WINS_PROGRESS.getAcquire(caps);
+            r.r2 = (int) NR_OPEN_WINS_PROGRESS.getAcquire(vas.nrOpenWinsProgress, DEFAULT);
         }
     }
 
@@ -86,20 +82,20 @@ public final class MigrationInProgressSbTest {
     @Outcome(id = "false, 0", expect = ACCEPTABLE_INTERESTING,
             desc = "store buffering on the SUSPEND side: the RMW fences only the open side. Seen on x86 too")
     @State
+    @SuppressWarnings("GuardedBy") // lock-free on purpose: the shape under test, not the kernel's code
     public static class RmwRelease {
         final PseriesVas vas = MigrationInProgressMpTest.flagOnlyVas();
-        final VasCaps caps = new VasCaps(1);
 
         @Actor
         public void open(ZI_Result r) {
-            NR_OPEN_WINS_PROGRESS.getAndAddRelease(caps, 1);
+            NR_OPEN_WINS_PROGRESS.getAndAddRelease(vas.nrOpenWinsProgress, DEFAULT, 1);
             r.r1 = vas.migrationInProgressAcquire();
         }
 
         @Actor
         public void suspend(ZI_Result r) {
             vas.setMigrationInProgressRelease(true);
-            r.r2 = (int) NR_OPEN_WINS_PROGRESS.getAcquire(caps);
+            r.r2 = (int) NR_OPEN_WINS_PROGRESS.getAcquire(vas.nrOpenWinsProgress, DEFAULT);
         }
     }
 
@@ -110,13 +106,13 @@ public final class MigrationInProgressSbTest {
     @Outcome(id = "false, 1", expect = ACCEPTABLE, desc = "SUSPEND saw the open in progress")
     @Outcome(id = "false, 0", expect = FORBIDDEN, desc = "store buffering is impossible with a full fence on both sides")
     @State
+    @SuppressWarnings("GuardedBy") // lock-free on purpose: the shape under test, not the kernel's code
     public static class FullFence {
         final PseriesVas vas = MigrationInProgressMpTest.flagOnlyVas();
-        final VasCaps caps = new VasCaps(1);
 
         @Actor
         public void open(ZI_Result r) {
-            NR_OPEN_WINS_PROGRESS.setRelease(caps, 1);
+            NR_OPEN_WINS_PROGRESS.setRelease(vas.nrOpenWinsProgress, DEFAULT, 1);
             VarHandle.fullFence();
             r.r1 = vas.migrationInProgressAcquire();
         }
@@ -125,7 +121,7 @@ public final class MigrationInProgressSbTest {
         public void suspend(ZI_Result r) {
             vas.setMigrationInProgressRelease(true);
             VarHandle.fullFence();
-            r.r2 = (int) NR_OPEN_WINS_PROGRESS.getAcquire(caps);
+            r.r2 = (int) NR_OPEN_WINS_PROGRESS.getAcquire(vas.nrOpenWinsProgress, DEFAULT);
         }
     }
 
@@ -145,7 +141,6 @@ public final class MigrationInProgressSbTest {
     @State
     public static class VasMutex {
         final PseriesVas vas = MigrationInProgressMpTest.flagOnlyVas();
-        final VasCaps caps = new VasCaps(1);
 
         @Actor
         public void open(ZI_Result r) {
@@ -154,7 +149,7 @@ public final class MigrationInProgressSbTest {
             try {
                 busy = vas.migrationInProgressPlain();
                 if (!busy) {
-                    caps.nrOpenWinsProgress++;
+                    vas.nrOpenWinsProgress[DEFAULT]++;
                 }
             } finally {
                 vas.vasPseriesMutex.unlock();
@@ -176,7 +171,7 @@ public final class MigrationInProgressSbTest {
             vas.setMigrationInProgressRelease(true);
             vas.vasPseriesMutex.lock();
             try {
-                r.r2 = caps.nrOpenWinsProgress;
+                r.r2 = vas.nrOpenWinsProgress[DEFAULT];
             } finally {
                 vas.vasPseriesMutex.unlock();
             }

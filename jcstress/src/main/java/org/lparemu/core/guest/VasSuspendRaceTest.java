@@ -33,11 +33,13 @@ public final class VasSuspendRaceTest {
      * class itself, so each test below has three one-line actors that call these.
      */
     static final class Guest {
+        private static final ThreadMachine MACHINE = StubKernel.machine();
+
         final InstantHcallPort port = new InstantHcallPort();
         final PseriesVas vas;
 
         Guest(VasPolicy policy) {
-            vas = new PseriesVas(port, SpinClock.INSTANCE, policy, new ErrorCounters());
+            vas = new PseriesVas(StubKernel.calls(port, MACHINE), policy, new ErrorCounters());
             if (vas.pseriesVasInit() != 0) {
                 throw new IllegalStateException("stub init failed");
             }

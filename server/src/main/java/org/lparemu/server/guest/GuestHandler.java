@@ -176,7 +176,8 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
         }
         callStarted();
         CompletableFuture<CallResult> f = session.hcall(req.getVcpu(), req.getOpcode(),
-                ProtoMapping.longs(req.getArgsList()), ProtoMapping.bytes(req.getBuffer()), req.getTask());
+                ProtoMapping.longs(req.getArgsList()), ProtoMapping.bytes(req.getBuffer()), req.getTask(),
+                req.getInterruptsDisabled());
         f.whenComplete((r, e) -> reply(e == null ? ProtoMapping.reply(callId, r) : null, e));
     }
 
