@@ -26,7 +26,6 @@ import org.lparemu.core.guest.PrrnPolicy;
 import org.lparemu.core.guest.SystemGuestClock;
 import org.lparemu.core.guest.VasPolicy;
 import org.lparemu.core.hypervisor.PlatformConfig;
-import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.proto.v1.FaultMatch;
 import org.lparemu.proto.v1.FaultRule;
