@@ -104,4 +104,31 @@ class OpsCommandsTest {
         assertEquals(2, size.code(), size.err());
         assertTrue(size.err().contains("trace file size"), size.err());
     }
+
+    @Test
+    void shellSupportInstallsCompletionAndManPagesGeneratedFromTheCommandModel(@TempDir Path dir) throws Exception {
+        Run r = run("shell-support", "--prefix", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        String completion = Files.readString(dir.resolve("share/bash-completion/completions/lparemu"));
+        for (String word : List.of("serve", "ctl", "demo", "trace-convert", "--metrics-port", "--trace-file")) {
+            assertTrue(completion.contains(word), "completion offers " + word);
+        }
+        assertTrue(completion.contains("complete -F"), "a bash completion function");
+        Path serveAdoc = dir.resolve("share/lparemu/man/lparemu-serve.adoc");
+        assertTrue(Files.readString(serveAdoc).contains("--metrics-port"), "one page per subcommand, with its options");
+        assertTrue(Files.isRegularFile(dir.resolve("share/lparemu/man/lparemu.adoc")));
+        Path troff = dir.resolve("share/man/man1/lparemu-serve.1");
+        if (r.out().contains("AsciiDoc sources")) {
+            assertTrue(r.out().contains("apt-get install asciidoctor"), r.out());
+        } else {
+            assertTrue(Files.readString(troff).contains(".TH \"LPAREMU\\-SERVE\""), "troff from asciidoctor");
+        }
+
+        Run printed = run("shell-support", "--completion-only");
+        assertEquals(0, printed.code(), printed.err());
+        assertEquals(completion, printed.out());
+        Run none = run("shell-support", "--prefix", dir.resolve("b").toString(), "--asciidoctor", "none");
+        assertTrue(none.out().contains("AsciiDoc sources"), none.out());
+        assertTrue(Files.notExists(dir.resolve("b/share/man/man1/lparemu.1")));
+    }
 }
