@@ -34,7 +34,8 @@ import org.opentest4j.TestAbortedException;
  *   <li>{@link GuestConnection}: a raw guest connection, bound as {@link Guest} says (SOCKET only);</li>
  *   <li>{@link GuestKernel}: a booted guest kernel with the policies {@link Guest} or {@link LparemuTest} choose;</li>
  *   <li>{@link Emulator}: the test's handle (platform, ports, more clients and guests, the oracles, the trace);</li>
- *   <li>{@link Platform} and {@link EmbeddedDaemon} (the latter SOCKET only).</li>
+ *   <li>{@link Platform} and {@link EmbeddedDaemon} (the latter SOCKET only);</li>
+ *   <li>{@link Exploration}: the deterministic simulator's runner, to search a {@code SimScenario}'s schedules.</li>
  * </ul>
  * Each parameter gets its own client or kernel; all are closed after the test, once the oracles have run.
  *
@@ -158,7 +159,8 @@ public final class LparemuExtension implements BeforeAllCallback, AfterAllCallba
         }
         Class<?> type = parameter.getParameter().getType();
         return type == ControlClient.class || type == GuestConnection.class || type == GuestKernel.class
-                || type == Emulator.class || type == Platform.class || type == EmbeddedDaemon.class;
+                || type == Emulator.class || type == Platform.class || type == EmbeddedDaemon.class
+                || type == Exploration.class;
     }
 
     @Override
@@ -182,6 +184,9 @@ public final class LparemuExtension implements BeforeAllCallback, AfterAllCallba
             }
             if (type == EmbeddedDaemon.class) {
                 return emulator.daemon();
+            }
+            if (type == Exploration.class) {
+                return emulator.track(new Exploration(traceDir(), fileBase(context)));
             }
             if (type == ControlClient.class) {
                 return emulator.control();
@@ -245,13 +250,17 @@ public final class LparemuExtension implements BeforeAllCallback, AfterAllCallba
         if (!state.traceWritten().compareAndSet(false, true)) {
             return "";
         }
-        Path dir = Path.of(System.getProperty(TRACE_DIR_PROPERTY, "target/lparemu"));
+        Path dir = traceDir();
         String base = fileBase(context);
         try {
             return "lparemu trace: " + state.emulator().writeTrace(dir, base);
         } catch (RuntimeException e) {
             return "lparemu trace: not written (" + e + ")";
         }
+    }
+
+    static Path traceDir() {
+        return Path.of(System.getProperty(TRACE_DIR_PROPERTY, "target/lparemu"));
     }
 
     /** {@code Class.method-<hash of the unique id>}: distinct per invocation, stable across runs. */

@@ -47,7 +47,11 @@ public final class TraceFiles {
 
     /** Writes {@code dir/base.json} and {@code dir/base.txt}. */
     static Written write(Platform platform, long sinceSeq, Path dir, String base) throws IOException {
-        List<TraceRecord> records = records(platform, sinceSeq);
+        return write(records(platform, sinceSeq), dir, base);
+    }
+
+    /** Writes {@code records} as {@code dir/base.json} and {@code dir/base.txt}. */
+    static Written write(List<TraceRecord> records, Path dir, String base) throws IOException {
         Files.createDirectories(dir);
         Path chrome = dir.resolve(base + ".json");
         Path text = dir.resolve(base + ".txt");
