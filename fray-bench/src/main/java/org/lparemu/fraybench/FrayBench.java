@@ -246,7 +246,7 @@ public final class FrayBench {
             p.waitFor(10, TimeUnit.SECONDS);
             reader.join(TimeUnit.SECONDS.toMillis(10));
             c.verdict = "livelock: killed after " + wallS + " s of wall time with no result (" + c.progress
-                    + " iterations had started; Fray has no step bound, so a non-terminating schedule runs forever)";
+                    + " iterations had started; Fray has no step bound, so a schedule that never ends runs until killed)";
             return c;
         }
         reader.join(TimeUnit.SECONDS.toMillis(10));

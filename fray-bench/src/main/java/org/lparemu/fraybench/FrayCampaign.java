@@ -43,7 +43,7 @@ import org.pastalab.fray.junit.plain.FrayInTestLauncher;
 public final class FrayCampaign {
     static final String RESULT = "FRAY-RESULT ";
     static final String PROGRESS = "FRAY-PROGRESS ";
-    static final int PROGRESS_EVERY = 25;
+    static final int PROGRESS_EVERY = 1;
     private static final Gson GSON = new Gson();
 
     private final World.Scenario scenario;
