@@ -26,7 +26,15 @@ class LiveCheckSoundnessTest {
     }
 
     private static SimScenario checkDuringOpens() {
-        return SimScenario.named("check-during-opens")
+        return checkDuring(false);
+    }
+
+    private static SimScenario checkDuring(boolean migrate) {
+        SimScenario.Builder b = SimScenario.named(migrate ? "check-during-opens-and-migration" : "check-during-opens");
+        if (migrate) {
+            b.operator("hmc", SimWorld::migrate);
+        }
+        return b
                 .guestTask("opener", w -> w.nx().open(false, 0))
                 .guestTask("cycler", w -> {
                     NxGzipDevice.OpenResult r = w.nx().open(false, 0);
@@ -67,6 +75,17 @@ class LiveCheckSoundnessTest {
                     return compared + " compared, " + (rs.size() - compared) + " busy";
                 })
                 .build();
+    }
+
+    @Test
+    void aCheckDuringOpensAndAMigrationNeverReportsWhatTheKernelPassesThrough() {
+        try (Explorer explorer = new Explorer()) {
+            Explorer.Report rep = explorer.explore(Explorer.Campaign.of(checkDuring(true), VasPolicy.UPSTREAM,
+                    PrrnPolicy.DRAIN_BEFORE_SUSPEND, "pos", 150, 29), x -> { });
+            assertTrue(rep.clean(), rep.failuresByName() + " " + (rep.firstFailure() == null ? ""
+                    : rep.firstFailure().failureDetail()));
+            assertEquals(150, rep.runs());
+        }
     }
 
     @Test
