@@ -97,10 +97,6 @@ final class DeviceTreeRtas {
 
     /** The property configure-connector adds to every node: its phandle. */
     static final String PHANDLE_PROPERTY = "ibm,phandle";
-    /** Trace note: a sequence begun on another system was restarted (UpdateContinuation.RESTART). */
-    static final String UPDATE_RESTARTED = "update sequence restarted";
-    /** Trace note: a sequence begun on another system was served with that system's data. */
-    static final String UPDATE_SERVED_OLD = "update sequence served from the old system";
 
     private DeviceTreeRtas() {
     }
@@ -201,11 +197,11 @@ final class DeviceTreeRtas {
             c = PlatformConfig.UpdateContinuation.REJECT;
         }
         if (c == PlatformConfig.UpdateContinuation.RESTART) {
-            ctx.services().trace().note(TraceKind.STATE, p.name, UPDATE_RESTARTED, ctx.service() + " scope "
+            ctx.services().trace().note(TraceKind.STATE, p.name, c.traceNote, ctx.service() + " scope "
                     + seq.scope() + ": sequence " + seq.id() + " of " + seq.system().name() + " restarted on "
                     + p.systemLocked().name());
         } else if (c == PlatformConfig.UpdateContinuation.SERVE_OLD_SYSTEM) {
-            ctx.services().trace().note(TraceKind.STATE, p.name, UPDATE_SERVED_OLD, ctx.service() + " scope "
+            ctx.services().trace().note(TraceKind.STATE, p.name, c.traceNote, ctx.service() + " scope "
                     + seq.scope() + ": sequence " + seq.id() + " served from " + seq.system().name() + "'s data on "
                     + p.systemLocked().name());
         }

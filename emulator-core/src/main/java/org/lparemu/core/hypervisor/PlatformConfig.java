@@ -198,19 +198,26 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
      */
     public enum UpdateContinuation {
         /** -3 (parameter error): the destination firmware knows nothing of the source's sequence. */
-        REJECT,
+        REJECT(""),
         /**
          * The call is answered as the start of a fresh sequence on the current system: update-nodes lists the
          * scope from its first record again, update-properties returns the node from its path descriptor on, with
          * the current system's values.
          */
-        RESTART,
+        RESTART("update sequence restarted"),
         /**
          * The sequence goes on with the data of the system it began on (the partition's tree as it left that
          * system), as if the source's firmware state had travelled with the partition. Only the system the
          * partition last left is remembered; a sequence from an earlier one is rejected.
          */
-        SERVE_OLD_SYSTEM
+        SERVE_OLD_SYSTEM("update sequence served from the old system");
+
+        /** The name of the STATE trace note the platform writes each time it answers this way ("" for REJECT). */
+        public final String traceNote;
+
+        UpdateContinuation(String traceNote) {
+            this.traceNote = traceNote;
+        }
     }
 
     /**

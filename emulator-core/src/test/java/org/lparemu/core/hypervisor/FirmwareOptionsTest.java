@@ -164,7 +164,7 @@ class FirmwareOptionsTest {
         // Nodes fetched after the restart get the destination's values.
         byte[] assoc = g.updateProperties(PartitionTrees.cpuPhandle(0), -1, new ArrayList<>()).get("ibm,associativity");
         assertArrayEquals(PartitionTrees.associativity(rig.platform.system("destination"), 0), assoc);
-        assertTrue(notes(DeviceTreeRtas.UPDATE_RESTARTED) >= 2, "each restart is in the trace");
+        assertTrue(notes(PlatformConfig.UpdateContinuation.RESTART.traceNote) >= 2, "each restart is in the trace");
     }
 
     @Test
@@ -187,7 +187,7 @@ class FirmwareOptionsTest {
         // A node first fetched now still gets the source's value: the PRRN's associativity, not the destination's.
         byte[] assoc = g.updateProperties(PartitionTrees.cpuPhandle(0), -1, new ArrayList<>()).get("ibm,associativity");
         assertArrayEquals(PRRN_ASSOC, assoc);
-        assertTrue(notes(DeviceTreeRtas.UPDATE_SERVED_OLD) >= 3);
+        assertTrue(notes(PlatformConfig.UpdateContinuation.SERVE_OLD_SYSTEM.traceNote) >= 3);
 
         // A fresh sequence is the destination's own.
         assertArrayEquals(PartitionTrees.associativity(rig.platform.system("destination"), 0),
