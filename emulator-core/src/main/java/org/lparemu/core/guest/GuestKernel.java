@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code drmgr}: migrations ({@link PseriesMobility}), one at a time;</li>
  *   <li>{@code rtasd}: PRRN events ({@link PrrnWorker}, which owns that thread);</li>
  *   <li>{@code dlpar}: processor DLPAR and QoS credit changes ({@link PseriesDlpar});</li>
- *   <li>{@code kreport}: report requests, so that a slow migration or DLPAR does not delay them.</li>
+ *   <li>{@code kreport}: report requests, so that a slow migration or DLPAR does not delay them;</li>
+ *   <li>{@code irq/vas-fault}: the threaded half of VAS fault interrupts (the hard half runs on arrival).</li>
  * </ul>
  * Every event is acknowledged once handled (0 or a negative errno, with a line of detail). User-space access
  * goes through {@link #nxGzip()}; {@link Workload} drives it with task threads.
@@ -54,6 +55,8 @@ public final class GuestKernel implements AutoCloseable {
     private final Machine.Workqueue drmgr;
     private final Machine.Workqueue dlparWorker;
     private final Machine.Workqueue kreport;
+    /** The threaded half of the VAS fault interrupts ({@code irq/<n>-vas-win} in the kernel). */
+    private final Machine.Workqueue irqThread;
 
     private final AtomicLong reportSeq = new AtomicLong();
     private final AtomicLong eventsHandled = new AtomicLong();
@@ -68,6 +71,7 @@ public final class GuestKernel implements AutoCloseable {
         this.drmgr = machine.workqueue("drmgr");
         this.dlparWorker = machine.workqueue("dlpar");
         this.kreport = machine.workqueue("kreport");
+        this.irqThread = machine.workqueue("irq/vas-fault");
         this.deviceTree = new GuestDeviceTree(bootInfo.deviceTree());
         this.dtUpdate = new DeviceTreeUpdate(calls, deviceTree);
         this.vas = new PseriesVas(calls, config.vasPolicy(), errors);
@@ -121,6 +125,16 @@ public final class GuestKernel implements AutoCloseable {
                 errors.errno(rc);
                 return new Outcome(rc, "QoS credits " + q.credits() + (rc == 0 ? " set" : " failed: " + errnoName(rc)));
             });
+        } else if (e instanceof PlatformEvent.Interrupt i) {
+            // The hard-IRQ half runs here, at once; the threaded half on the IRQ thread, which acks when done.
+            VasWindow w = vas.pseriesVasIrqHandler(i.irq());
+            if (w == null) {
+                LOG.warn("spurious interrupt {}: no handler installed", i.irq());
+                ack(e.eventId(), Errno.ENOENT.negative(), "no handler for irq " + i.irq());
+                return;
+            }
+            submit(irqThread, e, () -> new Outcome(0, "irq " + i.irq() + ": "
+                    + vas.pseriesVasFaultThreadFn(w) + " fault(s) of window " + w.winId() + " processed"));
         } else if (e instanceof PlatformEvent.ReportRequest r) {
             submit(kreport, e, () -> {
                 port.report(report(r.eventId()));
@@ -276,7 +290,7 @@ public final class GuestKernel implements AutoCloseable {
         }
         closed = true;
         port.setEventListener(e -> LOG.debug("guest {} closed; event {} ignored", config.name(), e));
-        for (Machine.Workqueue wq : List.of(drmgr, dlparWorker, kreport)) {
+        for (Machine.Workqueue wq : List.of(drmgr, dlparWorker, kreport, irqThread)) {
             wq.shutdown();
         }
         prrn.close();

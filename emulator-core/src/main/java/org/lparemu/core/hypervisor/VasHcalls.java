@@ -179,7 +179,11 @@ final class VasHcalls {
         return HcallResult.success();
     }
 
-    /** H_DEALLOCATE_VAS_WINDOW(winid): frees the window and its credits at once; H_PARAMETER if unknown. */
+    /**
+     * H_DEALLOCATE_VAS_WINDOW(winid): frees the window and its credits at once, with any faulted requests the OS
+     * has not fetched with H_GET_NX_FAULT (papr-notes 3.4 leaves open whether the hypervisor waits for them or
+     * answers long-busy; lparemu does neither); H_PARAMETER if unknown.
+     */
     @GuardedBy("p.lock")
     static HcallResult hDeallocateVasWindow(Partition p, CallContext ctx) {
         long winId = ctx.arg(0);
