@@ -117,7 +117,7 @@ public final class ConfigLoader {
                 h.hasSuspendBlockingStates() ? windowStates("suspend_blocking_states", h.getSuspendBlockingStates())
                         : d.suspendBlockingStates(),
                 h.hasCreditHoldingStates() ? windowStates("credit_holding_states", h.getCreditHoldingStates())
-                        : d.creditHoldingStates());
+                        : d.creditHoldingStates(), h.getVasMappingsChangeAtMigrate());
     }
 
     private static PlatformConfig.UpdateContinuation updateContinuation(UpdateContinuation c) {

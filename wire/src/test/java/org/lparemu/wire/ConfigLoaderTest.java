@@ -24,6 +24,7 @@ class ConfigLoaderTest {
         assertEquals(0, h.configureConnectorDelayStatus());
         assertEquals(EnumSet.allOf(WindowState.class), h.suspendBlockingStates());
         assertEquals(EnumSet.allOf(WindowState.class), h.creditHoldingStates());
+        assertEquals(false, h.vasMappingsChangeAtMigrate());
         assertEquals(d.withUpdateContinuation(h.updateContinuation()), d, "the defaults are the documented ones");
     }
 
@@ -35,12 +36,14 @@ class ConfigLoaderTest {
                   configure_connector_delay_status: -2
                   suspend_blocking_states { states: [WINDOW_STATE_ACTIVE, WINDOW_STATE_MODIFY_IN_PROCESS] }
                   credit_holding_states { }
+                  vas_mappings_change_at_migrate: true
                 }
                 """).hypervisor();
         assertEquals(PlatformConfig.UpdateContinuation.SERVE_OLD_SYSTEM, h.updateContinuation());
         assertEquals(-2, h.configureConnectorDelayStatus());
         assertEquals(EnumSet.of(WindowState.ACTIVE, WindowState.MODIFY_IN_PROCESS), h.suspendBlockingStates());
         assertEquals(Set.of(), h.creditHoldingStates(), "an empty list is no state at all");
+        assertEquals(true, h.vasMappingsChangeAtMigrate());
         assertEquals(PlatformConfig.UpdateContinuation.RESTART, ConfigLoader.parse(
                 "hypervisor { update_continuation: UPDATE_CONTINUATION_RESTART }").hypervisor().updateContinuation());
     }

@@ -64,6 +64,10 @@ final class Mobility {
         }
         platform.trace().note(TraceKind.OPERATOR, p.name, "Migrate",
                 "stream " + s.streamId + " " + s.source.name() + " -> " + s.destination.name());
+        if (opts.vasMappingsChangeAtMigrate()) {
+            // Before the OS hears of the migration (papr-notes 6.1): pastes fail until the stream moves on.
+            platform.trace().note(TraceKind.STATE, p.name, "VAS mappings changed", "stream " + s.streamId);
+        }
         PlatformEvent event;
         try {
             event = platform.pushEvent(p, id -> new PlatformEvent.MigrationRequest(id, s.streamId),

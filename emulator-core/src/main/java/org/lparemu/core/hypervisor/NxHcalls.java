@@ -9,6 +9,7 @@ import static org.lparemu.core.papr.HStatus.H_STATE;
 
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.Vas;
+import org.lparemu.core.papr.VasiState;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PlatformEvent;
 import org.lparemu.core.trace.TraceKind;
@@ -86,7 +87,8 @@ final class NxHcalls {
      * H_LPAREMU_NX_PASTE(paste address, length[, fault address, CSB address]): H_PARAMETER for length 0 or above
      * the system's req_max_processed_len; H_SUCCESS (and the window counts the bytes) when an ACTIVE window of this
      * partition is mapped at that address on its current system; otherwise H_CLOSED, which is what a paste to a
-     * closed, half-open, freed or pre-migration window sees.
+     * closed, half-open, freed or pre-migration window sees, and every paste while a starting migration has
+     * changed the VAS mappings ({@link #mappingsChangedLocked}).
      *
      * <p>A nonzero fault address is a request whose buffer there is not mapped: NX accepts the paste, cannot
      * complete the request, stamps it with the fault address and queues it in the window's fault FIFO, and the
@@ -104,6 +106,9 @@ final class NxHcalls {
         if (length <= 0 || length > system.config().nxReqMaxProcessedLen()) {
             return HcallResult.of(H_PARAMETER);
         }
+        if (mappingsChangedLocked(p, ctx.services().hypervisor())) {
+            return HcallResult.of(H_CLOSED);
+        }
         for (VasWindow w : p.windows.values()) {
             if (w.pasteAddress == pasteAddress && w.system == system && w.status == VasWindow.Status.ACTIVE) {
                 if (faultAddress != 0) {
@@ -115,6 +120,17 @@ final class NxHcalls {
             }
         }
         return HcallResult.of(H_CLOSED);
+    }
+
+    /**
+     * With {@code vasMappingsChangeAtMigrate}, the VAS mappings are changed from Migrate until the stream leaves
+     * ENABLED and SUSPENDING (the partition resumed elsewhere, or the migration was aborted and they are restored).
+     */
+    @GuardedBy("p.lock")
+    static boolean mappingsChangedLocked(Partition p, PlatformConfig.HypervisorOptions opts) {
+        VasiStream s = p.migration;
+        return opts.vasMappingsChangeAtMigrate() && s != null
+                && (s.state == VasiState.ENABLED || s.state == VasiState.SUSPENDING);
     }
 
     @GuardedBy("p.lock")

@@ -105,7 +105,10 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
      *   <li>what the destination answers to an ibm,update-nodes / ibm,update-properties sequence begun on the source
      *       ({@code updateContinuation}, prrn-model.md; default REJECT with -3);</li>
      *   <li>a busy (-2) or extended-delay (990x) answer ibm,configure-connector gives before each step
-     *       ({@code configureConnectorDelayStatus}, PAPR allows both; default 0, none).</li>
+     *       ({@code configureConnectorDelayStatus}, PAPR allows both; default 0, none);</li>
+     *   <li>whether a starting migration changes the VAS mappings before the OS is told (6.1, T-22early: "NX
+     *       generates continuous faults" until the windows are closed), so pastes to windows still listed fail
+     *       ({@code vasMappingsChangeAtMigrate}, default false).</li>
      * </ul>
      * UNCONFIRMED behaviour lparemu fixes, documented where it is implemented:
      * <ul>
@@ -129,12 +132,15 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
      *                              -2 (busy, call again) or 9900..9905 (extended delay)
      * @param suspendBlockingStates the window states that make ibm,suspend-me refuse (every state by default)
      * @param creditHoldingStates   the window states whose credits count against the target at allocation
+     * @param vasMappingsChangeAtMigrate the hypervisor changes the VAS mappings when a migration starts, before the
+     *                              OS hears of it: every paste fails until the migration ends (default false)
      */
     public record HypervisorOptions(SuspendWithWindows suspendWithWindows, int suspendRefusalStatus,
                                     long overCreditStatus, long orchestratorReadyMs, long blackoutMs, long transferMs,
                                     long migrationTimeoutMs, int updateNodesBatch, int updatePropertiesBytes,
                                     UpdateContinuation updateContinuation, int configureConnectorDelayStatus,
-                                    Set<WindowState> suspendBlockingStates, Set<WindowState> creditHoldingStates) {
+                                    Set<WindowState> suspendBlockingStates, Set<WindowState> creditHoldingStates,
+                                    boolean vasMappingsChangeAtMigrate) {
         public static final HypervisorOptions DEFAULT = new HypervisorOptions(SuspendWithWindows.REFUSE,
                 RtasStatus.OUTSTANDING_COPROC, HStatus.H_CONSTRAINED, 0, 0, 0, 60_000, 0, 0);
 
@@ -156,32 +162,42 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
                                  int updateNodesBatch, int updatePropertiesBytes) {
             this(suspendWithWindows, suspendRefusalStatus, overCreditStatus, orchestratorReadyMs, blackoutMs,
                     transferMs, migrationTimeoutMs, updateNodesBatch, updatePropertiesBytes, UpdateContinuation.REJECT,
-                    0, EnumSet.allOf(WindowState.class), EnumSet.allOf(WindowState.class));
+                    0, EnumSet.allOf(WindowState.class), EnumSet.allOf(WindowState.class), false);
         }
 
         public HypervisorOptions withUpdateContinuation(UpdateContinuation v) {
             return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
                     orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
                     updatePropertiesBytes, v, configureConnectorDelayStatus, suspendBlockingStates,
-                    creditHoldingStates);
+                    creditHoldingStates, vasMappingsChangeAtMigrate);
         }
 
         public HypervisorOptions withConfigureConnectorDelayStatus(int v) {
             return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
                     orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
-                    updatePropertiesBytes, updateContinuation, v, suspendBlockingStates, creditHoldingStates);
+                    updatePropertiesBytes, updateContinuation, v, suspendBlockingStates, creditHoldingStates,
+                    vasMappingsChangeAtMigrate);
         }
 
         public HypervisorOptions withSuspendBlockingStates(Set<WindowState> v) {
             return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
                     orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
-                    updatePropertiesBytes, updateContinuation, configureConnectorDelayStatus, v, creditHoldingStates);
+                    updatePropertiesBytes, updateContinuation, configureConnectorDelayStatus, v, creditHoldingStates,
+                    vasMappingsChangeAtMigrate);
         }
 
         public HypervisorOptions withCreditHoldingStates(Set<WindowState> v) {
             return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
                     orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
-                    updatePropertiesBytes, updateContinuation, configureConnectorDelayStatus, suspendBlockingStates, v);
+                    updatePropertiesBytes, updateContinuation, configureConnectorDelayStatus, suspendBlockingStates, v,
+                    vasMappingsChangeAtMigrate);
+        }
+
+        public HypervisorOptions withVasMappingsChangeAtMigrate(boolean v) {
+            return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
+                    orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
+                    updatePropertiesBytes, updateContinuation, configureConnectorDelayStatus, suspendBlockingStates,
+                    creditHoldingStates, v);
         }
     }
 

@@ -17,6 +17,7 @@ import org.lparemu.core.guest.VasPolicy;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.Vas;
+import org.lparemu.core.papr.VasiSignal;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.PlatformEvent;
 import org.lparemu.core.trace.TraceKind;
@@ -95,6 +96,35 @@ class NxFaultTest {
         assertEquals(HStatus.H_SUCCESS, paste(g, alloc.ret(1), 0, 0).status(), "a request that does not fault runs");
         assertEquals(HStatus.H_SUCCESS, g.hcall(0, Hcall.H_GET_NX_FAULT, alloc.ret(0), Rig.BUF).status());
         assertEquals(HStatus.H_SUCCESS, paste(g, alloc.ret(1), FAULT_ADDRESS, CSB).status(), "a slot is free again");
+    }
+
+    @Test
+    void withTheMappingChangeOptionPastesFailFromMigrateUntilTheMigrationIsOver() {
+        try (Rig changed = new Rig(PlatformConfig.HypervisorOptions.DEFAULT.withVasMappingsChangeAtMigrate(true))) {
+            Rig.Guest g = changed.guest("lpar1");
+            HcallResult alloc = g.allocate(Vas.WIN_TYPE_DEFAULT);
+            g.hcall(0, Hcall.H_MODIFY_VAS_WINDOW, alloc.ret(0), 42, 0, Vas.MOD_WIN_FLAGS, 0);
+            assertEquals(HStatus.H_SUCCESS, paste(g, alloc.ret(1), 0, 0).status());
+
+            OperatorResults.MigrateResult m = changed.platform.migrate("lpar1", "");
+            assertEquals(HStatus.H_CLOSED, paste(g, alloc.ret(1), 0, 0).status(),
+                    "the window is still ACTIVE and listed, but its mapping changed before the OS was told");
+            assertEquals(Vas.HV_WIN_ACTIVE, changed.state("lpar1").windows().get(0).status());
+
+            assertEquals(HStatus.H_SUCCESS, g.hcall(0, Hcall.H_VASI_SIGNAL, m.streamId(), VasiSignal.CANCEL, 6L << 24)
+                    .status());
+            Rig.await(changed.platform.awaitMigration("lpar1", 5000));
+            assertEquals(HStatus.H_SUCCESS, paste(g, alloc.ret(1), 0, 0).status(), "restored on the aborted source");
+        }
+    }
+
+    @Test
+    void byDefaultPastesWorkUntilTheOsClosesTheWindows() {
+        Rig.Guest g = rig.guest("lpar1");
+        HcallResult alloc = g.allocate(Vas.WIN_TYPE_DEFAULT);
+        g.hcall(0, Hcall.H_MODIFY_VAS_WINDOW, alloc.ret(0), 42, 0, Vas.MOD_WIN_FLAGS, 0);
+        rig.platform.migrate("lpar1", "");
+        assertEquals(HStatus.H_SUCCESS, paste(g, alloc.ret(1), 0, 0).status());
     }
 
     private void awaitInterruptAcks(long since, int n) {
