@@ -20,6 +20,7 @@ import org.lparemu.proto.v1.HypervisorOptions;
 import org.lparemu.proto.v1.Limits;
 import org.lparemu.proto.v1.ManagedSystemConfig;
 import org.lparemu.proto.v1.OverlayProperty;
+import org.lparemu.proto.v1.PrrnDelivery;
 import org.lparemu.proto.v1.SuspendWithWindows;
 import org.lparemu.proto.v1.UpdateContinuation;
 import org.lparemu.proto.v1.WindowClass;
@@ -117,7 +118,15 @@ public final class ConfigLoader {
                 h.hasSuspendBlockingStates() ? windowStates("suspend_blocking_states", h.getSuspendBlockingStates())
                         : d.suspendBlockingStates(),
                 h.hasCreditHoldingStates() ? windowStates("credit_holding_states", h.getCreditHoldingStates())
-                        : d.creditHoldingStates(), h.getVasMappingsChangeAtMigrate());
+                        : d.creditHoldingStates(), h.getVasMappingsChangeAtMigrate(), prrnDelivery(h.getPrrnDelivery()));
+    }
+
+    private static PlatformConfig.PrrnDelivery prrnDelivery(PrrnDelivery d) {
+        return switch (d) {
+            case PRRN_DELIVERY_EVENT_LOG -> PlatformConfig.PrrnDelivery.EVENT_LOG;
+            case PRRN_DELIVERY_PUSH_EVENT -> PlatformConfig.PrrnDelivery.PUSH_EVENT;
+            default -> throw new ControlException(ControlError.BAD_SPEC, "hypervisor.prrn_delivery: unknown value " + d);
+        };
     }
 
     private static PlatformConfig.UpdateContinuation updateContinuation(UpdateContinuation c) {

@@ -25,6 +25,7 @@ class ConfigLoaderTest {
         assertEquals(EnumSet.allOf(WindowState.class), h.suspendBlockingStates());
         assertEquals(EnumSet.allOf(WindowState.class), h.creditHoldingStates());
         assertEquals(false, h.vasMappingsChangeAtMigrate());
+        assertEquals(PlatformConfig.PrrnDelivery.PUSH_EVENT, h.prrnDelivery());
         assertEquals(d.withUpdateContinuation(h.updateContinuation()), d, "the defaults are the documented ones");
     }
 
@@ -37,6 +38,7 @@ class ConfigLoaderTest {
                   suspend_blocking_states { states: [WINDOW_STATE_ACTIVE, WINDOW_STATE_MODIFY_IN_PROCESS] }
                   credit_holding_states { }
                   vas_mappings_change_at_migrate: true
+                  prrn_delivery: PRRN_DELIVERY_EVENT_LOG
                 }
                 """).hypervisor();
         assertEquals(PlatformConfig.UpdateContinuation.SERVE_OLD_SYSTEM, h.updateContinuation());
@@ -44,6 +46,7 @@ class ConfigLoaderTest {
         assertEquals(EnumSet.of(WindowState.ACTIVE, WindowState.MODIFY_IN_PROCESS), h.suspendBlockingStates());
         assertEquals(Set.of(), h.creditHoldingStates(), "an empty list is no state at all");
         assertEquals(true, h.vasMappingsChangeAtMigrate());
+        assertEquals(PlatformConfig.PrrnDelivery.EVENT_LOG, h.prrnDelivery());
         assertEquals(PlatformConfig.UpdateContinuation.RESTART, ConfigLoader.parse(
                 "hypervisor { update_continuation: UPDATE_CONTINUATION_RESTART }").hypervisor().updateContinuation());
     }

@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * then handles the platform's events on its own worker threads, never on the port's thread:
  * <ul>
  *   <li>{@code drmgr}: migrations ({@link PseriesMobility}), one at a time;</li>
- *   <li>{@code rtasd}: PRRN events ({@link PrrnWorker}, which owns that thread);</li>
+ *   <li>{@code rtasd}: PRRN events ({@link PrrnWorker}, which owns that thread), pushed or, when the firmware
+ *       offers event-scan, found by {@link RtasEventScan} as RTAS event logs;</li>
  *   <li>{@code dlpar}: processor DLPAR and QoS credit changes ({@link PseriesDlpar});</li>
  *   <li>{@code kreport}: report requests, so that a slow migration or DLPAR does not delay them;</li>
  *   <li>{@code irq/vas-fault}: the threaded half of VAS fault interrupts (the hard half runs on arrival).</li>
@@ -57,6 +58,9 @@ public final class GuestKernel implements AutoCloseable {
     private final Machine.Workqueue kreport;
     /** The threaded half of the VAS fault interrupts ({@code irq/<n>-vas-win} in the kernel). */
     private final Machine.Workqueue irqThread;
+
+    /** rtasd's event scan, when the firmware offers event-scan (PRRNs then arrive as event logs too); else null. */
+    private volatile RtasEventScan eventScan;
 
     private final AtomicLong reportSeq = new AtomicLong();
     private final AtomicLong eventsHandled = new AtomicLong();
@@ -95,6 +99,7 @@ public final class GuestKernel implements AutoCloseable {
                 k.bootInfo.partition(), k.bootInfo.vcpus(), k.bootInfo.sharedProcessor() ? "shared" : "dedicated",
                 k.vas.copypasteFeat() ? "available" : "not available", rc, config.vasPolicy(), config.prrnPolicy());
         port.setEventListener(k::onEvent);
+        k.eventScan = RtasEventScan.startIfOffered(k.calls, k.deviceTree, k.prrn);
         return k;
     }
 
@@ -165,8 +170,8 @@ public final class GuestKernel implements AutoCloseable {
     }
 
     private void ack(long eventId, int status, String detail) {
-        if (!port.isOpen()) {
-            return;
+        if (eventId == 0 || !port.isOpen()) {
+            return; // 0: an event that came as an RTAS event log, with nothing to acknowledge
         }
         try {
             port.ackEvent(eventId, status, detail);
@@ -262,6 +267,11 @@ public final class GuestKernel implements AutoCloseable {
         return prrn;
     }
 
+    /** rtasd's event scan, or null when the firmware does not offer event-scan. */
+    public RtasEventScan eventScan() {
+        return eventScan;
+    }
+
     public PseriesDlpar dlpar() {
         return dlpar;
     }
@@ -290,6 +300,10 @@ public final class GuestKernel implements AutoCloseable {
         }
         closed = true;
         port.setEventListener(e -> LOG.debug("guest {} closed; event {} ignored", config.name(), e));
+        RtasEventScan scan = eventScan;
+        if (scan != null) {
+            scan.close();
+        }
         for (Machine.Workqueue wq : List.of(drmgr, dlparWorker, kreport, irqThread)) {
             wq.shutdown();
         }

@@ -1,6 +1,7 @@
 package org.lparemu.core.hypervisor;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -143,6 +144,15 @@ public final class Partition {
     /** ibm,configure-connector continuations by token (bounded). Guarded by lock. */
     @GuardedBy("lock")
     final LinkedHashMap<Integer, DeviceTreeRtas.ConnectorCursor> connectorCursors = new LinkedHashMap<>();
+    /**
+     * RTAS event logs waiting for the OS's event-scan ({@link EventLogRtas}), oldest first; bounded by the
+     * pending-event limit. Guarded by lock.
+     */
+    @GuardedBy("lock")
+    final ArrayDeque<byte[]> eventLogs = new ArrayDeque<>();
+    /** The processor cores' connectors by DRC index ({@link DrcRtas}). Guarded by lock. */
+    @GuardedBy("lock")
+    final TreeMap<Integer, DrcRtas.Drc> drcs = new TreeMap<>();
     /** Source of sequence ids and continuation tokens (never 0). Guarded by lock. */
     @GuardedBy("lock")
     int nextToken = 1;
@@ -238,7 +248,11 @@ public final class Partition {
         this.system = system;
         this.vcpus = new VcpuTable(spec.cores(), spec.threadsPerCore());
         this.deviceTree = PartitionTrees.build(spec.name(), spec.cores(), spec.threadsPerCore(), spec.qosCredits(),
-                system);
+                system, services.hypervisor().prrnDelivery() == PlatformConfig.PrrnDelivery.EVENT_LOG);
+        for (int i = 0; i < spec.cores(); i++) {
+            // the cores it starts with are the OS's: allocated and unisolated
+            drcs.put(PartitionTrees.CPU_DRC_BASE + i, new DrcRtas.Drc(true, false));
+        }
     }
 
     public String name() {

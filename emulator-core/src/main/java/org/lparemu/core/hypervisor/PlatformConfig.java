@@ -108,7 +108,9 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
      *       ({@code configureConnectorDelayStatus}, PAPR allows both; default 0, none);</li>
      *   <li>whether a starting migration changes the VAS mappings before the OS is told (6.1, T-22early: "NX
      *       generates continuous faults" until the windows are closed), so pastes to windows still listed fail
-     *       ({@code vasMappingsChangeAtMigrate}, default false).</li>
+     *       ({@code vasMappingsChangeAtMigrate}, default false);</li>
+     *   <li>how PRRNs are delivered: the push event or an RTAS event log for event-scan (7.1, {@code prrnDelivery},
+     *       default the push event).</li>
      * </ul>
      * UNCONFIRMED behaviour lparemu fixes, documented where it is implemented:
      * <ul>
@@ -134,19 +136,21 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
      * @param creditHoldingStates   the window states whose credits count against the target at allocation
      * @param vasMappingsChangeAtMigrate the hypervisor changes the VAS mappings when a migration starts, before the
      *                              OS hears of it: every paste fails until the migration ends (default false)
+     * @param prrnDelivery          how a PRRN reaches the guest: the push event (default) or an RTAS event log
      */
     public record HypervisorOptions(SuspendWithWindows suspendWithWindows, int suspendRefusalStatus,
                                     long overCreditStatus, long orchestratorReadyMs, long blackoutMs, long transferMs,
                                     long migrationTimeoutMs, int updateNodesBatch, int updatePropertiesBytes,
                                     UpdateContinuation updateContinuation, int configureConnectorDelayStatus,
                                     Set<WindowState> suspendBlockingStates, Set<WindowState> creditHoldingStates,
-                                    boolean vasMappingsChangeAtMigrate) {
+                                    boolean vasMappingsChangeAtMigrate, PrrnDelivery prrnDelivery) {
         public static final HypervisorOptions DEFAULT = new HypervisorOptions(SuspendWithWindows.REFUSE,
                 RtasStatus.OUTSTANDING_COPROC, HStatus.H_CONSTRAINED, 0, 0, 0, 60_000, 0, 0);
 
         public HypervisorOptions {
             Objects.requireNonNull(suspendWithWindows, "suspendWithWindows");
             Objects.requireNonNull(updateContinuation, "updateContinuation");
+            Objects.requireNonNull(prrnDelivery, "prrnDelivery");
             suspendBlockingStates = Set.copyOf(suspendBlockingStates);
             creditHoldingStates = Set.copyOf(creditHoldingStates);
             if (configureConnectorDelayStatus != 0 && configureConnectorDelayStatus != RtasStatus.BUSY
@@ -162,42 +166,50 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
                                  int updateNodesBatch, int updatePropertiesBytes) {
             this(suspendWithWindows, suspendRefusalStatus, overCreditStatus, orchestratorReadyMs, blackoutMs,
                     transferMs, migrationTimeoutMs, updateNodesBatch, updatePropertiesBytes, UpdateContinuation.REJECT,
-                    0, EnumSet.allOf(WindowState.class), EnumSet.allOf(WindowState.class), false);
+                    0, EnumSet.allOf(WindowState.class), EnumSet.allOf(WindowState.class), false,
+                    PrrnDelivery.PUSH_EVENT);
         }
 
         public HypervisorOptions withUpdateContinuation(UpdateContinuation v) {
             return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
                     orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
                     updatePropertiesBytes, v, configureConnectorDelayStatus, suspendBlockingStates,
-                    creditHoldingStates, vasMappingsChangeAtMigrate);
+                    creditHoldingStates, vasMappingsChangeAtMigrate, prrnDelivery);
         }
 
         public HypervisorOptions withConfigureConnectorDelayStatus(int v) {
             return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
                     orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
                     updatePropertiesBytes, updateContinuation, v, suspendBlockingStates, creditHoldingStates,
-                    vasMappingsChangeAtMigrate);
+                    vasMappingsChangeAtMigrate, prrnDelivery);
         }
 
         public HypervisorOptions withSuspendBlockingStates(Set<WindowState> v) {
             return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
                     orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
                     updatePropertiesBytes, updateContinuation, configureConnectorDelayStatus, v, creditHoldingStates,
-                    vasMappingsChangeAtMigrate);
+                    vasMappingsChangeAtMigrate, prrnDelivery);
         }
 
         public HypervisorOptions withCreditHoldingStates(Set<WindowState> v) {
             return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
                     orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
                     updatePropertiesBytes, updateContinuation, configureConnectorDelayStatus, suspendBlockingStates, v,
-                    vasMappingsChangeAtMigrate);
+                    vasMappingsChangeAtMigrate, prrnDelivery);
         }
 
         public HypervisorOptions withVasMappingsChangeAtMigrate(boolean v) {
             return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
                     orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
                     updatePropertiesBytes, updateContinuation, configureConnectorDelayStatus, suspendBlockingStates,
-                    creditHoldingStates, v);
+                    creditHoldingStates, v, prrnDelivery);
+        }
+
+        public HypervisorOptions withPrrnDelivery(PrrnDelivery v) {
+            return new HypervisorOptions(suspendWithWindows, suspendRefusalStatus, overCreditStatus,
+                    orchestratorReadyMs, blackoutMs, transferMs, migrationTimeoutMs, updateNodesBatch,
+                    updatePropertiesBytes, updateContinuation, configureConnectorDelayStatus, suspendBlockingStates,
+                    creditHoldingStates, vasMappingsChangeAtMigrate, v);
         }
     }
 
@@ -234,6 +246,18 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
         UpdateContinuation(String traceNote) {
             this.traceNote = traceNote;
         }
+    }
+
+    /** How the platform tells the guest about a PRRN (papr-notes 7.1). */
+    public enum PrrnDelivery {
+        /** A {@code PrrnEvent} pushed on the guest connection, acknowledged when handled (lparemu's shortcut). */
+        PUSH_EVENT,
+        /**
+         * As PowerVM does: an RTAS event log of type 0xA0 whose extended log length is the scope, fetched by the
+         * OS's periodic {@code event-scan} (the tree's /rtas then has {@code event-scan} and
+         * {@code rtas-event-scan-rate}); no event is pushed, so there is no ack to await.
+         */
+        EVENT_LOG
     }
 
     /**
