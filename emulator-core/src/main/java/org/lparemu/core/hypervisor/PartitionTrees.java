@@ -13,6 +13,9 @@ import org.lparemu.core.port.DeviceTree;
 public final class PartitionTrees {
     /** DRC index of core i: the CPU DRC type 0x10000000 plus the core number. */
     public static final int CPU_DRC_BASE = 0x10000000;
+    /** Scans per minute the tree asks the OS for when event-scan delivers events (one a second). */
+    public static final int EVENT_SCAN_RATE = 60;
+
     private PartitionTrees() {
     }
 
@@ -25,9 +28,6 @@ public final class PartitionTrees {
     public static int cpuPhandle(int core) {
         return 0x1000 + core;
     }
-
-    /** Scans per minute the tree asks the OS for when event-scan delivers events (one a second). */
-    public static final int EVENT_SCAN_RATE = 60;
 
     /** The full tree for a partition with {@code cores} cores on {@code system}, without event-scan. */
     public static DeviceTree build(String partitionName, int cores, int threadsPerCore, int qosCredits,

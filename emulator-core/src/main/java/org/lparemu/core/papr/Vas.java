@@ -76,6 +76,14 @@ public final class Vas {
     public static final int COP_FEAT_CAPS_BYTES = 18;
     /** Layout size of hv_vas_win_lpar as written. */
     public static final int WIN_LPAR_BYTES = 88;
+    /** Bytes of a coprocessor request block (CRB), the unit H_GET_NX_FAULT copies out: one cache line. */
+    public static final int CRB_BYTES = 128;
+    /** Alignment of the buffer H_GET_NX_FAULT writes the CRB into. */
+    public static final int CRB_ALIGN = 128;
+    /** CSB completion code the kernel reports for a request NX could not complete because of a fault. */
+    public static final int CSB_CC_FAULT_ADDRESS = 250;
+    /** CSB completion extension: the request terminated (output may be modified, counts invalid). */
+    public static final int CSB_CE_TERMINATION = 0x40;
 
     private Vas() {
     }
@@ -166,15 +174,6 @@ public final class Vas {
                     b.getInt(24) & 0xFFFFFFFFL, b.getInt(28) & 0xFFFFFFFFL, domain, b.getLong(80));
         }
     }
-
-    /** Bytes of a coprocessor request block (CRB), the unit H_GET_NX_FAULT copies out: one cache line. */
-    public static final int CRB_BYTES = 128;
-    /** Alignment of the buffer H_GET_NX_FAULT writes the CRB into. */
-    public static final int CRB_ALIGN = 128;
-    /** CSB completion code the kernel reports for a request NX could not complete because of a fault. */
-    public static final int CSB_CC_FAULT_ADDRESS = 250;
-    /** CSB completion extension: the request terminated (output may be modified, counts invalid). */
-    public static final int CSB_CE_TERMINATION = 0x40;
 
     /**
      * The parts of a faulted coprocessor request block that the fault path reads (icswx.h layout): the CCW
