@@ -132,7 +132,9 @@ public record PlatformConfig(List<SystemConfig> systems, List<PartitionSpec> par
      * @param updateContinuation    what a device-tree update sequence begun on another system gets
      * @param configureConnectorDelayStatus status ibm,configure-connector answers once before each step: 0 = none,
      *                              -2 (busy, call again) or 9900..9905 (extended delay)
-     * @param suspendBlockingStates the window states that make ibm,suspend-me refuse (every state by default)
+     * @param suspendBlockingStates the window states that make ibm,suspend-me refuse (every state by default). A
+     *                              MODIFY_IN_PROCESS window never does: the vCPU inside its modify is not parked in
+     *                              H_JOIN, so ibm,suspend-me answers -9005 before it looks at windows
      * @param creditHoldingStates   the window states whose credits count against the target at allocation
      * @param vasMappingsChangeAtMigrate the hypervisor changes the VAS mappings when a migration starts, before the
      *                              OS hears of it: every paste fails until the migration ends (default false)
