@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
 @Command(name = "lparemu", mixinStandardHelpOptions = true, version = "lparemu 0.1.0 (protocol v1)",
         description = "Userspace emulator of an IBM PowerVM partition: PAPR hypervisor daemon, guest kernel, "
                 + "control client.",
-        subcommands = {ServeCommand.class, CtlCommand.class, GuestCommand.class, DemoCommand.class, KernelCommand.class,
+        subcommands = {ServeCommand.class, CtlCommand.class, GuestCommand.class, DemoCommand.class, ExploreCommand.class,
+                KernelCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LparemuCli implements Callable<Integer> {
 

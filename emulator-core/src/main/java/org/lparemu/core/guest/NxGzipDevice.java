@@ -245,11 +245,11 @@ public final class NxGzipDevice {
         long address;
         w.mmapMutex.lock();
         try {
-            if (!w.active()) {
+            if (!w.activeLocked()) {
                 pastesFailed.incrementAndGet();
                 return false;
             }
-            address = w.pasteAddress();
+            address = w.pasteAddressLocked();
         } finally {
             w.mmapMutex.unlock();
         }

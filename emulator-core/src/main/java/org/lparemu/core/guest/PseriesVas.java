@@ -1101,7 +1101,8 @@ public final class PseriesVas {
             for (VasWindow w : lists.get(c.type)) {
                 w.mmapMutex.lock();
                 try {
-                    ws.add(new WindowSnapshot(w.serial(), w.winId(), w.winType(), w.status(), w.pasteAddress(), w.pid(), w.task()));
+                    ws.add(new WindowSnapshot(w.serial(), w.winIdLocked(), w.winTypeLocked(), w.statusLocked(),
+                            w.pasteAddressLocked(), w.pid(), w.task()));
                 } finally {
                     w.mmapMutex.unlock();
                 }

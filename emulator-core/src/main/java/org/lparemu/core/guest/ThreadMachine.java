@@ -658,6 +658,10 @@ public final class ThreadMachine implements Machine {
 
         @Override
         public void lock() {
+            if (lock.isHeldByCurrentThread()) {
+                // A kernel mutex is not recursive: on Linux the task would wait for itself forever.
+                throw new IllegalStateException("recursive locking of " + name + " by " + current.get().name);
+            }
             preemptionPoint();
             if (!lock.tryLock()) {
                 TaskState t = current.get();
@@ -742,6 +746,9 @@ public final class ThreadMachine implements Machine {
         @Override
         public void lock() {
             TaskState t = current.get();
+            if (lock.isHeldByCurrentThread()) {
+                throw new IllegalStateException("recursive locking of spinlock " + name + " by " + t.name);
+            }
             t.preemptCount++;
             if (!lock.tryLock()) {
                 tracer.tracepoint(t.cpu, "lock_contended[" + name + "]", t.name + " spins for " + ownerTask);

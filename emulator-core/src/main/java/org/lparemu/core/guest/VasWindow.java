@@ -127,6 +127,33 @@ public final class VasWindow {
         return (status() & PseriesVas.CLOSED_MASK) == 0;
     }
 
+    // --- Reads for a caller that already holds mmapMutex (a kernel mutex is not recursive).
+
+    @GuardedBy("mmapMutex")
+    long winIdLocked() {
+        return winId;
+    }
+
+    @GuardedBy("mmapMutex")
+    long pasteAddressLocked() {
+        return pasteAddress;
+    }
+
+    @GuardedBy("mmapMutex")
+    int statusLocked() {
+        return status;
+    }
+
+    @GuardedBy("mmapMutex")
+    int winTypeLocked() {
+        return winType;
+    }
+
+    @GuardedBy("mmapMutex")
+    boolean activeLocked() {
+        return (status & PseriesVas.CLOSED_MASK) == 0;
+    }
+
     // --- Mutators: callers hold the owning PseriesVas's vasPseriesMutex; these take mmapMutex themselves.
 
     /** Records a fresh hypervisor allocation's return values. Caller holds vasPseriesMutex. */

@@ -69,7 +69,7 @@ final class HypervisorCalls {
     /** Builds the GetState view. Caller holds the partition lock. */
     @GuardedBy("p.lock")
     static PartitionView viewLocked(Partition p, List<PartitionView.EventView> events,
-                                    List<PartitionView.ConnectionView> connections) {
+                                    List<PartitionView.ConnectionView> connections, boolean withTree) {
         List<PartitionView.WindowView> windows = new ArrayList<>();
         for (VasWindow w : p.windows.values()) {
             windows.add(w.view());
@@ -82,7 +82,7 @@ final class HypervisorCalls {
                         sys.maxLparCredits(), p.usedCreditsLocked(Vas.WIN_TYPE_DEFAULT)));
         return new PartitionView(p.spec, p.system.name(), windows, credits,
                 p.migration == null ? null : p.migration.view(), p.deviceTree.generation(), events, p.latestReport,
-                p.suspended, connections, List.copyOf(p.joined.keySet()), p.deviceTree.copy(), p.vcpus.views(),
+                p.suspended, connections, List.copyOf(p.joined.keySet()), withTree ? p.deviceTree.copy() : null, p.vcpus.views(),
                 p.callsRefused.get());
     }
 }

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 import org.lparemu.core.fault.FaultPlan;
 import org.lparemu.core.fault.FaultRule;
 import org.lparemu.core.fault.Holds;
@@ -71,14 +72,28 @@ public final class Platform implements AutoCloseable, OperatorActions {
 
     /** A platform using the given executor (tests pass a manual or shared one); it is not shut down here. */
     public Platform(PlatformConfig config, ScheduledExecutorService executor) {
-        this(config, executor, false);
+        this(config, executor, false, System::nanoTime);
+    }
+
+    /**
+     * A platform whose timers run on {@code executor} and whose trace's time base is {@code nanoClock}: a
+     * simulation passes its scheduler and virtual clock, so that everything the platform does is a function of the
+     * schedule. Neither is shut down here.
+     */
+    public Platform(PlatformConfig config, ScheduledExecutorService executor, LongSupplier nanoClock) {
+        this(config, executor, false, nanoClock);
     }
 
     private Platform(PlatformConfig config, ScheduledExecutorService executor, boolean ownsExecutor) {
+        this(config, executor, ownsExecutor, System::nanoTime);
+    }
+
+    private Platform(PlatformConfig config, ScheduledExecutorService executor, boolean ownsExecutor,
+                     LongSupplier nanoClock) {
         this.config = config;
         this.executor = executor;
         this.ownsExecutor = ownsExecutor;
-        this.trace = new TraceRing(config.limits().traceCapacity());
+        this.trace = new TraceRing(config.limits().traceCapacity(), nanoClock);
         this.faults = new FaultPlan(config.limits().maxFaultRules());
         this.holds = new Holds(config.limits().maxParkedHolds());
         int i = 0;
@@ -164,7 +179,7 @@ public final class Platform implements AutoCloseable, OperatorActions {
                     "vcpus " + spec.vcpus() + " cores " + spec.cores() + " on " + system.name());
             LOG.info("partition {} created on {} ({} vcpus, {} cores)", spec.name(), system.name(), spec.vcpus(),
                     spec.cores());
-            return view(p);
+            return view(p, true);
         }
     }
 
@@ -214,7 +229,7 @@ public final class Platform implements AutoCloseable, OperatorActions {
     public List<PartitionView.Summary> listPartitions() {
         List<PartitionView.Summary> out = new ArrayList<>();
         for (Partition p : partitions.values()) {
-            PartitionView v = view(p);
+            PartitionView v = view(p, true);
             out.add(new PartitionView.Summary(p.name, v.system(), v.spec().vcpus(), v.spec().cores(),
                     v.windows().size(), v.migration() == null ? VasiState.INVALID : v.migration().vasiState(),
                     v.connections().size()));
@@ -224,10 +239,18 @@ public final class Platform implements AutoCloseable, OperatorActions {
     }
 
     public PartitionView getState(String name) {
-        return view(partition(name));
+        return view(partition(name), true);
     }
 
-    private PartitionView view(Partition p) {
+    /**
+     * The partition's state without its device tree ({@link PartitionView#deviceTree()} is null): what a check
+     * after every step of a simulation reads, where copying the tree would be most of the cost.
+     */
+    public PartitionView getStateWithoutTree(String name) {
+        return view(partition(name), false);
+    }
+
+    private PartitionView view(Partition p, boolean withTree) {
         p.lock.lock();
         try {
             List<PartitionView.EventView> pendingEvents = new ArrayList<>();
@@ -240,7 +263,7 @@ public final class Platform implements AutoCloseable, OperatorActions {
                 conns.add(new PartitionView.ConnectionView(s.id(), s.clientName(), s.sink().remote(),
                         s.receivesEvents(), s.callsInFlight()));
             }
-            return HypervisorCalls.viewLocked(p, pendingEvents, conns);
+            return HypervisorCalls.viewLocked(p, pendingEvents, conns, withTree);
         } finally {
             p.lock.unlock();
         }

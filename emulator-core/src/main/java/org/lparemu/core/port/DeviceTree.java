@@ -248,7 +248,10 @@ public final class DeviceTree {
         }
     }
 
-    /** An independent copy with the same generation. */
+    /**
+     * An independent copy with the same generation. Property values are shared, not cloned: a tree never writes
+     * into a value it holds (a set stores a clone of its argument, {@link Node#property} hands out a clone).
+     */
     public DeviceTree copy() {
         DeviceTree t = new DeviceTree();
         t.byPath.clear();
@@ -256,7 +259,7 @@ public final class DeviceTree {
         for (Node n : byPath.values()) {
             Node c = new Node(n.path, n.phandle, n.drcIndex);
             for (Map.Entry<String, byte[]> p : n.properties.entrySet()) {
-                c.properties.put(p.getKey(), p.getValue().clone());
+                c.properties.put(p.getKey(), p.getValue());
             }
             t.byPath.put(c.path, c);
             t.byPhandle.put(c.phandle, c);

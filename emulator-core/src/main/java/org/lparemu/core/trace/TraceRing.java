@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 
 /**
@@ -75,7 +76,7 @@ public final class TraceRing {
     /** Default size of the text ring, in chars per record of capacity. */
     static final int TEXT_CHARS_PER_RECORD = 8;
     static final int MIN_TEXT_CHARS = 1 << 16;
-    private static final int TEXT_CHUNK_SHIFT = 16;
+    private static final int TEXT_CHUNK_SHIFT = 13;
     static final int TEXT_CHUNK = 1 << TEXT_CHUNK_SHIFT;
     /** A slot stores a text position in 48 bits (next to a 16-bit length). */
     private static final long TEXT_POS_MASK = (1L << 48) - 1;
@@ -89,7 +90,7 @@ public final class TraceRing {
     private static final int W_VAR = 5;
     private static final int VAR_WORDS = 9;
     static final int STRIDE = W_VAR + VAR_WORDS;
-    private static final int SEG_SHIFT = 12;
+    private static final int SEG_SHIFT = 9;
     static final int SEG_SLOTS = 1 << SEG_SHIFT;
     private static final int SEG_MASK = SEG_SLOTS - 1;
 
@@ -134,6 +135,7 @@ public final class TraceRing {
     private final int nameLimit;
     private volatile Names names;
     private final AtomicLong nextSeq = new AtomicLong(1);
+    private final LongSupplier clock;
     private final long originNanos;
     /** Records below this seq were cleared by {@link #clear()}. */
     private volatile long floorSeq = 1;
@@ -149,8 +151,16 @@ public final class TraceRing {
             "", 0);
 
     public TraceRing(int capacity) {
+        this(capacity, System::nanoTime);
+    }
+
+    /**
+     * A ring whose time base is {@code clock} (nanoseconds, monotonic): a simulation passes its virtual clock so that
+     * a run's trace is a function of its schedule alone.
+     */
+    public TraceRing(int capacity, LongSupplier clock) {
         this(capacity, DEFAULT_NAME_LIMIT, (int) Math.min(Math.max((long) capacity * TEXT_CHARS_PER_RECORD,
-                MIN_TEXT_CHARS), 1 << 28));
+                MIN_TEXT_CHARS), 1 << 28), clock);
     }
 
     /**
@@ -158,6 +168,10 @@ public final class TraceRing {
      * @param textChars size of the text ring (at least 4 times {@value #MAX_TEXT_CHARS} + 4 chars)
      */
     TraceRing(int capacity, int nameLimit, int textChars) {
+        this(capacity, nameLimit, textChars, System::nanoTime);
+    }
+
+    private TraceRing(int capacity, int nameLimit, int textChars, LongSupplier clock) {
         if (capacity < 16) {
             throw new IllegalArgumentException("trace capacity must be at least 16, got " + capacity);
         }
@@ -176,7 +190,8 @@ public final class TraceRing {
         this.textChunks = new char[(textChars + TEXT_CHUNK - 1) >>> TEXT_CHUNK_SHIFT][];
         this.nameLimit = nameLimit;
         this.names = new Names(0, nameLimit);
-        this.originNanos = System.nanoTime();
+        this.clock = clock;
+        this.originNanos = clock.getAsLong();
     }
 
     public int capacity() {
@@ -185,7 +200,7 @@ public final class TraceRing {
 
     /** Nanoseconds since this ring was created (the trace's time base). */
     public long now() {
-        return System.nanoTime() - originNanos;
+        return clock.getAsLong() - originNanos;
     }
 
     /** The seq the next record will get. */
