@@ -1,5 +1,6 @@
 package org.lparemu.core.guest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -56,8 +57,13 @@ public final class GuestKernel implements AutoCloseable {
     private final Machine.Workqueue drmgr;
     private final Machine.Workqueue dlparWorker;
     private final Machine.Workqueue kreport;
-    /** The threaded half of the VAS fault interrupts ({@code irq/<n>-vas-win} in the kernel). */
-    private final Machine.Workqueue irqThread;
+    /**
+     * The threaded half of the VAS fault interrupts ({@code irq/<n>-vas-win} in the kernel), started by the first
+     * fault interrupt: a guest that never sees one has no such task, so the schedules a simulation explores are
+     * those of the tasks the scenario needs.
+     */
+    @GuardedBy("this")
+    private Machine.Workqueue irqThread;
 
     /** rtasd's event scan, when the firmware offers event-scan (PRRNs then arrive as event logs too); else null. */
     private volatile RtasEventScan eventScan;
@@ -75,7 +81,6 @@ public final class GuestKernel implements AutoCloseable {
         this.drmgr = machine.workqueue("drmgr");
         this.dlparWorker = machine.workqueue("dlpar");
         this.kreport = machine.workqueue("kreport");
-        this.irqThread = machine.workqueue("irq/vas-fault");
         this.deviceTree = new GuestDeviceTree(bootInfo.deviceTree());
         this.dtUpdate = new DeviceTreeUpdate(calls, deviceTree);
         this.vas = new PseriesVas(calls, config.vasPolicy(), errors);
@@ -138,7 +143,12 @@ public final class GuestKernel implements AutoCloseable {
                 ack(e.eventId(), Errno.ENOENT.negative(), "no handler for irq " + i.irq());
                 return;
             }
-            submit(irqThread, e, () -> new Outcome(0, "irq " + i.irq() + ": "
+            Machine.Workqueue irq = irqThread();
+            if (irq == null) {
+                LOG.debug("guest closed; event {} dropped", e);
+                return;
+            }
+            submit(irq, e, () -> new Outcome(0, "irq " + i.irq() + ": "
                     + vas.pseriesVasFaultThreadFn(w) + " fault(s) of window " + w.winId() + " processed"));
         } else if (e instanceof PlatformEvent.ReportRequest r) {
             submit(kreport, e, () -> {
@@ -304,11 +314,24 @@ public final class GuestKernel implements AutoCloseable {
         if (scan != null) {
             scan.close();
         }
-        for (Machine.Workqueue wq : List.of(drmgr, dlparWorker, kreport, irqThread)) {
+        for (Machine.Workqueue wq : List.of(drmgr, dlparWorker, kreport)) {
             wq.shutdown();
+        }
+        synchronized (this) {
+            if (irqThread != null) {
+                irqThread.shutdown();
+            }
         }
         prrn.close();
         machine.close();
+    }
+
+    /** The IRQ thread, started on first use; null once the guest is closed. */
+    private synchronized Machine.Workqueue irqThread() {
+        if (irqThread == null && !closed) {
+            irqThread = machine.workqueue("irq/vas-fault");
+        }
+        return closed ? null : irqThread;
     }
 
     private static String errnoName(int rc) {
