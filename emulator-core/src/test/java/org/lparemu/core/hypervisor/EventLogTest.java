@@ -92,13 +92,17 @@ class EventLogTest {
         kernel = GuestKernel.boot(new InProcessPort(rig.platform, "lpar1"), new GuestConfig(VasPolicy.UPSTREAM,
                 PrrnPolicy.DRAIN_BEFORE_SUSPEND, new SystemGuestClock(0.001), "event-log"));
         assertNotNull(kernel.eventScan(), "the guest scans because the firmware asks it to");
-        long since = rig.platform.trace().nextSeq();
-        rig.platform.prrn("lpar1", List.of(DeviceTreeChange.setProperty(VTY, "compatible",
-                DeviceTree.string("hvterm2"))));
-        Rig.await(rig.platform.trace().await("lpar1", since,
-                t -> t.kind() == TraceKind.GUEST && t.name().equals("dt_update_end[prrn]")));
-        assertArrayEquals(DeviceTree.string("hvterm2"), kernel.deviceTree().property(VTY, "compatible"));
-        assertEquals(1, kernel.eventScan().prrnLogs());
-        assertEquals(1, kernel.prrn().handled());
+        for (String value : List.of("hvterm2", "hvterm3")) {
+            long since = rig.platform.trace().nextSeq();
+            rig.platform.prrn("lpar1", List.of(DeviceTreeChange.setProperty(VTY, "compatible",
+                    DeviceTree.string(value))));
+            Rig.await(rig.platform.trace().await("lpar1", since,
+                    t -> t.kind() == TraceKind.GUEST && t.name().equals("dt_update_end[prrn]")));
+            assertArrayEquals(DeviceTree.string(value), kernel.deviceTree().property(VTY, "compatible"));
+        }
+        assertEquals(2, kernel.eventScan().prrnLogs(), "each log is handed over before its update runs");
+        // rtasd counts a PRRN handled just after its update's end tracepoint; it handles PRRNs one at a time, so
+        // the first was counted before the second's update began. The second's count may still be on its way.
+        assertTrue(kernel.prrn().handled() >= 1, "handled " + kernel.prrn().handled());
     }
 }
