@@ -21,11 +21,11 @@ import java.util.TreeSet;
  * Hypervisor work (the event queue) takes part like a task with a priority of its own.
  */
 public final class Strategies {
-    private Strategies() {
-    }
-
     /** The names {@link #of} accepts. */
     public static final List<String> NAMES = List.of("random", "pct", "pos");
+
+    private Strategies() {
+    }
 
     /** A strategy by name, for one run. */
     public static Strategy of(String name, long seed, int depth, int expectedSteps) {
