@@ -7,6 +7,9 @@ import org.lparemu.bench.figures.B3InProcessLifecycles;
 import org.lparemu.bench.figures.B4Scale;
 import org.lparemu.bench.figures.B5MigrationCost;
 import org.lparemu.bench.figures.B6RaceReproduction;
+import org.lparemu.bench.figures.B7Detection;
+import org.lparemu.bench.figures.B8Throughput;
+import org.lparemu.bench.figures.B9Replay;
 import org.lparemu.bench.figures.InProcessDispatchCost;
 
 /**
@@ -25,6 +28,9 @@ public final class Figures {
                 new B4Scale(),
                 new B5MigrationCost(),
                 new B6RaceReproduction(),
+                new B7Detection(),
+                new B8Throughput(),
+                new B9Replay(),
                 new InProcessDispatchCost());
     }
 

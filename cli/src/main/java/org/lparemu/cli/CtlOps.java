@@ -272,6 +272,9 @@ final class CtlOps {
                         sb.append(rep.getViolationsCount()).append(" violation(s); ").append(rep.getPartitionsChecked())
                                 .append(" partition(s) checked, ").append(rep.getGuestReportsCompared())
                                 .append(" against a guest report");
+                        for (String busy : rep.getNotQuiescentList()) {
+                            sb.append("\nnot quiescent: ").append(busy);
+                        }
                         return sb.toString();
                     });
             // A check that finds violations exits 4 so scripts can tell it from a failed request.

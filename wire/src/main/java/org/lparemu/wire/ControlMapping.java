@@ -121,7 +121,8 @@ public final class ControlMapping {
 
     public static org.lparemu.proto.v1.InvariantReport toProto(InvariantReport r) {
         org.lparemu.proto.v1.InvariantReport.Builder b = org.lparemu.proto.v1.InvariantReport.newBuilder()
-                .setPartitionsChecked(r.partitionsChecked()).setGuestReportsCompared(r.guestReportsCompared());
+                .setPartitionsChecked(r.partitionsChecked()).setGuestReportsCompared(r.guestReportsCompared())
+                .addAllNotQuiescent(r.notQuiescent());
         for (Violation v : r.violations()) {
             b.addViolations(org.lparemu.proto.v1.Violation.newBuilder().setName(v.name()).setLocation(v.location())
                     .setDetail(v.detail()).setOracle(v.oracle()));

@@ -184,7 +184,8 @@ public final class ProtoMapping {
                 .setSeq(r.seq()).setMigrationsOk(r.migrationsOk()).setMigrationsFailed(r.migrationsFailed())
                 .putAllErrorsByErrno(r.errorsByErrno()).setInReplyToEvent(r.inReplyToEvent())
                 .setVasPolicy(nz(r.vasPolicy())).setPrrnPolicy(nz(r.prrnPolicy())).setPastesOk(r.pastesOk())
-                .setPastesFailed(r.pastesFailed()).setPrrnHandled(r.prrnHandled()).setPrrnFailed(r.prrnFailed());
+                .setPastesFailed(r.pastesFailed()).setPrrnHandled(r.prrnHandled()).setPrrnFailed(r.prrnFailed())
+                .setBusyTasks(r.busyTasks());
         for (GuestReport.Credits c : r.credits()) {
             b.addCredits(GuestCredits.newBuilder().setWinType(c.winType()).setCreditsTotal(c.creditsTotal())
                     .setCreditsUsed(c.creditsUsed()).setWindowsOpen(c.windowsOpen())
@@ -214,7 +215,8 @@ public final class ProtoMapping {
         return new GuestReport(r.getSeq(), credits, r.getMigrationsOk(), r.getMigrationsFailed(),
                 new LinkedHashMap<>(r.getErrorsByErrnoMap()), windows,
                 r.hasDeviceTree() ? fromProto(r.getDeviceTree()) : null, r.getInReplyToEvent(), r.getVasPolicy(),
-                r.getPrrnPolicy(), r.getPastesOk(), r.getPastesFailed(), r.getPrrnHandled(), r.getPrrnFailed());
+                r.getPrrnPolicy(), r.getPastesOk(), r.getPastesFailed(), r.getPrrnHandled(), r.getPrrnFailed(),
+                r.getBusyTasks());
     }
 
     // events

@@ -199,9 +199,13 @@ public final class GuestKernel implements AutoCloseable {
      * The guest's own view. Per credit type: total, used, listed (open), listed-and-closed, and as
      * {@code windowsInProgress} the windows an unfinished open has allocated in the hypervisor (for every
      * policy; under UPSTREAM this is what nr_open_wins_progress counts). Windows are the listed ones with their
-     * status bits; the device tree is a copy.
+     * status bits; the device tree is a copy. {@code busyTasks} counts the tasks inside a VAS path while the
+     * snapshot was taken: when it is not zero, the counters may legitimately disagree with the lists.
      */
     public GuestReport report(long inReplyToEvent) {
+        // Exits before entries: equal means no task was inside a VAS path when the snapshot began.
+        long exits = vas.pathExits();
+        long entries = vas.pathEntries();
         List<GuestReport.Credits> credits = new ArrayList<>();
         List<GuestReport.Window> windows = new ArrayList<>();
         for (PseriesVas.CapsSnapshot s : vas.snapshots()) {
@@ -211,9 +215,12 @@ public final class GuestKernel implements AutoCloseable {
                 windows.add(new GuestReport.Window(w.winId(), w.winType(), w.status(), w.pasteAddress(), w.pid(), w.task()));
             }
         }
+        // Inside at the start, plus entered during the snapshot.
+        long busy = (entries - exits) + (vas.pathEntries() - entries);
         return new GuestReport(reportSeq.incrementAndGet(), credits, mobility.migrationsOk(), mobility.migrationsFailed(),
                 errors.snapshot(), windows, deviceTree.snapshot(), inReplyToEvent, config.vasPolicy().name(),
-                config.prrnPolicy().name(), nxGzip.pastesOk(), nxGzip.pastesFailed(), prrn.handled(), prrn.failed());
+                config.prrnPolicy().name(), nxGzip.pastesOk(), nxGzip.pastesFailed(), prrn.handled(), prrn.failed(),
+                (int) Math.min(Integer.MAX_VALUE, busy));
     }
 
     /**

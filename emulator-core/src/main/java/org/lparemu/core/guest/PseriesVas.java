@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
@@ -122,6 +123,13 @@ public final class PseriesVas {
     // --- Immutable after construction.
 
     private final KernelCalls calls;
+    /**
+     * Entries into and exits from the VAS paths (open, close, migration handler, DLPAR reconfiguration): not kernel
+     * state but lparemu's instrumentation, which tells a report taken while a task is inside one (when the counters
+     * legitimately disagree with the lists) from a quiescent one.
+     */
+    private final AtomicLong pathEntries = new AtomicLong();
+    private final AtomicLong pathExits = new AtomicLong();
     private final Machine machine;
     private final VasPolicy policy;
     /** Shared-processor partitions get credits from entitlement; the DLPAR notifier ignores them. */
@@ -561,14 +569,14 @@ public final class PseriesVas {
      */
     public VasWindow allocateWindow(int vasId, long flags, int pid) throws VasException {
         VasException[] failed = new VasException[1];
-        VasWindow w = machine.onCpu(() -> {
+        VasWindow w = inPath(() -> machine.onCpu(() -> {
             try {
                 return allocateWindowOnCpu(vasId, flags, pid);
             } catch (VasException e) {
                 failed[0] = e;
                 return null;
             }
-        });
+        }));
         if (failed[0] != null) {
             throw failed[0];
         }
@@ -754,7 +762,7 @@ public final class PseriesVas {
      * @return 0, or -EIO when the deallocate hcall failed (the window then stays listed, as in the kernel)
      */
     public int deallocateWindow(VasWindow win) {
-        return machine.onCpu(() -> deallocateWindowOnCpu(win));
+        return inPath(() -> machine.onCpu(() -> deallocateWindowOnCpu(win)));
     }
 
     private int deallocateWindowOnCpu(VasWindow win) {
@@ -869,7 +877,7 @@ public final class PseriesVas {
      * @return 0, -EINVAL for an unknown type, or the reconfig error
      */
     public int reconfigCapabilities(int type, int newCreds) {
-        return machine.onCpu(() -> reconfigCapabilitiesOnCpu(type, newCreds));
+        return inPath(() -> machine.onCpu(() -> reconfigCapabilitiesOnCpu(type, newCreds)));
     }
 
     private int reconfigCapabilitiesOnCpu(int type, int newCreds) {
@@ -899,7 +907,7 @@ public final class PseriesVas {
      * from the hypervisor and reconfigure to it. Nothing to do without copy/paste.
      */
     public int pseriesVasDlparCpu() {
-        return machine.onCpu(() -> pseriesVasDlparCpuOnCpu());
+        return inPath(() -> machine.onCpu(() -> pseriesVasDlparCpuOnCpu()));
     }
 
     private int pseriesVasDlparCpuOnCpu() {
@@ -947,7 +955,7 @@ public final class PseriesVas {
      * handler, flag included, runs under the mutex, and SUSPEND waits for nothing.
      */
     public int migrationHandler(MigrationAction action) {
-        return machine.onCpu(() -> migrationHandlerOnCpu(action));
+        return inPath(() -> machine.onCpu(() -> migrationHandlerOnCpu(action)));
     }
 
     private int migrationHandlerOnCpu(MigrationAction action) {
@@ -1072,6 +1080,25 @@ public final class PseriesVas {
 
     // ------------------------------------------------------------------------------------------------------------
     // Views
+
+    private <T> T inPath(Supplier<T> body) {
+        pathEntries.incrementAndGet();
+        try {
+            return body.get();
+        } finally {
+            pathExits.incrementAndGet();
+        }
+    }
+
+    /** Tasks that entered a VAS path so far (see {@link #pathExits}). */
+    public long pathEntries() {
+        return pathEntries.get();
+    }
+
+    /** Tasks that left a VAS path so far: read before {@link #pathEntries}, equal means none was inside. */
+    public long pathExits() {
+        return pathExits.get();
+    }
 
     public VasPolicy policy() {
         return policy;

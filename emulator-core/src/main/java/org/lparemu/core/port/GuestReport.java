@@ -10,7 +10,12 @@ import java.util.Map;
 public record GuestReport(long seq, List<Credits> credits, long migrationsOk, long migrationsFailed,
                           Map<String, Long> errorsByErrno, List<Window> windows, DeviceTree deviceTree,
                           long inReplyToEvent, String vasPolicy, String prrnPolicy, long pastesOk,
-                          long pastesFailed, long prrnHandled, long prrnFailed) {
+                          long pastesFailed, long prrnHandled, long prrnFailed, int busyTasks) {
+
+    /** No guest task was inside a VAS path while the report was taken: the quiescent-only checks apply. */
+    public boolean quiescent() {
+        return busyTasks == 0;
+    }
 
     /** One credit type as the guest counts it (vascaps[winType]). */
     public record Credits(int winType, int creditsTotal, int creditsUsed, int windowsOpen, int windowsClosed,

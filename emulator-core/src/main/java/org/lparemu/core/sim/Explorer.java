@@ -125,6 +125,14 @@ public final class Explorer implements AutoCloseable {
 
     /** Runs a campaign; {@code progress} is called after every run. */
     public Report explore(Campaign c, Consumer<Progress> progress) {
+        return explore(c, progress, false);
+    }
+
+    /**
+     * Runs a campaign, stopping after the first failing run when {@code stopAtFirst} (then {@link Report#runs} is
+     * the number of executions the strategy needed to find it).
+     */
+    public Report explore(Campaign c, Consumer<Progress> progress, boolean stopAtFirst) {
         long start = System.nanoTime();
         long deadline = c.timeBudgetMillis() > 0 ? start + c.timeBudgetMillis() * 1_000_000L : Long.MAX_VALUE;
         int k = expectedSteps(c.scenario(), c.vasPolicy(), c.prrnPolicy());
@@ -151,6 +159,9 @@ public final class Explorer implements AutoCloseable {
                 }
             }
             progress.accept(new Progress(runs, failed, outcomes.size(), System.nanoTime() - start));
+            if (stopAtFirst && first != null) {
+                break;
+            }
         }
         RunResult shrunk = first != null && c.shrink()
                 ? shrink(c.scenario(), c.vasPolicy(), c.prrnPolicy(), first, DEFAULT_SHRINK_BUDGET) : null;
