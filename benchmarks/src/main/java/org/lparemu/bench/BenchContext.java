@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.bench.report.FigureResult;
 import org.lparemu.bench.report.Report;
+import org.lparemu.cli.ProgressLine;
 
 /**
  * What a figure runs with: the sizes, the CPU placement it is measured under, a progress log, and a way to
@@ -26,6 +27,8 @@ public final class BenchContext {
     private final boolean child;
     private final PrintStream log;
     private final long startNanos = System.nanoTime();
+    /** The run's progress line at a terminal (erased around each log line), or null. */
+    private ProgressLine progress;
 
     /**
      * @param pinnedChildAllowed whether {@link #runPinned} may start a pinned child JVM
@@ -60,8 +63,19 @@ public final class BenchContext {
 
     public void log(String format, Object... args) {
         double t = (System.nanoTime() - startNanos) / 1e9;
+        if (progress != null) {
+            progress.clear();
+        }
         log.printf(Locale.ROOT, "[%7.1fs] %s%n", t, String.format(Locale.ROOT, format, args));
         log.flush();
+        if (progress != null) {
+            progress.redraw();
+        }
+    }
+
+    /** Shows the run's progress on {@code line}, kept clear of the log lines. */
+    public void progress(ProgressLine line) {
+        this.progress = line;
     }
 
     /** True when {@code taskset} exists and child JVMs may be started. */

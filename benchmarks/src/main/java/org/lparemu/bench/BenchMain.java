@@ -2,7 +2,9 @@ package org.lparemu.bench;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
+import java.io.OutputStreamWriter;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,6 +26,7 @@ import org.lparemu.bench.report.FigureResult;
 import org.lparemu.bench.report.Machine;
 import org.lparemu.bench.report.Report;
 import org.lparemu.bench.wire.Workload;
+import org.lparemu.cli.ProgressLine;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -138,7 +141,13 @@ public final class BenchMain {
             ctx.log("lparemu benchmarks, %s mode, %d cores, %s; workload %s; load average %s", o.sizes().name(),
                     report.machine.cores(), report.machine.jdk(), Workload.CURRENT, report.loadAverageAtStart);
             warnIfBusy(ctx, report.loadAverageAtStart, report.machine.cores());
-            for (Figure f : selected(o)) {
+            // At a terminal, a line under the log says which figure of how many is running; never in a pipe or CI.
+            ProgressLine progress = ProgressLine.forTerminal(
+                    new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8)), false);
+            ctx.progress(progress);
+            List<Figure> figures = selected(o);
+            for (Figure f : figures) {
+                progress.update(report.figures.size(), figures.size(), f.id() + ": " + f.title());
                 long f0 = System.nanoTime();
                 long[] gc0 = gc();
                 ctx.log("%s: %s", f.id(), f.title());
@@ -150,6 +159,7 @@ public final class BenchMain {
                 ctx.log("%s done in %.1f s (%d GCs, %.0f ms)", f.id(), r.wallSeconds, r.gcCount, r.gcMillis);
                 report.figures.add(r);
             }
+            progress.clear();
             report.notMeasured.addAll(Figures.notMeasured());
             report.wallSeconds = (System.nanoTime() - t0) / 1e9;
             report.loadAverageAtEnd = Machine.loadAverage();

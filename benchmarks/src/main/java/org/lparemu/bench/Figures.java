@@ -9,6 +9,7 @@ import org.lparemu.bench.figures.B5MigrationCost;
 import org.lparemu.bench.figures.B6RaceReproduction;
 import org.lparemu.bench.figures.B7Detection;
 import org.lparemu.bench.figures.B8Throughput;
+import org.lparemu.bench.figures.B10CleanCampaigns;
 import org.lparemu.bench.figures.B9Replay;
 import org.lparemu.bench.figures.InProcessDispatchCost;
 
@@ -31,6 +32,7 @@ public final class Figures {
                 new B7Detection(),
                 new B8Throughput(),
                 new B9Replay(),
+                new B10CleanCampaigns(),
                 new InProcessDispatchCost());
     }
 

@@ -65,7 +65,8 @@ class BenchmarkSmokeTest {
                         assertNotNull(v, what + " missing");
                         List<Double> runs = row.runs.get(c.key());
                         assertNotNull(runs, what + " has no runs");
-                        assertEquals(Sizes.SMOKE.runs(), runs.size(), what + " runs");
+                        // One value per interleaved round, or per seed or campaign (B7, B9, B10); never none.
+                        assertFalse(runs.isEmpty(), what + " runs");
                         if (c.mayBeZero()) {
                             // Counts a short stress run may legitimately not find (e.g. race reproductions).
                             assertTrue(Double.isFinite(v) && v >= 0, what + " = " + v);
@@ -77,7 +78,12 @@ class BenchmarkSmokeTest {
                 }
             }
             for (Ratio ratio : f.ratios) {
-                assertPositive(ratio.value(), f.id + " ratio " + ratio.name());
+                if (ratio.target() == 0 && "<=".equals(ratio.comparator())) {
+                    // A count that must stay at zero (livelocks, violations).
+                    assertTrue(Double.isFinite(ratio.value()) && ratio.value() >= 0, f.id + " ratio " + ratio.name());
+                } else {
+                    assertPositive(ratio.value(), f.id + " ratio " + ratio.name());
+                }
             }
         }
         FigureResult b1 = r.figures.stream().filter(f -> f.id.equals("B1")).findFirst().orElseThrow();

@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import org.lparemu.demo.Json;
 import org.lparemu.demo.Scenario;
 import org.lparemu.demo.Scenarios;
+import org.lparemu.demo.Verdicts;
 import org.lparemu.kernel.KernelColumns;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,10 +49,12 @@ final class DemoCommand implements Callable<Integer> {
     picocli.CommandLine.Model.CommandSpec spec;
 
     private PrintWriter out;
+    private ProgressLine progress;
 
     @Override
     public Integer call() throws Exception {
         out = spec.commandLine().getOut();
+        progress = ProgressLine.forTerminal(out, json);
         if (System.getProperty("lparemu.log.level.set") == null) {
             // The guest kernels' printk (e.g. "Target credits mismatch") is evidence, not noise, but the matrix
             // already carries it; --log-level WARN shows it.
@@ -84,15 +87,19 @@ final class DemoCommand implements Callable<Integer> {
         }
         List<Scenarios.Cell> cells = new ArrayList<>();
         Scenario current = null;
+        int total = (int) Scenarios.all().stream().filter(this::selected)
+                .mapToLong(s -> s.axis().policies.stream().filter(this::selected).count()).sum();
         for (Scenario s : Scenarios.all()) {
-            if (scenario != null && !s.id().equals(scenario)) {
+            if (!selected(s)) {
                 continue;
             }
             for (String p : s.axis().policies) {
-                if (policy != null && !p.equalsIgnoreCase(policy.replace('-', '_'))) {
+                if (!selected(p)) {
                     continue;
                 }
+                progress.update(cells.size(), total, s.id() + " under " + Scenarios.cliName(p));
                 Scenarios.Cell c = Scenarios.run(s, p, dir);
+                progress.clear();
                 cells.add(c);
                 if (!json) {
                     if (current != s) {
@@ -104,7 +111,10 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         if (kernels && (policy == null || policy.startsWith("linux-"))) {
-            for (KernelColumns.Column k : KernelColumns.run(scenario, line -> { })) {
+            progress.show("Linux's own vas.c and mobility.c: building and running the kernel columns");
+            List<KernelColumns.Column> columns = KernelColumns.run(scenario, line -> progress.show(line));
+            progress.clear();
+            for (KernelColumns.Column k : columns) {
                 if (policy != null && !policy.equals(k.name())) {
                     continue;
                 }
@@ -131,6 +141,14 @@ final class DemoCommand implements Callable<Integer> {
         return ok == cells.size() ? 0 : 1;
     }
 
+    private boolean selected(Scenario s) {
+        return scenario == null || s.id().equals(scenario);
+    }
+
+    private boolean selected(String p) {
+        return policy == null || p.equalsIgnoreCase(policy.replace('-', '_'));
+    }
+
     private void printCell(Scenarios.Cell c) {
         String mark = c.asExpected() ? "ok  " : "DIFF";
         String got = c.error() != null ? "ERROR " + c.error() : c.result().verdict();
@@ -149,7 +167,10 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** The compact matrix: rows scenarios, columns every policy seen. */
+    /**
+     * The compact matrix: rows scenarios, columns every policy seen; each cell is its outcome in a few words
+     * ({@link Verdicts#brief}), after "ok" when it is the expected outcome and "DIFF" when it is not.
+     */
     private void printGrid(List<Scenarios.Cell> cells) {
         Map<String, Map<String, String>> rows = new LinkedHashMap<>();
         List<String> columns = new ArrayList<>();
@@ -158,19 +179,38 @@ final class DemoCommand implements Callable<Integer> {
             if (!columns.contains(col)) {
                 columns.add(col);
             }
-            rows.computeIfAbsent(c.scenario().id(), k -> new LinkedHashMap<>()).put(col, c.asExpected() ? "ok" : "DIFF");
+            rows.computeIfAbsent(c.scenario().id(), k -> new LinkedHashMap<>()).put(col, gridCell(c));
+        }
+        Map<String, Integer> widths = new LinkedHashMap<>();
+        for (String col : columns) {
+            int w = col.length();
+            for (Map<String, String> r : rows.values()) {
+                w = Math.max(w, r.getOrDefault(col, "-").length());
+            }
+            widths.put(col, w);
         }
         out.println();
+        out.println("Outcomes in short (\"ok\": the expected outcome; \"DIFF\": not); the details are above.");
         StringBuilder head = new StringBuilder(String.format("%-34s", "scenario \\ policy"));
-        columns.forEach(col -> head.append(String.format(" %-21s", col)));
+        columns.forEach(col -> head.append("  ").append(pad(col, widths.get(col))));
         out.println(head.toString().stripTrailing());
         for (Map.Entry<String, Map<String, String>> r : rows.entrySet()) {
             StringBuilder line = new StringBuilder(String.format("%-34s", r.getKey()));
             for (String col : columns) {
-                line.append(String.format(" %-21s", r.getValue().getOrDefault(col, "-")));
+                line.append("  ").append(pad(r.getValue().getOrDefault(col, "-"), widths.get(col)));
             }
             out.println(line.toString().stripTrailing());
         }
+    }
+
+    /** "ok refused -9006 x5", "DIFF migrated", "DIFF error". */
+    static String gridCell(Scenarios.Cell c) {
+        String brief = c.error() != null ? "error" : Verdicts.brief(c.result().verdict());
+        return (c.asExpected() ? "ok " : "DIFF ") + brief;
+    }
+
+    private static String pad(String s, int width) {
+        return s + " ".repeat(Math.max(0, width - s.length()));
     }
 
     static String toJson(List<Scenarios.Cell> cells, Path dir, double seconds) {
@@ -185,6 +225,8 @@ final class DemoCommand implements Callable<Integer> {
                     .append(", \"expected\": ").append(Json.string(c.expected().verdict()))
                     .append(", \"why\": ").append(Json.string(c.expected().why()))
                     .append(", \"verdict\": ").append(c.result() == null ? "null" : Json.string(c.result().verdict()))
+                    .append(", \"brief\": ").append(c.result() == null ? "null"
+                            : Json.string(Verdicts.brief(c.result().verdict())))
                     .append(", \"evidence\": [");
             if (c.result() != null) {
                 List<String> ev = c.result().evidence();

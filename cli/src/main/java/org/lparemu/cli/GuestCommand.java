@@ -72,7 +72,7 @@ final class GuestCommand implements Callable<Integer> {
         try {
             return VasPolicy.valueOf(s.toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
-            throw new LparemuCli.CliException("unknown VAS policy '" + s + "' (pre-fix, upstream, hold-mutex)", 2);
+            throw new LparemuCli.CliException("unknown VAS policy '" + s + "' (pre-fix, upstream, v1-patch, hold-mutex)", 2);
         }
     }
 

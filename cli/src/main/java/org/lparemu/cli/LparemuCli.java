@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         description = "Userspace emulator of an IBM PowerVM partition: PAPR hypervisor daemon, guest kernel, "
                 + "control client.",
         subcommands = {ServeCommand.class, CtlCommand.class, GuestCommand.class, DemoCommand.class, ExploreCommand.class,
-                KernelCommand.class,
+                KernelCommand.class, TraceConvertCommand.class, ShellSupportCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LparemuCli implements Callable<Integer> {
 

@@ -12,6 +12,7 @@ import org.lparemu.core.hypervisor.Platform;
 import org.lparemu.core.hypervisor.PlatformConfig;
 import org.lparemu.server.LparemuServer;
 import org.lparemu.server.ServerSettings;
+import org.lparemu.server.trace.TraceFileWriter;
 import org.lparemu.wire.ConfigLoader;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -19,7 +20,8 @@ import picocli.CommandLine.Option;
 
 /** {@code lparemu serve}: runs the daemon until SIGTERM / SIGINT. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Run the hypervisor daemon (guest port + control port). Exits 0 on SIGTERM.")
+        description = "Run the hypervisor daemon (guest port + control port). Exits 0 on SIGTERM, after writing the "
+                + "rest of the trace file.")
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE",
             description = "Daemon configuration in protobuf text format (lparemu.v1.DaemonConfig). Default: the "
@@ -44,6 +46,27 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--io-threads", defaultValue = "1", description = "Netty IO threads (default ${DEFAULT-VALUE}).")
     int ioThreads;
 
+    @Option(names = "--metrics-port", paramLabel = "N", defaultValue = "-1",
+            description = "Serve Prometheus metrics at http://ADDR:N/metrics; 0 = ephemeral (default: no metrics).")
+    int metricsPort;
+
+    @Option(names = "--metrics-bind", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+            description = "Address the metrics endpoint binds to, whatever --bind is (default ${DEFAULT-VALUE}).")
+    String metricsBind;
+
+    @Option(names = "--trace-file", paramLabel = "FILE",
+            description = "Stream every trace record to FILE as JSON lines (lparemu.v1.TraceRecord); "
+                    + "'lparemu trace-convert FILE' makes Chrome JSON for Perfetto of it.")
+    Path traceFile;
+
+    @Option(names = "--trace-file-max-mb", paramLabel = "MB", defaultValue = "64",
+            description = "Rotate the trace file at this size: FILE becomes FILE.1, and so on (default ${DEFAULT-VALUE}).")
+    long traceFileMaxMb;
+
+    @Option(names = "--trace-file-keep", paramLabel = "N", defaultValue = "4",
+            description = "Rotated trace files kept, oldest deleted (default ${DEFAULT-VALUE}).")
+    int traceFileKeep;
+
     @Override
     public Integer call() throws Exception {
         if (System.getProperty("lparemu.log.level.set") == null) {
@@ -57,12 +80,26 @@ final class ServeCommand implements Callable<Integer> {
                 throw new LparemuCli.CliException("control token file " + tokenFile + " is empty", 2);
             }
         }
-        ServerSettings settings = new ServerSettings(InetAddress.getByName(bind), guestPort, controlPort, tok, ioThreads);
+        if (metricsPort < -1 || metricsPort > 65535) {
+            throw new LparemuCli.CliException("--metrics-port must be 0..65535, got " + metricsPort, 2);
+        }
+        ServerSettings settings = new ServerSettings(InetAddress.getByName(bind), guestPort, controlPort, tok, ioThreads)
+                .withMetrics(InetAddress.getByName(metricsBind), metricsPort);
+        if (traceFile != null) {
+            try {
+                settings = settings.withTraceFile(new TraceFileWriter.Settings(traceFile, traceFileMaxMb << 20,
+                        traceFileKeep));
+            } catch (IllegalArgumentException e) {
+                throw new LparemuCli.CliException(e.getMessage(), 2);
+            }
+        }
         Platform platform = new Platform(cfg);
         LparemuServer server = LparemuServer.start(platform, settings);
         // Scripts read this line to learn the ephemeral ports.
         System.out.println("lparemu listening guest=" + settings.bind().getHostAddress() + ":" + server.guestPort()
-                + " control=" + settings.bind().getHostAddress() + ":" + server.controlPort());
+                + " control=" + settings.bind().getHostAddress() + ":" + server.controlPort()
+                + (server.metricsPort() < 0 ? "" : " metrics=" + settings.metricsBind().getHostAddress() + ":"
+                        + server.metricsPort()));
         System.out.flush();
         CountDownLatch stop = new CountDownLatch(1);
         // SIGTERM / SIGINT: stop accepting, fail pending calls with SHUTTING_DOWN, flush logs, exit 0.

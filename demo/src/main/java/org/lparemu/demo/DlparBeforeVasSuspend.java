@@ -54,10 +54,10 @@ public final class DlparBeforeVasSuspend implements Scenario, Scenarios.Configur
 
     @Override
     public Expectation expected(String policy) {
-        if (policy.equals("UPSTREAM")) {
+        if (policy.equals("UPSTREAM") || policy.equals("V1_PATCH")) {
             return new Expectation("migrated; after core removal [A A C C]; after suspend [M M CM CM]; "
                     + "after resume [A A C C]; after core add [A A A A]; pastes [ok ok ok ok]; new open EINVAL; no leak",
-                    "v6.7+ sets migration_in_progress and queries the credits without vas_pseries_mutex, so the "
+                    "v6.7+ (and its v1) sets migration_in_progress and queries the credits without vas_pseries_mutex, so the "
                             + "DLPAR reconfiguration runs first and closes the two newest windows (NO_CRED_CLOSE); "
                             + "SUSPEND then adds MIGRATE_CLOSE to every window, RESUME clears only that bit (the "
                             + "two stay closed for lack of credits) and the core add reopens them: the design the "

@@ -27,7 +27,7 @@ public interface Scenario {
     /** The policy axis. */
     @SuppressWarnings("ImmutableEnumChecker") // the lists are List.of: unmodifiable
     enum Axis {
-        VAS(List.of("PRE_FIX", "UPSTREAM", "HOLD_MUTEX")),
+        VAS(List.of("PRE_FIX", "UPSTREAM", "V1_PATCH", "HOLD_MUTEX")),
         PRRN(List.of("UNSERIALIZED", "DT_MUTEX", "DRAIN_BEFORE_SUSPEND", "IGNORE"));
 
         public final List<String> policies;

@@ -58,6 +58,11 @@ public final class VasOpenVsMigration implements Scenario {
                     "migrated; suspend-me 0; open EBUSY; half-open window deallocated; no leak",
                     "v6.7+ (0cf72f7f14d1): SUSPEND waits for nr_open_wins_progress to drop to 0; the opener re-checks "
                             + "migration_in_progress after H_MODIFY, deallocates its window and fails with EBUSY.");
+            case "V1_PATCH" -> new Expectation(
+                    "migrated; suspend-me 0; open EBUSY; half-open window deallocated; no leak",
+                    "v1 of that fix (seed thread 004): SUSPEND sleeps on open_win_progress_wq until the atomic_t "
+                            + "nr_open_wins_progress reads 0; the opener's atomic_read of migration_in_progress under "
+                            + "the mutex sees the flag, deallocates, atomic_dec and wake_up: the same ending as v6.7+.");
             case "HOLD_MUTEX" -> new Expectation(
                     "migrated; suspend-me 0; open ok; window closed for migration and reopened; no leak",
                     "Nathan Lynch's alternative: the opener holds vas_pseries_mutex through H_MODIFY, so SUSPEND waits "

@@ -42,4 +42,11 @@ class ModuleArchitectureTest {
             .should().dependOnClassesThat().resideInAnyPackage("org.lparemu.wire..", "org.lparemu.client..",
                     "org.lparemu.server..", "org.lparemu.demo..", "org.lparemu.cli..", "org.lparemu.proto..")
             .because("emulator-core is the model the adapters translate to; it knows none of them");
+
+    @ArchTest
+    static final ArchRule noProductCodeDependsOnTheJunitExtension = noClasses().that().resideInAnyPackage(
+                    "org.lparemu.core..", "org.lparemu.wire..", "org.lparemu.client..", "org.lparemu.server..",
+                    "org.lparemu.demo..", "org.lparemu.cli..")
+            .should().dependOnClassesThat().resideInAPackage("org.lparemu.junit..")
+            .because("lparemu-junit is for test projects: JUnit must never reach the daemon or the runnable jar");
 }

@@ -44,7 +44,7 @@ class TidyTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
     private static final int MAX_LINE = 140;
     /** Modules whose product code may print: the command line and the tools. */
-    private static final Set<String> CONSOLE_MODULES = Set.of("cli", "benchmarks", "jcstress", "kernel-harness");
+    private static final Set<String> CONSOLE_MODULES = Set.of("cli", "benchmarks", "jcstress", "kernel-harness", "fray-bench");
 
     private static final Pattern SLEEP = Pattern.compile("\\bThread\\.sleep\\s*\\(");
     private static final Pattern LOGGER_FIELD = Pattern.compile(

@@ -10,6 +10,7 @@ import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
 import org.lparemu.core.hypervisor.Platform;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.server.guest.GuestHandler;
+import org.lparemu.server.metrics.CallMetrics;
 import org.lparemu.wire.BoundedVarint32FrameDecoder;
 
 /**
@@ -22,14 +23,17 @@ final class GuestServerInitializer extends ChannelInitializer<SocketChannel> {
     private final ChannelGroup channels;
     private final DistinctErrorLog errors;
     private final RateLimitedLog connectionLog;
+    /** Null when the daemon serves no metrics. */
+    private final CallMetrics metrics;
 
     GuestServerInitializer(Platform platform, ConnectionLimiter limiter, ChannelGroup channels, DistinctErrorLog errors,
-                           RateLimitedLog connectionLog) {
+                           RateLimitedLog connectionLog, CallMetrics metrics) {
         this.platform = platform;
         this.limiter = limiter;
         this.channels = channels;
         this.errors = errors;
         this.connectionLog = connectionLog;
+        this.metrics = metrics;
     }
 
     @Override
@@ -44,6 +48,6 @@ final class GuestServerInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("prepend", new ProtobufVarint32LengthFieldPrepender());
         p.addLast("encode", new ProtobufEncoder());
         p.addLast("session", new GuestHandler(platform, errors, connectionLog, limits.maxInFlightPerConnection(),
-                limits.helloTimeoutMs()));
+                limits.helloTimeoutMs(), metrics));
     }
 }

@@ -8,12 +8,18 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.core.hypervisor.Platform;
 import org.lparemu.server.control.ControlCommandAdapter;
+import org.lparemu.server.metrics.DaemonMetrics;
+import org.lparemu.server.trace.TraceFileWriter;
 import org.lparemu.wire.Transports;
 import org.lparemu.wire.Protocol;
 import org.slf4j.Logger;
@@ -49,6 +55,9 @@ public final class LparemuServer implements AutoCloseable {
     private final RateLimitedLog connectionLog = new RateLimitedLog(LOG);
     private final ConnectionLimiter limiter;
     private final ControlCommandAdapter control;
+    /** Null unless {@link ServerSettings#metricsPort()} asks for metrics. */
+    private final DaemonMetrics metrics;
+    private TraceFileWriter traceFile;
     /** Every accepted connection on both ports (a channel leaves the group when it closes). */
     private final ChannelGroup channels = new DefaultChannelGroup("lparemu-connections", GlobalEventExecutor.INSTANCE);
     private Channel guestChannel;
@@ -61,6 +70,18 @@ public final class LparemuServer implements AutoCloseable {
         this.group = Transports.group(settings.ioThreads(), "lparemu-io");
         this.limiter = new ConnectionLimiter(platform.config().limits().maxConnections());
         this.control = new ControlCommandAdapter(platform);
+        this.metrics = settings.metricsPort() == ServerSettings.NO_METRICS ? null
+                : new DaemonMetrics(platform, new DaemonMetrics.ServerState() {
+                    @Override
+                    public Map<String, Integer> connectionsByPort() {
+                        return LparemuServer.this.connectionsByPort();
+                    }
+
+                    @Override
+                    public Map<String, Long> framesRefused() {
+                        return errors.counts();
+                    }
+                });
     }
 
     /** Binds both ports and returns the running server. */
@@ -69,6 +90,7 @@ public final class LparemuServer implements AutoCloseable {
         try {
             s.bind();
         } catch (RuntimeException | InterruptedException e) {
+            s.closeExtras();
             s.group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
@@ -76,7 +98,18 @@ public final class LparemuServer implements AutoCloseable {
     }
 
     private void bind() throws InterruptedException {
-        guestChannel = bootstrap(new GuestServerInitializer(platform, limiter, channels, errors, connectionLog))
+        try {
+            if (settings.traceFile() != null) {
+                traceFile = TraceFileWriter.start(settings.traceFile(), platform.trace());
+            }
+            if (metrics != null) {
+                metrics.serve(settings.metricsBind(), settings.metricsPort());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        guestChannel = bootstrap(new GuestServerInitializer(platform, limiter, channels, errors, connectionLog,
+                metrics == null ? null : metrics.calls()))
                 .bind(new InetSocketAddress(settings.bind(), settings.guestPort())).sync().channel();
         controlChannel = bootstrap(new ControlServerInitializer(control, settings.controlToken(), limiter, channels,
                 errors, connectionLog))
@@ -117,6 +150,23 @@ public final class LparemuServer implements AutoCloseable {
         return platform;
     }
 
+    /** The port of the metrics endpoint, or -1 when the daemon serves no metrics. */
+    public int metricsPort() {
+        return metrics == null ? -1 : metrics.port();
+    }
+
+    /** Open connections by port ("guest", "control"). */
+    public Map<String, Integer> connectionsByPort() {
+        Map<String, Integer> out = new TreeMap<>(Map.of("guest", 0, "control", 0));
+        for (Channel ch : channels) {
+            String port = ch.attr(Connections.PORT).get();
+            if (port != null) {
+                out.merge(port, 1, Integer::sum);
+            }
+        }
+        return out;
+    }
+
     /** Distinct protocol errors seen so far, by kind. */
     public DistinctErrorLog errors() {
         return errors;
@@ -135,6 +185,15 @@ public final class LparemuServer implements AutoCloseable {
                     ch.config().isAutoRead(), ch.isWritable(), buf == null ? 0 : buf.totalPendingWriteBytes()));
         }
         return out;
+    }
+
+    private void closeExtras() {
+        if (metrics != null) {
+            metrics.close();
+        }
+        if (traceFile != null) {
+            traceFile.close();
+        }
     }
 
     /**
@@ -165,6 +224,7 @@ public final class LparemuServer implements AutoCloseable {
             channels.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        closeExtras(); // last: the trace file gets the records of the shutdown itself
         LOG.info("lparemu stopped: {} connection(s) closed, {} calls served, trace at seq {}, protocol errors {}",
                 open, platform.callCount(), platform.trace().nextSeq() - 1, errors.counts());
     }

@@ -1,7 +1,9 @@
 package org.lparemu.bench.figures;
 
+import com.google.gson.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.bench.BenchContext;
 import org.lparemu.bench.Figure;
@@ -25,6 +27,7 @@ public final class B7Detection implements Figure {
     static final String E2E_POS = "ours POS: 2023 race end to end (vas-open-vs-migration, PRE_FIX)";
     static final String PRRN_POS = "ours POS: LPM vs PRRN staleness (prrn-vs-migration, UNSERIALIZED)";
     static final String DEPTH_POS = "ours POS: open + migrate + DLPAR, three actors (open-migrate-dlpar, PRE_FIX)";
+    static final String SIMPLE_POS = "ours POS: simple race (vas-open-vs-suspend, PRE_FIX)";
     static final String STRESS_E2E = "naive stress: 2023 race end to end (PRE_FIX)";
     static final String STRESS_SIMPLE = "naive stress: simple race (PRE_FIX)";
 
@@ -35,6 +38,15 @@ public final class B7Detection implements Figure {
     static final List<Column> STRESS = List.of(new Column("hit_pct", "failing repetitions %", 3, true),
             new Column("exec_expected", "expected executions to a failure", 0, true),
             new Column("reps_per_s", "repetitions/s", 0), new Column("repetitions", "repetitions", 0));
+    static final List<Column> FRAY = List.of(new Column("exec_median", "iterations p50", 1),
+            new Column("exec_min", "iterations min", 0), new Column("exec_max", "iterations max", 0),
+            new Column("found", "seeds that found it", 0, true), new Column("seeds", "seeds", 0),
+            new Column("ms_median", "ms p50 (Fray JVM)", 1),
+            new Column("replay_reproduced", "replays that reproduced", 0, true),
+            new Column("replay_attempted", "replays tried", 0, true));
+    /** Fray's scenario ids and strategies, and the row labels they get here. */
+    static final List<String> FRAY_SCENARIOS = List.of("end-to-end", "simple");
+    static final List<String> FRAY_STRATEGIES = List.of("pos", "pct", "random");
 
     @Override
     public String id() {
@@ -61,8 +73,8 @@ public final class B7Detection implements Figure {
             ours.rows.add(hunt(ctx, explorer, "ours random: 2023 race end to end (PRE_FIX)",
                     SimScenarios.vasOpenVsMigration(), VasPolicy.PRE_FIX, PrrnPolicy.DRAIN_BEFORE_SUSPEND, "random",
                     seeds));
-            ours.rows.add(hunt(ctx, explorer, "ours POS: simple race (vas-open-vs-suspend, PRE_FIX)",
-                    SimScenarios.vasOpenVsSuspend(), VasPolicy.PRE_FIX, PrrnPolicy.DRAIN_BEFORE_SUSPEND, "pos", seeds));
+            ours.rows.add(hunt(ctx, explorer, SIMPLE_POS, SimScenarios.vasOpenVsSuspend(), VasPolicy.PRE_FIX,
+                    PrrnPolicy.DRAIN_BEFORE_SUSPEND, "pos", seeds));
             ours.rows.add(hunt(ctx, explorer, PRRN_POS, SimScenarios.prrnVsMigration(), VasPolicy.UPSTREAM,
                     PrrnPolicy.UNSERIALIZED, "pos", seeds));
             ours.rows.add(hunt(ctx, explorer, DEPTH_POS, SimScenarios.openMigrateDlpar(), VasPolicy.PRE_FIX,
@@ -77,6 +89,10 @@ public final class B7Detection implements Figure {
         FigureResult f = new FigureResult(id(), title());
         f.tables.add(ours);
         f.tables.add(stress);
+        FrayResults fray = FrayResults.load(ctx, f.notes);
+        if (fray != null) {
+            addFray(f, fray, ours, pl);
+        }
         for (String row : List.of(E2E_POS, PRRN_POS)) {
             ResultRow r = ours.row(row);
             String what = row.substring("ours POS: ".length(), row.indexOf(" ("));
@@ -105,6 +121,62 @@ public final class B7Detection implements Figure {
                 + "(the DLPAR removal does not add one); UPSTREAM and HOLD_MUTEX stay clean under every strategy "
                 + "(docs/exploration.md has the counts).");
         return f;
+    }
+
+    /** Fray label for a scenario and strategy, e.g. "Fray POS: 2023 race end to end (PRE_FIX)". */
+    static String frayLabel(String scenario, String strategy) {
+        return "Fray " + (strategy.equals("random") ? "random" : strategy.toUpperCase(Locale.ROOT)) + ": "
+                + (scenario.equals("simple") ? "simple race" : "2023 race end to end") + " (PRE_FIX)";
+    }
+
+    private static void addFray(FigureResult f, FrayResults fray, ResultTable ours, String pl) {
+        ResultTable t = new ResultTable("B7 Fray 0.9.2 on the same world (own JVM: " + fray.javaVersion()
+                + "), iterations to the first failure per seed", pl, FRAY);
+        t.rowHeader = "search";
+        for (String sc : FRAY_SCENARIOS) {
+            for (String st : FRAY_STRATEGIES) {
+                JsonObject d = fray.detection(sc, st);
+                if (d == null) {
+                    continue;
+                }
+                List<Double> its = FrayResults.doubles(d.getAsJsonArray("iterations"));
+                ResultRow r = new ResultRow(frayLabel(sc, st));
+                r.put("exec_median", d.get("median").getAsDouble(), its);
+                r.put("exec_min", d.get("min").getAsDouble(), its);
+                r.put("exec_max", d.get("max").getAsDouble(), its);
+                r.put("found", List.of(d.get("found").getAsDouble()));
+                r.put("seeds", List.of(d.get("seeds").getAsDouble()));
+                r.put("ms_median", List.of(d.get("ms_median").getAsDouble()));
+                r.put("replay_reproduced", List.of(d.get("replay_reproduced").getAsDouble()));
+                r.put("replay_attempted", List.of(d.get("replay_attempted").getAsDouble()));
+                t.rows.add(r);
+                if (!d.get("verdict").getAsString().equals("ok")) {
+                    f.notes.add(r.label + ": " + d.get("verdict").getAsString());
+                }
+                if (d.get("found").getAsInt() < d.get("seeds").getAsInt()) {
+                    f.notes.add(r.label + ": " + (d.get("seeds").getAsInt() - d.get("found").getAsInt()) + " seed(s) "
+                            + "found nothing within " + d.get("max_iterations").getAsInt() + " iterations; they count as "
+                            + "that cap in the median, min and max.");
+                }
+            }
+        }
+        f.tables.add(t);
+        for (String[] pair : List.of(new String[] {"end-to-end", E2E_POS}, new String[] {"simple", SIMPLE_POS})) {
+            JsonObject d = fray.detection(pair[0], "pos");
+            if (d != null && d.get("median").getAsDouble() > 0) {
+                f.ratios.add(Ratio.info((pair[0].equals("simple") ? "simple race" : "end to end")
+                        + ": executions to the failure, ours POS / Fray POS (medians)",
+                        ours.row(pair[1]).get("exec_median") / d.get("median").getAsDouble(), pl));
+            }
+        }
+        f.notes.add("Fray rows: Fray 0.9.2's own schedulers (POSScheduler, PCTScheduler at its default depth, "
+                + "RandomScheduler) driven through FrayInTestLauncher.launchFray, seeded per campaign seed, each iteration "
+                + "a fresh Platform + InProcessPort + GuestKernel (ThreadMachine, VirtualGuestClock) with the same failure "
+                + "tests as the stress rows; run by fray-bench/run in the same ./benchmarks/run, before this JVM started. "
+                + "Replays: Fray's recording of each failure replayed once with launchFrayReplay.");
+        for (String l : fray.limits()) {
+            f.notes.add("Fray limit: " + l);
+        }
     }
 
     private static ResultRow hunt(BenchContext ctx, Explorer explorer, String label, SimScenario s, VasPolicy v,

@@ -1,8 +1,10 @@
 package org.lparemu.bench.figures;
 
+import com.google.gson.JsonObject;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.bench.BenchContext;
@@ -33,6 +35,9 @@ public final class B8Throughput implements Figure {
     static final List<Column> COLUMNS = List.of(new Column("exec_per_s", "executions/s", 0),
             new Column("executions", "executions", 0), new Column("failures", "failures", 0, true),
             new Column("livelocks", "livelocks", 0, true));
+    static final List<Column> FRAY = List.of(new Column("exec_per_s", "iterations/s", 0, true),
+            new Column("executions", "iterations", 0, true), new Column("failures", "failures", 0, true),
+            new Column("livelocks", "livelocks (killed)", 0, true));
     static final List<Column> SWEEP = List.of(new Column("runs", "runs", 0),
             new Column("livelocks", "livelocks", 0, true), new Column("violations", "violations", 0, true));
 
@@ -77,6 +82,10 @@ public final class B8Throughput implements Figure {
                 / t.row(STRESS_E2E).get("exec_per_s"), pl));
         f.ratios.add(Ratio.info("simple race: explorer / naive stress executions/s",
                 t.row(OURS_SIMPLE).get("exec_per_s") / t.row(STRESS_SIMPLE).get("exec_per_s"), pl));
+        FrayResults fray = FrayResults.load(ctx, f.notes);
+        if (fray != null) {
+            addFray(f, fray, t, pl);
+        }
         double livelocks = sweep.rows.stream().mapToDouble(r -> r.get("livelocks")).sum();
         f.ratios.add(Ratio.absoluteAtMost("livelocks over the whole sweep", livelocks, 0, "", pl));
         f.method = "Explorer rows: Explorer.explore of the scenario under UPSTREAM with POS for a fixed time "
@@ -88,6 +97,48 @@ public final class B8Throughput implements Figure {
                 + "scenario under every policy of its axis with a step bound of " + Explorer.DEFAULT_MAX_STEPS
                 + " decisions; a run over the bound ends in a typed livelock verdict.";
         return f;
+    }
+
+    private static void addFray(FigureResult f, FrayResults fray, ResultTable ours, String pl) {
+        ResultTable t = new ResultTable("B8 Fray 0.9.2 iterations/s under UPSTREAM (own JVM: " + fray.javaVersion()
+                + "), a fixed budget each", pl, FRAY);
+        t.rowHeader = "search";
+        for (String sc : List.of("end-to-end", "simple")) {
+            for (String st : List.of("pos", "pct", "random")) {
+                JsonObject d = fray.throughput(sc, st);
+                if (d == null) {
+                    continue;
+                }
+                String verdict = d.get("verdict").getAsString();
+                double perS = d.get("per_s").getAsDouble();
+                ResultRow r = new ResultRow("Fray " + (st.equals("random") ? "random" : st.toUpperCase(Locale.ROOT)) + ": "
+                        + (sc.equals("simple") ? "simple race" : "end to end") + " (UPSTREAM)");
+                r.put("exec_per_s", List.of(Double.isFinite(perS) ? perS : 0));
+                r.put("executions", List.of(d.get("iterations").getAsDouble()));
+                r.put("failures", List.of(d.get("failures").getAsDouble()));
+                r.put("livelocks", List.of(verdict.startsWith("livelock") ? 1.0 : 0.0));
+                t.rows.add(r);
+                if (!verdict.equals("clean")) {
+                    f.notes.add(r.label + ": " + verdict);
+                }
+            }
+        }
+        f.tables.add(t);
+        JsonObject e2e = fray.throughput("end-to-end", "pos");
+        if (e2e != null && e2e.get("per_s").getAsDouble() > 0) {
+            f.ratios.add(Ratio.atLeast("end to end: executions/s, ours POS / Fray POS", ours.row(OURS_E2E).get("exec_per_s")
+                    / e2e.get("per_s").getAsDouble(), 10, pl));
+        }
+        JsonObject simple = fray.throughput("simple", "pos");
+        if (simple != null && simple.get("per_s").getAsDouble() > 0) {
+            f.ratios.add(Ratio.info("simple race: executions/s, ours POS / Fray POS", ours.row(OURS_SIMPLE)
+                    .get("exec_per_s") / simple.get("per_s").getAsDouble(), pl));
+        }
+        f.notes.add("Fray rows: Fray 0.9.2 (FrayInTestLauncher.launchFray with its POS, PCT and random schedulers) on the "
+                + "same world under UPSTREAM, each iteration a fresh Platform + InProcessPort + GuestKernel on real "
+                + "threads; three warm-up iterations, then a fixed iteration budget or time; each campaign in its own "
+                + "Fray JVM, killed after a wall bound (Fray has no step bound: a schedule that never ends is a "
+                + "livelock here). Measured by fray-bench/run in the same ./benchmarks/run.");
     }
 
     private static ResultTable sweep(BenchContext ctx, int runs) {

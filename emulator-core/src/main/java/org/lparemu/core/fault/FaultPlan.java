@@ -1,7 +1,9 @@
 package org.lparemu.core.fault;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -49,8 +51,13 @@ public final class FaultPlan {
     public record Fired(long ruleId, FaultAction action) {
     }
 
+    /** The action kinds, in the order {@link #firedByAction()} counts them. */
+    private static final List<String> ACTION_KINDS = List.of("ReturnStatus", "Delay", "Hold", "Disconnect", "Trigger");
+
     private final int maxRules;
     private final List<Entry> rules = new ArrayList<>();
+    /** Fires since start by action kind (see {@link #ACTION_KINDS}); never reset, so removing a rule keeps its fires. */
+    private final long[] firedByAction = new long[ACTION_KINDS.size()];
     private volatile boolean empty = true;
     private long nextId = 1;
 
@@ -124,6 +131,7 @@ public final class FaultPlan {
                     continue;
                 }
                 e.fired++;
+                firedByAction[actionIndex(e.rule.action())]++;
                 if (out == null) {
                     out = new ArrayList<>(2);
                 }
@@ -134,6 +142,31 @@ public final class FaultPlan {
             }
         }
         return out == null ? List.of() : out;
+    }
+
+    /**
+     * How many times rules fired since start, by action kind ("ReturnStatus", "Delay", "Hold", "Disconnect",
+     * "Trigger"), including rules removed or cleared since: the count only grows.
+     */
+    public synchronized Map<String, Long> firedByAction() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (int i = 0; i < ACTION_KINDS.size(); i++) {
+            out.put(ACTION_KINDS.get(i), firedByAction[i]);
+        }
+        return out;
+    }
+
+    private static int actionIndex(FaultAction a) {
+        if (a instanceof FaultAction.ReturnStatus) {
+            return 0;
+        } else if (a instanceof FaultAction.Delay) {
+            return 1;
+        } else if (a instanceof FaultAction.Hold) {
+            return 2;
+        } else if (a instanceof FaultAction.Disconnect) {
+            return 3;
+        }
+        return 4;
     }
 
     /** Counts a Hold of rule {@code id} that could not park because the parked-holds limit was reached. */

@@ -158,6 +158,11 @@ public final class PseriesVas {
     @GuardedBy("vasPseriesMutex")
     final int[] nrOpenWinsProgress = new int[Vas.WIN_TYPES];
 
+    /** V1_PATCH only: {@code caps->nr_open_wins_progress} as the v1 patch declared it (package-private for jcstress). */
+    final AtomicT[] v1OpenWinsProgress = new AtomicT[Vas.WIN_TYPES];
+    /** V1_PATCH only: {@code open_win_progress_wq}, where SUSPEND waits for opens in progress. */
+    private final WaitQueue openWinProgressWq;
+
     // --- Written once by pseriesVasInit; volatile so that the write of copypasteFeat publishes the caps.
 
     /** copypaste_feat: user-mode COPY/PASTE is usable, the nx-gzip device exists. */
@@ -196,6 +201,10 @@ public final class PseriesVas {
         this.errors = Objects.requireNonNull(errors, "errors");
         this.sharedProcessor = calls.port().bootInfo().sharedProcessor();
         this.vasPseriesMutex = machine.mutex("vas_pseries_mutex");
+        for (int t = 0; t < Vas.WIN_TYPES; t++) {
+            v1OpenWinsProgress[t] = new AtomicT(machine, "nr_open_wins_progress");
+        }
+        this.openWinProgressWq = machine.waitQueue("open_win_progress_wq");
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -211,6 +220,15 @@ public final class PseriesVas {
     boolean migrationInProgressPlain() {
         machine.point("migration_in_progress plain load");
         return (boolean) MIGRATION_IN_PROGRESS.get(this);
+    }
+
+    /**
+     * The open path's read of the flag, under the mutex: a plain load for PRE_FIX, UPSTREAM and HOLD_MUTEX (a
+     * bool), {@code atomic_read} (opaque) for V1_PATCH.
+     */
+    @GuardedBy("vasPseriesMutex")
+    private boolean migrationInProgressLocked() {
+        return policy == VasPolicy.V1_PATCH ? migrationInProgressOpaque() : migrationInProgressPlain();
     }
 
     /**
@@ -626,7 +644,7 @@ public final class PseriesVas {
         // Section A.
         vasPseriesMutex.lock();
         try {
-            if (migrationInProgressPlain()) {
+            if (migrationInProgressLocked()) {
                 rc = Errno.EBUSY.negative();
             } else {
                 rc = allocateSetupWindowLocked(win, domain, caps.winType);
@@ -634,6 +652,8 @@ public final class PseriesVas {
                     caps.windowsHalfOpen.incrementAndGet();
                     if (policy == VasPolicy.UPSTREAM) {
                         nrOpenWinsProgress[caps.type]++;
+                    } else if (policy == VasPolicy.V1_PATCH) {
+                        v1OpenWinsProgress[caps.type].inc();
                     }
                 }
             }
@@ -661,12 +681,14 @@ public final class PseriesVas {
         vasPseriesMutex.lock();
         try {
             win.setWinType(caps.winType);
-            // PRE_FIX looks only for closed windows; UPSTREAM also refuses when a migration started meanwhile.
-            admitted = nrCloseWins[caps.type] == 0 && (policy != VasPolicy.UPSTREAM || !migrationInProgressPlain());
+            // PRE_FIX looks only for closed windows; UPSTREAM and V1_PATCH also refuse when a migration started.
+            admitted = nrCloseWins[caps.type] == 0 && (policy == VasPolicy.PRE_FIX || !migrationInProgressLocked());
             if (admitted) {
                 listAddLocked(caps, win);
                 if (policy == VasPolicy.UPSTREAM) {
                     nrOpenWinsProgress[caps.type]--;
+                } else if (policy == VasPolicy.V1_PATCH) {
+                    v1OpenWinsProgress[caps.type].dec(); // the v1 patch wakes nobody here
                 }
             }
         } finally {
@@ -744,7 +766,11 @@ public final class PseriesVas {
      */
     private void abandon(VasCaps caps) {
         caps.windowsHalfOpen.decrementAndGet();
-        if (policy == VasPolicy.UPSTREAM) {
+        if (policy == VasPolicy.V1_PATCH) {
+            // After the deallocate, without the mutex: atomic_dec, then wake_up(&open_win_progress_wq).
+            v1OpenWinsProgress[caps.type].dec();
+            openWinProgressWq.wakeUp();
+        } else if (policy == VasPolicy.UPSTREAM) {
             vasPseriesMutex.lock();
             try {
                 nrOpenWinsProgress[caps.type]--;
@@ -964,7 +990,11 @@ public final class PseriesVas {
             return 0;
         }
         calls.tracepoint("vas_migration_begin", action.name());
-        int rc = policy == VasPolicy.UPSTREAM ? migrationHandlerUpstream(action) : migrationHandlerPreFix(action);
+        int rc = switch (policy) {
+            case UPSTREAM -> migrationHandlerUpstream(action);
+            case V1_PATCH -> migrationHandlerV1(action);
+            case PRE_FIX, HOLD_MUTEX -> migrationHandlerPreFix(action);
+        };
         if (action == MigrationAction.SUSPEND) {
             suspendComplete = true;
         }
@@ -1022,6 +1052,55 @@ public final class PseriesVas {
             }
             if (rc != 0 && action == MigrationAction.RESUME) {
                 return rc;
+            }
+        }
+        LOG.info("VAS migration event ({}) successful", action);
+        return rc;
+    }
+
+    /**
+     * V1_PATCH: the flag by {@code atomic_set} with no lock; per credit type, the capability query without the
+     * mutex, then SUSPEND closes the listed windows under the mutex and sleeps on open_win_progress_wq until
+     * {@code atomic_read(nr_open_wins_progress)} is 0 (a signal would end the wait early: its result becomes the
+     * handler's rc), and RESUME reopens under the mutex.
+     */
+    private int migrationHandlerV1(MigrationAction action) {
+        if (action == MigrationAction.RESUME) {
+            suspendComplete = false;
+        }
+        setMigrationInProgressOpaque(action == MigrationAction.SUSPEND);
+        int rc = 0;
+        for (VasCaps vcaps : vascaps) {
+            int[] newCreds = new int[1];
+            int qrc = queryTargetForMigration(vcaps, action, newCreds);
+            if (qrc != 0 && action == MigrationAction.RESUME) {
+                return qrc;
+            }
+            if (action == MigrationAction.SUSPEND) {
+                vasPseriesMutex.lock();
+                try {
+                    int closedBefore = nrCloseWins[vcaps.type];
+                    rc = reconfigCloseWindowsLocked(vcaps, nrOpenWindows[vcaps.type], true);
+                    tracepointClosedLocked(vcaps, closedBefore);
+                } finally {
+                    vasPseriesMutex.unlock();
+                }
+                AtomicT progress = v1OpenWinsProgress[vcaps.type];
+                if (progress.peek() != 0) {
+                    calls.tracepoint("vas_migration_wait_opens", progress.peek() + " open(s) in progress");
+                }
+                rc = openWinProgressWq.waitEventInterruptible(() -> progress.read() == 0) ? 0 : Errno.ERESTARTSYS.negative();
+            } else {
+                vasPseriesMutex.lock();
+                try {
+                    vcaps.nrTotalCredits.set(newCreds[0]);
+                    rc = reconfigOpenWindowsLocked(vcaps, newCreds[0], true);
+                } finally {
+                    vasPseriesMutex.unlock();
+                }
+                if (rc != 0) {
+                    return rc;
+                }
             }
         }
         LOG.info("VAS migration event ({}) successful", action);
@@ -1135,7 +1214,8 @@ public final class PseriesVas {
                 }
             }
             return new CapsSnapshot(type, c.enabled, c.winType, c.nrTotalCredits.get(), c.nrUsedCredits.get(),
-                    nrOpenWindows[c.type], nrCloseWins[c.type], nrOpenWinsProgress[c.type], ws);
+                    nrOpenWindows[c.type], nrCloseWins[c.type], policy == VasPolicy.V1_PATCH
+                    ? v1OpenWinsProgress[c.type].peek() : nrOpenWinsProgress[c.type], ws);
         } finally {
             vasPseriesMutex.unlock();
         }
@@ -1204,6 +1284,10 @@ public final class PseriesVas {
                 }
                 if (nrOpenWinsProgress[c.type] < 0 || (policy != VasPolicy.UPSTREAM && nrOpenWinsProgress[c.type] != 0)) {
                     v.add(t + ": nr_open_wins_progress " + nrOpenWinsProgress[c.type] + " invalid for " + policy);
+                }
+                int v1 = v1OpenWinsProgress[c.type].peek();
+                if (v1 < 0 || (policy != VasPolicy.V1_PATCH && v1 != 0)) {
+                    v.add(t + ": v1 nr_open_wins_progress " + v1 + " invalid for " + policy);
                 }
                 if (used < 0 || inFlight < 0 || c.windowsHalfOpen.get() < 0) {
                     v.add(t + ": negative counter (used " + used + ", in flight " + inFlight + ", half-open "

@@ -22,6 +22,17 @@ public enum VasPolicy {
      */
     UPSTREAM,
     /**
+     * The first version of that fix, as posted for review (linuxppc-dev, October 2023; the seed
+     * 004_9169ed42df93d4a0): migration_in_progress becomes an {@code atomic_t} touched only by {@code atomic_set}
+     * (the handler, without the mutex) and {@code atomic_read} (the open path, under the mutex in both sections);
+     * nr_open_wins_progress is an {@code atomic_t} bumped by {@code atomic_inc} in section A and dropped by
+     * {@code atomic_dec} when the window is listed or backed out; SUSPEND closes the listed windows under the mutex
+     * and then sleeps in {@code wait_event_interruptible} on open_win_progress_wq until the counter reads 0, which
+     * a backed-out open wakes. The handler no longer holds the mutex around its capability queries. Every atomic
+     * uses the weakest Java access mode matching Documentation/atomic_t.txt (see {@code AtomicT}).
+     */
+    V1_PATCH,
+    /**
      * The reviewer's alternative (Nathan Lynch on v1 of that patch): hold the mutex for the whole allocation
      * (allocate, modify, list add). The migration handler is the PRE_FIX one; SUSPEND simply waits for the
      * mutex and then closes the window like any other listed one.

@@ -21,7 +21,7 @@
  *
  * <h2>Policies</h2>
  * The point of the emulator is comparing algorithms, so each era's algorithm is selectable and none knows about
- * scenarios: {@link org.lparemu.core.guest.VasPolicy} (PRE_FIX, UPSTREAM, HOLD_MUTEX: how a window open is
+ * scenarios: {@link org.lparemu.core.guest.VasPolicy} (PRE_FIX, UPSTREAM, V1_PATCH, HOLD_MUTEX: how a window open is
  * serialised against the migration's SUSPEND) and {@link org.lparemu.core.guest.PrrnPolicy} (UNSERIALIZED,
  * DT_MUTEX, DRAIN_BEFORE_SUSPEND, IGNORE: how PRRN device-tree updates are ordered against a migration's).
  * Outcomes such as a refused migration, a leaked window or a stale device tree must come out of running them.

@@ -178,6 +178,8 @@ final class Mobility {
                 terminal, reason, s.streamId, s.source.name(), s.destination.name(),
                 p.callsMade.get() - s.callsAtStart, p.services.now() - s.startNanos);
         MigrationOutcome outcome = s.outcome;
+        p.services.counters().migrationEnded(terminal == VasiState.COMPLETED ? PlatformCounters.MigrationEnd.COMPLETED
+                : PlatformCounters.MigrationEnd.ABORTED);
         List<CompletableFuture<MigrationOutcome>> waiters = new ArrayList<>(s.waiters);
         s.waiters.clear();
         after.add(() -> waiters.forEach(w -> w.complete(outcome)));

@@ -59,6 +59,7 @@ public final class Platform implements AutoCloseable, OperatorActions {
     private final PlatformEvents events;
     private final PlatformServices services;
     private final CallPipeline pipeline;
+    private final PlatformCounters counters = new PlatformCounters();
 
     // concurrent; structural changes under the map's monitor
     private final ConcurrentHashMap<String, Partition> partitions = new ConcurrentHashMap<>();
@@ -100,8 +101,8 @@ public final class Platform implements AutoCloseable, OperatorActions {
         for (PlatformConfig.SystemConfig s : config.systems()) {
             systems.put(s.name(), new ManagedSystem(s, i++));
         }
-        this.events = new PlatformEvents(config.limits(), trace, executor, partitions::values);
-        this.services = new PlatformServices(config, systems, trace, executor, events);
+        this.events = new PlatformEvents(config.limits(), trace, executor, partitions::values, counters);
+        this.services = new PlatformServices(config, systems, trace, executor, events, counters);
         this.pipeline = new CallPipeline(services, table, faults, holds, this);
         HypervisorCalls.registerAll(table);
         table.seal();
@@ -132,6 +133,11 @@ public final class Platform implements AutoCloseable, OperatorActions {
 
     public DispatchTable dispatchTable() {
         return table;
+    }
+
+    /** Events pushed and migrations ended since start (monotonic, for the daemon's metrics). */
+    public PlatformCounters counters() {
+        return counters;
     }
 
     /** Total hcalls and RTAS calls dispatched since start. */

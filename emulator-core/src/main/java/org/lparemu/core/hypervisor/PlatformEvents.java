@@ -35,13 +35,15 @@ public final class PlatformEvents {
     private final Supplier<Collection<Partition>> partitions;
     private final ConcurrentHashMap<Long, Partition.EventAck> recentAcks = new ConcurrentHashMap<>();
     private final AtomicLong nextEventId = new AtomicLong(1);
+    private final PlatformCounters counters;
 
     PlatformEvents(PlatformConfig.Limits limits, TraceRing trace, ScheduledExecutorService timers,
-                   Supplier<Collection<Partition>> partitions) {
+                   Supplier<Collection<Partition>> partitions, PlatformCounters counters) {
         this.limits = limits;
         this.trace = trace;
         this.timers = timers;
         this.partitions = partitions;
+        this.counters = counters;
     }
 
     /**
@@ -70,6 +72,7 @@ public final class PlatformEvents {
         }
         trace.append(TraceKind.EVENT, p.name, -1, "", event.kind(), new long[] {event.eventId()}, 0, 0, 0,
                 detail, 0);
+        counters.eventPushed(event.kind());
         if (target != null) {
             target.sink().deliver(event);
         }

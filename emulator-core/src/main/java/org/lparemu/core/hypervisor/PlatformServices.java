@@ -29,15 +29,17 @@ public final class PlatformServices {
     private final TraceRing trace;
     private final ScheduledExecutorService executor;
     private final PlatformEvents events;
+    private final PlatformCounters counters;
     private final AtomicLong nextStreamId = new AtomicLong(1);
 
     PlatformServices(PlatformConfig config, Map<String, ManagedSystem> systems, TraceRing trace,
-                     ScheduledExecutorService executor, PlatformEvents events) {
+                     ScheduledExecutorService executor, PlatformEvents events, PlatformCounters counters) {
         this.config = config;
         this.systems = Collections.unmodifiableMap(new LinkedHashMap<>(systems));
         this.trace = trace;
         this.executor = executor;
         this.events = events;
+        this.counters = counters;
     }
 
     public PlatformConfig.HypervisorOptions hypervisor() {
@@ -50,6 +52,11 @@ public final class PlatformServices {
 
     public TraceRing trace() {
         return trace;
+    }
+
+    /** The platform's monotonic counters. */
+    public PlatformCounters counters() {
+        return counters;
     }
 
     /** The platform's time base (the trace's clock), in nanoseconds. */

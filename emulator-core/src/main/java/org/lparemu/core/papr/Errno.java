@@ -14,7 +14,9 @@ public enum Errno {
     ECANCELED(125),
     ENOTSUPP(524),
     ENOENT(2),
-    EOPNOTSUPP(95);
+    EOPNOTSUPP(95),
+    /** A sleep ended by a signal (the kernel restarts or fails the system call). */
+    ERESTARTSYS(512);
 
     public final int value;
 

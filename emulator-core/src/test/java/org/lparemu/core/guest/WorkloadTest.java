@@ -133,7 +133,7 @@ class WorkloadTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = VasPolicy.class, names = {"UPSTREAM", "HOLD_MUTEX"})
+    @EnumSource(value = VasPolicy.class, names = {"UPSTREAM", "V1_PATCH", "HOLD_MUTEX"})
     void fixedPoliciesNeverLeaveAWindowOpenAtSuspendUnderChurn(VasPolicy policy) throws Exception {
         boot(policy);
         workload = new Workload(kernel, Workload.Spec.churn(4, 0, 1234));

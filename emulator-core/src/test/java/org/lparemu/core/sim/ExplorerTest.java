@@ -67,7 +67,7 @@ class ExplorerTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = VasPolicy.class, names = {"UPSTREAM", "HOLD_MUTEX"})
+    @EnumSource(value = VasPolicy.class, names = {"UPSTREAM", "V1_PATCH", "HOLD_MUTEX"})
     void fixedPoliciesAreCleanAcrossDistinctInterleavings(VasPolicy policy) {
         for (SimScenario s : List.of(SimScenarios.vasOpenVsSuspend(), SimScenarios.vasOpenVsMigration())) {
             Explorer.Report rep = explore(s, policy, DRAIN, "pos", 120, 11);

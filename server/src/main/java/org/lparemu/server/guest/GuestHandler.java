@@ -31,6 +31,7 @@ import org.lparemu.proto.v1.Welcome;
 import org.lparemu.server.BackpressuredHandler;
 import org.lparemu.server.DistinctErrorLog;
 import org.lparemu.server.RateLimitedLog;
+import org.lparemu.server.metrics.CallMetrics;
 import org.lparemu.wire.ProtoMapping;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,17 +53,20 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
     private final Platform platform;
     private final DistinctErrorLog errors;
     private final RateLimitedLog connectionLog;
+    /** Null when the daemon serves no metrics: then a call pays one null check for them. */
+    private final CallMetrics metrics;
 
     // event loop only
     private GuestSession session;
     private long answered;
 
     public GuestHandler(Platform platform, DistinctErrorLog errors, RateLimitedLog connectionLog, int maxInFlight,
-                        long helloTimeoutMs) {
+                        long helloTimeoutMs, CallMetrics metrics) {
         super(maxInFlight, helloTimeoutMs);
         this.platform = platform;
         this.errors = errors;
         this.connectionLog = connectionLog;
+        this.metrics = metrics;
     }
 
     @Override
@@ -175,10 +179,17 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
             return;
         }
         callStarted();
+        CallMetrics.Series series = metrics == null ? null : metrics.hcall(req.getOpcode());
+        long startNanos = series == null ? 0 : System.nanoTime();
         CompletableFuture<CallResult> f = session.hcall(req.getVcpu(), req.getOpcode(),
                 ProtoMapping.longs(req.getArgsList()), ProtoMapping.bytes(req.getBuffer()), req.getTask(),
                 req.getInterruptsDisabled());
-        f.whenComplete((r, e) -> reply(e == null ? ProtoMapping.reply(callId, r) : null, e));
+        f.whenComplete((r, e) -> {
+            if (series != null && r != null) {
+                metrics.record(series, r, System.nanoTime() - startNanos);
+            }
+            reply(e == null ? ProtoMapping.reply(callId, r) : null, e);
+        });
     }
 
     private void rtas(RtasRequest req) {
@@ -191,9 +202,16 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
             return;
         }
         callStarted();
+        CallMetrics.Series series = metrics == null ? null : metrics.rtas(req.getService());
+        long startNanos = series == null ? 0 : System.nanoTime();
         CompletableFuture<CallResult> f = session.rtas(req.getVcpu(), req.getService(),
                 ProtoMapping.longs(req.getArgsList()), ProtoMapping.bytes(req.getWorkArea()), req.getTask());
-        f.whenComplete((r, e) -> reply(e == null ? ProtoMapping.reply(callId, r) : null, e));
+        f.whenComplete((r, e) -> {
+            if (series != null && r != null) {
+                metrics.record(series, r, System.nanoTime() - startNanos);
+            }
+            reply(e == null ? ProtoMapping.reply(callId, r) : null, e);
+        });
     }
 
     /** Called from any thread when the core answers a call. */
