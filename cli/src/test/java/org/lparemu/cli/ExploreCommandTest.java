@@ -44,7 +44,8 @@ class ExploreCommandTest {
     void listNamesEveryScenarioAndItsActors() {
         Run r = run("explore", "--list");
         assertEquals(0, r.code(), r.err());
-        for (String id : List.of("vas-open-vs-suspend", "vas-open-vs-migration", "prrn-vs-migration",
+        for (String id : List.of("vas-open-vs-suspend", "vas-open-vs-migration", "vas-open-vs-migration-listed",
+                "prrn-vs-migration",
                 "close-during-migration", "open-migrate-dlpar")) {
             assertTrue(r.out().contains(id), r.out());
         }

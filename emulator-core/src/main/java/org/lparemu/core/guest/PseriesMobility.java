@@ -67,19 +67,23 @@ public final class PseriesMobility {
         private boolean done;
 
         /**
-         * Volatile read of {@code done}: the kernel's {@code smp_mb(); READ_ONCE(info->done)} after H_JOIN
-         * returned H_SUCCESS. Pairs with {@link #setDoneVolatile}: a vCPU prodded after the store sees it.
+         * The kernel's {@code smp_mb(); READ_ONCE(info->done)} after H_JOIN returned H_SUCCESS, one for one: a full
+         * fence, then an opaque load. Pairs with {@link #writeOnceDoneSmpMb}: a vCPU prodded after the store sees
+         * it.
          */
-        boolean doneVolatile() {
-            return (boolean) DONE.getVolatile(this);
+        boolean smpMbReadOnceDone() {
+            VarHandle.fullFence();
+            return (boolean) DONE.getOpaque(this);
         }
 
         /**
-         * Volatile store of {@code done}: the kernel's {@code WRITE_ONCE(info->done, true); smp_mb()} before
-         * the H_PRODs, so no prodded vCPU can miss it (the prod itself travels through the hypervisor).
+         * The kernel's {@code WRITE_ONCE(info->done, true); smp_mb()} before the H_PRODs, one for one: an opaque
+         * store, then a full fence (not a volatile store that happens to fence on HotSpot), so no prodded vCPU can
+         * miss it (the prod itself travels through the hypervisor).
          */
-        void setDoneVolatile(boolean value) {
-            DONE.setVolatile(this, value);
+        void writeOnceDoneSmpMb(boolean value) {
+            DONE.setOpaque(this, value);
+            VarHandle.fullFence();
         }
     }
 
@@ -274,7 +278,7 @@ public final class PseriesMobility {
                     break;
                 }
                 if (st == HStatus.H_SUCCESS) {
-                    if (!info.doneVolatile()) {
+                    if (!info.smpMbReadOnceDone()) {
                         strayProds.incrementAndGet();
                         LOG.info("premature return from H_JOIN on CPU {}, retrying", cpu);
                         continue;
@@ -292,7 +296,7 @@ public final class PseriesMobility {
         }
         if (info.counter.incrementAndGet() == 1) {
             LOG.info("CPU {} waking all threads", cpu);
-            info.setDoneVolatile(true);
+            info.writeOnceDoneSmpMb(true);
             prodOthers(cpu);
         }
         return ret;

@@ -20,6 +20,9 @@ import org.lparemu.core.port.DeviceTree;
  *   <li>{@code vas-open-vs-suspend}: the 2023 race at its smallest: a task opens a window while drmgr's VAS SUSPEND
  *       runs, with no migration around it; the window must not outlive the SUSPEND.</li>
  *   <li>{@code vas-open-vs-migration}: a task opens an NX-GZIP window while the operator migrates (2023).</li>
+ *   <li>{@code vas-open-vs-migration-listed}: PRE_FIX's second branch: a window is already listed, so SUSPEND leaves
+ *       nr_close_wins above 0 and a half-open window backs out on its own, deallocating after SUSPEND returned,
+ *       in a race with ibm,suspend-me.</li>
  *   <li>{@code prrn-vs-migration}: a PRRN and a migration, both from the operator (2019).</li>
  *   <li>{@code close-during-migration}: a task closes its window while the operator migrates.</li>
  *   <li>{@code open-migrate-dlpar}: an open, a migration and a DLPAR core removal at once (three actors).</li>
@@ -43,7 +46,7 @@ public final class SimScenarios {
     }
 
     public static List<SimScenario> all() {
-        return List.of(vasOpenVsSuspend(), vasOpenVsMigration(), prrnVsMigration(), closeDuringMigration(), openMigrateDlpar());
+        return List.of(vasOpenVsSuspend(), vasOpenVsMigration(), vasOpenVsMigrationListed(), prrnVsMigration(), closeDuringMigration(), openMigrateDlpar());
     }
 
     /** A built-in scenario by id. */
@@ -114,6 +117,22 @@ public final class SimScenarios {
     public static SimScenario vasOpenVsMigration() {
         return SimScenario.named("vas-open-vs-migration")
                 .title("A task opens a VAS window while the partition migrates (2023)")
+                .guestTask("opener", w -> seen(w).result = w.nx().open(false, 0))
+                .operator("hmc", w -> seen(w).migration = w.migrate())
+                .outcome(w -> migration(seen(w).migration) + "; open " + open(seen(w).result) + "; "
+                        + w.state().windows().size() + " window(s)")
+                .build();
+    }
+
+    public static SimScenario vasOpenVsMigrationListed() {
+        return SimScenario.named("vas-open-vs-migration-listed")
+                .title("A second window opens while the partition migrates; the first is listed (PRE_FIX's second branch)")
+                .setup(w -> {
+                    NxGzipDevice.OpenResult r = w.nx().open(false, 0);
+                    if (!r.ok()) {
+                        throw new IllegalStateException("setup open failed: " + r.error());
+                    }
+                })
                 .guestTask("opener", w -> seen(w).result = w.nx().open(false, 0))
                 .operator("hmc", w -> seen(w).migration = w.migrate())
                 .outcome(w -> migration(seen(w).migration) + "; open " + open(seen(w).result) + "; "

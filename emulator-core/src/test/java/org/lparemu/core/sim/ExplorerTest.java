@@ -82,6 +82,21 @@ class ExplorerTest {
     }
 
     @Test
+    void preFixSecondBranchRacesSuspendMeAndTheFixesDoNot() {
+        // A listed window makes SUSPEND leave nr_close_wins above 0, so PRE_FIX's half-open window backs out by
+        // itself, but only after SUSPEND returned: its deallocate races ibm,suspend-me.
+        SimScenario s = SimScenarios.vasOpenVsMigrationListed();
+        Explorer.Report pre = explore(s, VasPolicy.PRE_FIX, DRAIN, "pos", 60, 1);
+        assertTrue(pre.failures() > 0, pre.outcomes().toString());
+        assertEquals(Set.of("window-open-at-suspend"), pre.failuresByName().keySet());
+        for (VasPolicy fixed : List.of(VasPolicy.UPSTREAM, VasPolicy.V1_PATCH, VasPolicy.HOLD_MUTEX)) {
+            Explorer.Report r = explore(s, fixed, DRAIN, "pos", 60, 1);
+            assertTrue(r.clean(), fixed + ": " + r.failuresByName());
+            assertTrue(r.outcomes().keySet().stream().anyMatch(o -> o.contains("open EBUSY")), r.outcomes().toString());
+        }
+    }
+
+    @Test
     void prrnStalenessIsFoundUnserializedAndNotWhenDrained() {
         Explorer.Report stale = explore(SimScenarios.prrnVsMigration(), VasPolicy.UPSTREAM, PrrnPolicy.UNSERIALIZED,
                 "pos", 40, 5);

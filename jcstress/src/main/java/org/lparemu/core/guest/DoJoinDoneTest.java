@@ -16,9 +16,9 @@ import org.openjdk.jcstress.infra.results.III_Result;
  * {@link PseriesMobility.SuspendInfo} with two vCPUs against {@link InstantHcallPort}.
  *
  * <p>vCPU 0 is the last to join: its H_JOIN answers H_CONTINUE, it calls ibm,suspend-me (succeeds at once),
- * increments the counter first, sets {@code done} ({@code setDoneVolatile}: WRITE_ONCE + smp_mb) and H_PRODs
+ * increments the counter first, sets {@code done} ({@code writeOnceDoneSmpMb}: WRITE_ONCE + smp_mb) and H_PRODs
  * vCPU 1. vCPU 1's H_JOIN answers H_SUCCESS; until vCPU 0 has prodded it, that is a stray wake-up, which it must
- * recognise by reading {@code done == false} ({@code doneVolatile}: smp_mb + READ_ONCE) and join again.
+ * recognise by reading {@code done == false} ({@code smpMbReadOnceDone}: smp_mb + READ_ONCE) and join again.
  *
  * <p>A vCPU can only proceed after reading {@code done == true} (that is the code's structure), so the failure
  * the ordering has to prevent is the other one: vCPU 1 woken by the <em>real</em> prod but reading a stale
