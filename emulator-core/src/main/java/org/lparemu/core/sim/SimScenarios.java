@@ -37,10 +37,6 @@ public final class SimScenarios {
     /** The two nodes the PRRN changes: a system-owned property and a partition-owned one (prrn-model.md). */
     static final String SYSTEM_NODE = PartitionTrees.cpuPath(0, 2);
     static final String PARTITION_NODE = "/ibm,dynamic-reconfiguration-memory";
-    /** Two LMBs of lpar1 reassigned to associativity index 1 (the memory side of a DPO run), as the demo's PRRN. */
-    static final byte[] PRRN_DYNAMIC_MEMORY = DeviceTree.cells(4, 0, 0x80000000, 0, 0, 1, 0x8, 0, 0x10000000,
-            0x80000001, 0, 1, 0x8, 0, 0x20000000, 0x80000002, 0, 0, 0x8, 0, 0x30000000, 0x80000003, 0, 0, 0x8);
-    static final byte[] PRRN_ASSOCIATIVITY = DeviceTree.cells(4, 7, 7, 77, 77);
 
     private SimScenarios() {
     }
