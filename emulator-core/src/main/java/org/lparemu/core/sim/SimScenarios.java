@@ -42,7 +42,8 @@ public final class SimScenarios {
     }
 
     public static List<SimScenario> all() {
-        return List.of(vasOpenVsSuspend(), vasOpenVsMigration(), vasOpenVsMigrationListed(), prrnVsMigration(), closeDuringMigration(), openMigrateDlpar());
+        return List.of(vasOpenVsSuspend(), vasOpenVsMigration(), vasOpenVsMigrationListed(), prrnVsMigration(),
+                closeDuringMigration(), openMigrateDlpar());
     }
 
     /** A built-in scenario by id. */
