@@ -13,8 +13,11 @@ public final class Scenarios {
 
     /** All scenarios, in matrix order. */
     public static List<Scenario> all() {
-        return List.of(new VasOpenVsMigration(), new PrrnVsMigration(), new DlparBeforeVasSuspend(), new DlparRemoveDuringMigration(),
-                new CloseDuringMigration(), new BusyStorm(), new ModifyHardwareError(), new GuestDisconnectWhileHeld());
+        return List.of(new VasOpenVsMigration(), new PrrnVsMigration(),
+                new PrrnVsMigration(PlatformConfig.UpdateContinuation.RESTART),
+                new PrrnVsMigration(PlatformConfig.UpdateContinuation.SERVE_OLD_SYSTEM), new DlparBeforeVasSuspend(),
+                new DlparRemoveDuringMigration(), new CloseDuringMigration(), new BusyStorm(), new ModifyHardwareError(),
+                new GuestDisconnectWhileHeld());
     }
 
     /** One cell of the matrix. */

@@ -19,8 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.GuestConnection;
 import org.lparemu.core.hypervisor.PartitionTrees;
+import org.lparemu.core.hypervisor.PlatformConfig;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.papr.RtasErrorLog;
 import org.lparemu.core.papr.RtasService;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.papr.UpdateNodesWorkArea;
@@ -244,6 +246,40 @@ class RawHypervisorSocketTest {
             PlatformEvent.QosCredits q = (PlatformEvent.QosCredits) g.event();
             assertEquals(qosEvent, q.eventId());
             assertEquals(5, q.credits());
+        }
+    }
+
+    @Test
+    void nxFaultInterruptOverSockets() throws Exception {
+        try (EmbeddedDaemon d = EmbeddedDaemon.start(); Raw g = new Raw(d, "lpar1")) {
+            HcallResult a = g.port.hcall(0, Hcall.H_ALLOCATE_VAS_WINDOW, Vas.WIN_TYPE_DEFAULT, 1, Vas.DEFAULT_DOMAIN_ID);
+            assertEquals(HStatus.H_SUCCESS,
+                    g.port.hcall(0, Hcall.H_MODIFY_VAS_WINDOW, a.ret(0), 77, 0, Vas.MOD_WIN_FLAGS, 0).status());
+            long faultAddress = 0x7e0000002000L;
+            assertEquals(HStatus.H_SUCCESS,
+                    g.port.hcall(0, Hcall.H_LPAREMU_NX_PASTE, a.ret(1), 4096, faultAddress, 0x7fff00000080L).status());
+            PlatformEvent.Interrupt irq = (PlatformEvent.Interrupt) g.event();
+            assertEquals((int) a.ret(3), irq.irq(), "the window's fault interrupt");
+            HcallResult crb = g.port.hcall(0, Hcall.H_GET_NX_FAULT, a.ret(0), BUF);
+            assertEquals(HStatus.H_SUCCESS, crb.status());
+            assertEquals(faultAddress, Vas.FaultCrb.decode(crb.buffer()).faultStorageAddress());
+        }
+    }
+
+    @Test
+    void prrnEventLogOverSockets() throws Exception {
+        PlatformConfig config = PlatformConfig.defaults().withHypervisor(
+                PlatformConfig.HypervisorOptions.DEFAULT.withPrrnDelivery(PlatformConfig.PrrnDelivery.EVENT_LOG));
+        try (EmbeddedDaemon d = EmbeddedDaemon.start(config); ControlClient c = d.control(); Raw g = new Raw(d, "lpar1")) {
+            String cpu = PartitionTrees.cpuPath(1, 2);
+            var r = c.prrn("lpar1", List.of(DeviceTreeChange.newBuilder().setPath(cpu).setSetProperty(
+                    Property.newBuilder().setName("ibm,associativity")
+                            .setValue(ByteString.copyFrom(DeviceTree.cells(4, 9, 9, 9, 9)))).build()));
+            RtasResult log = g.port.rtas(0, RtasService.EVENT_SCAN,
+                    new long[] {RtasService.EVENT_SCAN_ALL_EVENTS, 0, 0x3000, 1024}, new byte[1024]);
+            assertEquals(RtasStatus.SUCCESS, log.status());
+            assertEquals(RtasErrorLog.prrn(r.getScope()), RtasErrorLog.decode(log.workArea()));
+            assertTrue(g.events.isEmpty(), "nothing pushed");
         }
     }
 }

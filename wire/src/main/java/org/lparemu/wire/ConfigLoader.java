@@ -6,7 +6,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import org.lparemu.core.hypervisor.ControlError;
 import org.lparemu.core.hypervisor.ControlException;
 import org.lparemu.core.hypervisor.PartitionSpec;
@@ -18,7 +20,11 @@ import org.lparemu.proto.v1.HypervisorOptions;
 import org.lparemu.proto.v1.Limits;
 import org.lparemu.proto.v1.ManagedSystemConfig;
 import org.lparemu.proto.v1.OverlayProperty;
+import org.lparemu.proto.v1.PrrnDelivery;
 import org.lparemu.proto.v1.SuspendWithWindows;
+import org.lparemu.proto.v1.UpdateContinuation;
+import org.lparemu.proto.v1.WindowClass;
+import org.lparemu.proto.v1.WindowClassSet;
 
 /**
  * Reads the daemon configuration (protobuf text format, {@code lparemu.v1.DaemonConfig}) into the core's
@@ -106,7 +112,46 @@ public final class ConfigLoader {
                 h.hasOverCreditStatus() ? h.getOverCreditStatus() : d.overCreditStatus(),
                 h.getOrchestratorReadyMs(), h.getBlackoutMs(), h.getTransferMs(),
                 orL(h.getMigrationTimeoutMs(), d.migrationTimeoutMs()), h.getUpdateNodesBatch(),
-                h.getUpdatePropertiesBytes());
+                h.getUpdatePropertiesBytes(), updateContinuation(h.getUpdateContinuation()),
+                h.hasConfigureConnectorDelayStatus() ? h.getConfigureConnectorDelayStatus()
+                        : d.configureConnectorDelayStatus(),
+                h.hasSuspendBlockingStates() ? windowStates("suspend_blocking_states", h.getSuspendBlockingStates())
+                        : d.suspendBlockingStates(),
+                h.hasCreditHoldingStates() ? windowStates("credit_holding_states", h.getCreditHoldingStates())
+                        : d.creditHoldingStates(), h.getVasMappingsChangeAtMigrate(), prrnDelivery(h.getPrrnDelivery()));
+    }
+
+    private static PlatformConfig.PrrnDelivery prrnDelivery(PrrnDelivery d) {
+        return switch (d) {
+            case PRRN_DELIVERY_EVENT_LOG -> PlatformConfig.PrrnDelivery.EVENT_LOG;
+            case PRRN_DELIVERY_PUSH_EVENT -> PlatformConfig.PrrnDelivery.PUSH_EVENT;
+            default -> throw new ControlException(ControlError.BAD_SPEC, "hypervisor.prrn_delivery: unknown value " + d);
+        };
+    }
+
+    private static PlatformConfig.UpdateContinuation updateContinuation(UpdateContinuation c) {
+        return switch (c) {
+            case UPDATE_CONTINUATION_RESTART -> PlatformConfig.UpdateContinuation.RESTART;
+            case UPDATE_CONTINUATION_SERVE_OLD_SYSTEM -> PlatformConfig.UpdateContinuation.SERVE_OLD_SYSTEM;
+            case UPDATE_CONTINUATION_REJECT -> PlatformConfig.UpdateContinuation.REJECT;
+            default -> throw new ControlException(ControlError.BAD_SPEC, "hypervisor.update_continuation: unknown value "
+                    + c);
+        };
+    }
+
+    private static Set<PlatformConfig.WindowState> windowStates(String field, WindowClassSet states) {
+        Set<PlatformConfig.WindowState> out = EnumSet.noneOf(PlatformConfig.WindowState.class);
+        for (WindowClass s : states.getStatesList()) {
+            out.add(switch (s) {
+                case WINDOW_STATE_ALLOCATED -> PlatformConfig.WindowState.ALLOCATED;
+                case WINDOW_STATE_MODIFY_IN_PROCESS -> PlatformConfig.WindowState.MODIFY_IN_PROCESS;
+                case WINDOW_STATE_ACTIVE -> PlatformConfig.WindowState.ACTIVE;
+                case WINDOW_STATE_CLOSED -> PlatformConfig.WindowState.CLOSED;
+                default -> throw new ControlException(ControlError.BAD_SPEC, "hypervisor." + field
+                        + ": not a window state: " + s);
+            });
+        }
+        return out;
     }
 
     private static PlatformConfig.Limits limits(Limits l) {

@@ -236,6 +236,8 @@ public final class ProtoMapping {
             b.setQosCredits(org.lparemu.proto.v1.PlatformEvent.QosCredits.newBuilder().setCredits(q.credits()));
         } else if (e instanceof PlatformEvent.ReportRequest) {
             b.setReportRequest(org.lparemu.proto.v1.PlatformEvent.ReportRequest.getDefaultInstance());
+        } else if (e instanceof PlatformEvent.Interrupt i) {
+            b.setInterrupt(org.lparemu.proto.v1.PlatformEvent.Interrupt.newBuilder().setIrq(i.irq()));
         }
         return b.build();
     }
@@ -250,6 +252,7 @@ public final class ProtoMapping {
                     e.getDlparCpu().getDrcIndex());
             case QOS_CREDITS -> new PlatformEvent.QosCredits(id, e.getQosCredits().getCredits());
             case REPORT_REQUEST -> new PlatformEvent.ReportRequest(id);
+            case INTERRUPT -> new PlatformEvent.Interrupt(id, e.getInterrupt().getIrq());
             case KIND_NOT_SET -> null;
         };
     }

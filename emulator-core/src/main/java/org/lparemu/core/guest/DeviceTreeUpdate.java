@@ -236,22 +236,28 @@ public final class DeviceTreeUpdate {
 
     /**
      * {@code dlpar_configure_connector}: calls {@code ibm,configure-connector} with the DRC index until it
-     * answers COMPLETE, rebuilding the subtree from the steps.
+     * answers COMPLETE, rebuilding the subtree from the steps. A busy (-2) or extended-delay (990x) answer is
+     * consumed by {@link KernelCalls#rtasBusyDelay} and the call repeated with the work area as the firmware left
+     * it, as the kernel has done since its configure-connector loop went through {@code rtas_busy_delay} (older
+     * kernels repeated -2 at once and treated 990x as an error).
      *
-     * @return the subtree, or null on any RTAS error (MORE_MEMORY included) or a malformed sequence
+     * @return the subtree, or null on any other RTAS error (MORE_MEMORY included) or a malformed sequence
      */
     public CcNode dlparConfigureConnector(int drcIndex) {
         byte[] workArea = ConfigureConnectorWorkArea.initial(drcIndex);
         ConfigureConnectorWorkArea.Assembler asm = new ConfigureConnectorWorkArea.Assembler();
         while (true) {
-            RtasResult r = calls.rtas(RtasService.CONFIGURE_CONNECTOR, new long[] {WORK_AREA_PA, 0}, workArea);
+            RtasResult r;
+            do {
+                r = calls.rtas(RtasService.CONFIGURE_CONNECTOR, new long[] {WORK_AREA_PA, 0}, workArea);
+                workArea = sized(r.workArea(), workArea);
+            } while (calls.rtasBusyDelay(r.status()));
             int status = r.status();
             if (status < RtasStatus.CC_COMPLETE || status > RtasStatus.CC_PREV_PARENT) {
                 LOG.error("Unexpected Error ({}) returned from configure-connector (drc 0x{})", status,
                         Integer.toHexString(drcIndex));
                 return null;
             }
-            workArea = sized(r.workArea(), workArea);
             try {
                 if (asm.accept(ConfigureConnectorWorkArea.decodeStep(status, workArea))) {
                     return asm.result();

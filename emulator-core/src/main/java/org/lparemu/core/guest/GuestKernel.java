@@ -1,5 +1,6 @@
 package org.lparemu.core.guest;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -21,9 +22,11 @@ import org.slf4j.LoggerFactory;
  * then handles the platform's events on its own worker threads, never on the port's thread:
  * <ul>
  *   <li>{@code drmgr}: migrations ({@link PseriesMobility}), one at a time;</li>
- *   <li>{@code rtasd}: PRRN events ({@link PrrnWorker}, which owns that thread);</li>
+ *   <li>{@code rtasd}: PRRN events ({@link PrrnWorker}, which owns that thread), pushed or, when the firmware
+ *       offers event-scan, found by {@link RtasEventScan} as RTAS event logs;</li>
  *   <li>{@code dlpar}: processor DLPAR and QoS credit changes ({@link PseriesDlpar});</li>
- *   <li>{@code kreport}: report requests, so that a slow migration or DLPAR does not delay them.</li>
+ *   <li>{@code kreport}: report requests, so that a slow migration or DLPAR does not delay them;</li>
+ *   <li>{@code irq/vas-fault}: the threaded half of VAS fault interrupts (the hard half runs on arrival).</li>
  * </ul>
  * Every event is acknowledged once handled (0 or a negative errno, with a line of detail). User-space access
  * goes through {@link #nxGzip()}; {@link Workload} drives it with task threads.
@@ -54,6 +57,16 @@ public final class GuestKernel implements AutoCloseable {
     private final Machine.Workqueue drmgr;
     private final Machine.Workqueue dlparWorker;
     private final Machine.Workqueue kreport;
+    /**
+     * The threaded half of the VAS fault interrupts ({@code irq/<n>-vas-win} in the kernel), started by the first
+     * fault interrupt: a guest that never sees one has no such task, so the schedules a simulation explores are
+     * those of the tasks the scenario needs.
+     */
+    @GuardedBy("this")
+    private Machine.Workqueue irqThread;
+
+    /** rtasd's event scan, when the firmware offers event-scan (PRRNs then arrive as event logs too); else null. */
+    private volatile RtasEventScan eventScan;
 
     private final AtomicLong reportSeq = new AtomicLong();
     private final AtomicLong eventsHandled = new AtomicLong();
@@ -91,6 +104,7 @@ public final class GuestKernel implements AutoCloseable {
                 k.bootInfo.partition(), k.bootInfo.vcpus(), k.bootInfo.sharedProcessor() ? "shared" : "dedicated",
                 k.vas.copypasteFeat() ? "available" : "not available", rc, config.vasPolicy(), config.prrnPolicy());
         port.setEventListener(k::onEvent);
+        k.eventScan = RtasEventScan.startIfOffered(k.calls, k.deviceTree, k.prrn);
         return k;
     }
 
@@ -121,6 +135,21 @@ public final class GuestKernel implements AutoCloseable {
                 errors.errno(rc);
                 return new Outcome(rc, "QoS credits " + q.credits() + (rc == 0 ? " set" : " failed: " + errnoName(rc)));
             });
+        } else if (e instanceof PlatformEvent.Interrupt i) {
+            // The hard-IRQ half runs here, at once; the threaded half on the IRQ thread, which acks when done.
+            VasWindow w = vas.pseriesVasIrqHandler(i.irq());
+            if (w == null) {
+                LOG.warn("spurious interrupt {}: no handler installed", i.irq());
+                ack(e.eventId(), Errno.ENOENT.negative(), "no handler for irq " + i.irq());
+                return;
+            }
+            Machine.Workqueue irq = irqThread();
+            if (irq == null) {
+                LOG.debug("guest closed; event {} dropped", e);
+                return;
+            }
+            submit(irq, e, () -> new Outcome(0, "irq " + i.irq() + ": "
+                    + vas.pseriesVasFaultThreadFn(w) + " fault(s) of window " + w.winId() + " processed"));
         } else if (e instanceof PlatformEvent.ReportRequest r) {
             submit(kreport, e, () -> {
                 port.report(report(r.eventId()));
@@ -151,8 +180,8 @@ public final class GuestKernel implements AutoCloseable {
     }
 
     private void ack(long eventId, int status, String detail) {
-        if (!port.isOpen()) {
-            return;
+        if (eventId == 0 || !port.isOpen()) {
+            return; // 0: an event that came as an RTAS event log, with nothing to acknowledge
         }
         try {
             port.ackEvent(eventId, status, detail);
@@ -255,6 +284,11 @@ public final class GuestKernel implements AutoCloseable {
         return prrn;
     }
 
+    /** rtasd's event scan, or null when the firmware does not offer event-scan. */
+    public RtasEventScan eventScan() {
+        return eventScan;
+    }
+
     public PseriesDlpar dlpar() {
         return dlpar;
     }
@@ -283,11 +317,28 @@ public final class GuestKernel implements AutoCloseable {
         }
         closed = true;
         port.setEventListener(e -> LOG.debug("guest {} closed; event {} ignored", config.name(), e));
+        RtasEventScan scan = eventScan;
+        if (scan != null) {
+            scan.close();
+        }
         for (Machine.Workqueue wq : List.of(drmgr, dlparWorker, kreport)) {
             wq.shutdown();
         }
+        synchronized (this) {
+            if (irqThread != null) {
+                irqThread.shutdown();
+            }
+        }
         prrn.close();
         machine.close();
+    }
+
+    /** The IRQ thread, started on first use; null once the guest is closed. */
+    private synchronized Machine.Workqueue irqThread() {
+        if (irqThread == null && !closed) {
+            irqThread = machine.workqueue("irq/vas-fault");
+        }
+        return closed ? null : irqThread;
     }
 
     private static String errnoName(int rc) {

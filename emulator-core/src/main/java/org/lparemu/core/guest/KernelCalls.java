@@ -1,8 +1,10 @@
 package org.lparemu.core.guest;
 
+import java.time.Duration;
 import java.util.Objects;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.RtasService;
+import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.port.HcallPort;
 import org.lparemu.core.port.HcallResult;
 import org.lparemu.core.port.RtasResult;
@@ -21,6 +23,9 @@ import org.lparemu.core.port.RtasResult;
  * </ul>
  */
 public final class KernelCalls {
+    /** rtas_busy_delay's clamp on an extended-delay hint: one second. */
+    static final long MAX_BUSY_DELAY_MS = 1000;
+
     private final HcallPort port;
     private final Machine machine;
     /** rtas_lock: a spinlock, so waiting for it keeps the vCPU (see {@link #rtas}). */
@@ -93,6 +98,30 @@ public final class KernelCalls {
             machine.point("rtas " + service + " returned");
             return r;
         });
+    }
+
+    /**
+     * {@code rtas_busy_delay} (kernel/rtas.c): consumes a busy or extended-delay status after the call returned
+     * (rtas_lock is not held). RTAS_BUSY (-2): yield ({@code cond_resched}) and call again at once; 990x: sleep the
+     * hinted 10^x ms, clamped to 1 s (the kernel takes the hint as an order of magnitude and never waits longer),
+     * and call again. Any other status: false, the caller handles it.
+     *
+     * @return true when the caller must repeat the call
+     */
+    public boolean rtasBusyDelay(int status) {
+        if (status == RtasStatus.BUSY) {
+            machine.condResched();
+            return true;
+        }
+        if (RtasStatus.isExtendedDelay(status)) {
+            long ms = 1;
+            for (int i = RtasStatus.EXTENDED_DELAY_MIN; i < status; i++) {
+                ms *= 10;
+            }
+            machine.msleep(Duration.ofMillis(Math.min(ms, MAX_BUSY_DELAY_MS)));
+            return true;
+        }
+        return false;
     }
 
     /** A kernel tracepoint on the hypervisor's timeline (fire and forget; no vCPU needed). */

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.Hcall;
+import org.lparemu.core.papr.Vas;
 import org.lparemu.core.port.HcallResult;
 
 /**
@@ -23,6 +24,8 @@ import org.lparemu.core.port.HcallResult;
  * does; the paste itself runs without a lock, so a paste racing a close fails at the platform.
  */
 public final class NxGzipDevice {
+    /** Base of the user addresses of the handles' CSBs (handle h: base + h x 128). */
+    static final long CSB_BASE = 0x7fff00000000L;
 
     /** Result of {@link #open}: the handle, or {@code rc} (negative errno, or a raw PAPR status, see VasException). */
     public record OpenResult(long handle, int rc, String error) {
@@ -36,12 +39,17 @@ public final class NxGzipDevice {
         final int pid;
         /** Serialises the window-open ioctl and close on this handle. */
         final KernelMutex lock;
+        /** Where this process's CSB lives: the address its requests carry (lparemu: one per handle). */
+        final long csbAddress;
         /** Written under {@link #lock} ({@link #setWindowLocked}); read without it by the paste path. */
         private volatile VasWindow window;
+        /** The CSB as the kernel last wrote it for a faulted request, or null (the process polls it). */
+        volatile Vas.Csb csb;
 
-        Fd(int pid, KernelMutex lock) {
+        Fd(int pid, KernelMutex lock, long csbAddress) {
             this.pid = pid;
             this.lock = lock;
+            this.csbAddress = csbAddress;
         }
 
         /** Volatile read: the paste path's lock-free look at the handle's window. */
@@ -69,11 +77,14 @@ public final class NxGzipDevice {
     private final AtomicLong opensOk = new AtomicLong();
     private final AtomicLong opensFailed = new AtomicLong();
 
+    private final AtomicLong sigsegvs = new AtomicLong();
+
     public NxGzipDevice(PseriesVas vas, KernelCalls calls, ErrorCounters errors) {
         this.vas = Objects.requireNonNull(vas, "vas");
         this.calls = Objects.requireNonNull(calls, "calls");
         this.machine = calls.machine();
         this.errors = Objects.requireNonNull(errors, "errors");
+        vas.setCsbWriter(this::vasUpdateCsb);
     }
 
     /** The device exists only when VAS copy/paste is available. */
@@ -91,7 +102,7 @@ public final class NxGzipDevice {
             return Errno.ENODEV.negative();
         }
         long h = handles.incrementAndGet();
-        fds.put(h, new Fd(pids.incrementAndGet(), machine.mutex("coproc_mutex")));
+        fds.put(h, new Fd(pids.incrementAndGet(), machine.mutex("coproc_mutex"), CSB_BASE + h * Vas.CRB_BYTES));
         return h;
     }
 
@@ -166,10 +177,66 @@ public final class NxGzipDevice {
      * @throws IllegalStateException when the handle is unknown or has no window (a paste to an unmapped page)
      */
     public boolean paste(long handle, int length) {
-        return machine.onCpu(() -> pasteOnCpu(handle, length));
+        return machine.onCpu(() -> pasteOnCpu(handle, length, 0, 0));
     }
 
-    private boolean pasteOnCpu(long handle, int length) {
+    /**
+     * One paste of a request whose buffer at {@code faultAddress} is not mapped: NX accepts it and cannot complete
+     * it, so it is reported through the window's fault interrupt, and the kernel writes the handle's CSB
+     * ({@link #csb}) with the fault address. The CSB address the request carries is the handle's.
+     *
+     * @return true when the platform accepted the paste
+     */
+    public boolean pasteFaulting(long handle, int length, long faultAddress) {
+        Fd fd = fds.get(handle);
+        return pasteFaulting(handle, length, faultAddress, fd == null ? 0 : fd.csbAddress);
+    }
+
+    /**
+     * {@link #pasteFaulting(long, int, long)} with a request whose CRB carries {@code csbAddress} as its CSB
+     * address: a process with a bad pointer there gets SIGSEGV when the kernel cannot write the CSB.
+     */
+    public boolean pasteFaulting(long handle, int length, long faultAddress, long csbAddress) {
+        if (faultAddress == 0) {
+            throw new IllegalArgumentException("a faulting request needs a nonzero fault address");
+        }
+        return machine.onCpu(() -> pasteOnCpu(handle, length, faultAddress, csbAddress));
+    }
+
+    /** The CSB the kernel last wrote for the handle's faulted request, or null. */
+    public Vas.Csb csb(long handle) {
+        Fd fd = fds.get(handle);
+        return fd == null ? null : fd.csb;
+    }
+
+    /**
+     * {@code vas_update_csb}: writes a translation-fault CSB (completion code CSB_CC_FAULT_ADDRESS, extension
+     * termination, address = the fault address NX stamped) at the CSB address the request carried, in the
+     * memory of the process that opened the window. An address that is not that process's CSB is a failed
+     * copy_to_user: the kernel sends the process SIGSEGV instead (counted).
+     *
+     * @return false when the CSB could not be written
+     */
+    boolean vasUpdateCsb(VasWindow win, Vas.FaultCrb crb) {
+        for (Fd fd : fds.values()) {
+            if (fd.windowVolatile() == win) {
+                if (crb.csbAddress() == 0 || crb.csbAddress() != fd.csbAddress) {
+                    break;
+                }
+                fd.csb = new Vas.Csb(Vas.CSB_CC_FAULT_ADDRESS, Vas.CSB_CE_TERMINATION, crb.faultStorageAddress());
+                return true;
+            }
+        }
+        sigsegvs.incrementAndGet();
+        return false;
+    }
+
+    /** Processes signalled because the CSB of their faulted request could not be written. */
+    public long sigsegvs() {
+        return sigsegvs.get();
+    }
+
+    private boolean pasteOnCpu(long handle, int length, long faultAddress, long csbAddress) {
         Fd fd = fds.get(handle);
         VasWindow w = fd == null ? null : fd.windowVolatile();
         if (w == null) {
@@ -186,7 +253,8 @@ public final class NxGzipDevice {
         } finally {
             w.mmapMutex.unlock();
         }
-        HcallResult r = calls.hcall(Hcall.H_LPAREMU_NX_PASTE, address, length);
+        HcallResult r = faultAddress == 0 ? calls.hcall(Hcall.H_LPAREMU_NX_PASTE, address, length)
+                : calls.hcall(Hcall.H_LPAREMU_NX_PASTE, address, length, faultAddress, csbAddress);
         if (r.ok()) {
             pastesOk.incrementAndGet();
             return true;

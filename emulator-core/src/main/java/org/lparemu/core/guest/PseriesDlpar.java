@@ -7,6 +7,7 @@ import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.RtasService;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.papr.Vas;
+import org.lparemu.core.port.RtasResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,7 +21,9 @@ import org.slf4j.LoggerFactory;
  * <p>The VAS side of a processor change is not called from here: as in the kernel, attaching or detaching a
  * processor node fires the device-tree reconfig notifier, and {@link PseriesVas#pseriesVasNotifier} (registered
  * only when copy/paste is available, and a no-op on shared-processor partitions) re-reads the Default credits.
- * DRC acquire/release and NUMA updates are not modelled.
+ * The core's connector is acquired before its node is fetched and released after its threads are offline, with
+ * the DR-entity sensor and the allocation and isolation indicators ({@code dlpar_acquire_drc},
+ * {@code dlpar_release_drc}); a failed release brings the threads back online. NUMA updates are not modelled.
  */
 public final class PseriesDlpar {
     private static final Logger LOG = LoggerFactory.getLogger(PseriesDlpar.class);
@@ -42,10 +45,11 @@ public final class PseriesDlpar {
     }
 
     /**
-     * {@code dlpar_cpu_add}: fetch the core's node with ibm,configure-connector and attach it under /cpus.
+     * {@code dlpar_cpu_add}: acquire the core's connector, fetch its node with ibm,configure-connector and attach it
+     * under /cpus (releasing the connector again when either fails), then start and online its threads.
      *
-     * @return 0; -ENODEV without /cpus; -EINVAL when the DRC index is already present, configure-connector
-     *         failed, or the node cannot be attached
+     * @return 0; -ENODEV without /cpus; -EINVAL when the DRC index is already present, the connector cannot be
+     *         acquired, configure-connector failed, or the node cannot be attached
      */
     public int dlparCpuAdd(int drcIndex) {
         if (tree.properties(CPUS) == null) {
@@ -56,18 +60,31 @@ public final class PseriesDlpar {
             LOG.warn("CPU with drc index 0x{} already exists", Integer.toHexString(drcIndex));
             return Errno.EINVAL.negative();
         }
+        int rc = dlparAcquireDrc(drcIndex);
+        if (rc != 0) {
+            LOG.warn("Failed to acquire DRC, rc: {}, drc index: 0x{}", rc, Integer.toHexString(drcIndex));
+            return Errno.EINVAL.negative();
+        }
         CcNode node = update.dlparConfigureConnector(drcIndex);
         if (node == null) {
             LOG.warn("Failed call to configure-connector, drc index: 0x{}", Integer.toHexString(drcIndex));
+            dlparReleaseDrc(drcIndex);
             return Errno.EINVAL.negative();
         }
         try {
             tree.attach(CPUS, node, drcIndex);
         } catch (IllegalArgumentException e) {
             LOG.warn("Failed to attach node {} (drc 0x{}): {}", node.name(), Integer.toHexString(drcIndex), e.getMessage());
+            dlparReleaseDrc(drcIndex);
             return Errno.EINVAL.negative();
         }
-        String path = tree.pathOfDrcIndex(drcIndex);
+        onlineThreads(tree.pathOfDrcIndex(drcIndex));
+        LOG.info("CPU {} (drc 0x{}) added", node.name(), Integer.toHexString(drcIndex));
+        return 0;
+    }
+
+    /** {@code dlpar_online_cpu}: each thread of the core is started (RTAS start-cpu) and brought online. */
+    private void onlineThreads(String path) {
         for (int thread : threads(path)) {
             int rc = calls.rtas(RtasService.START_CPU, new long[] {thread, START_ADDRESS, thread}, null).status();
             if (rc != RtasStatus.SUCCESS) {
@@ -76,8 +93,74 @@ public final class PseriesDlpar {
             }
             calls.machine().cpuUp(thread);
         }
-        LOG.info("CPU {} (drc 0x{}) added", node.name(), Integer.toHexString(drcIndex));
+    }
+
+    /**
+     * {@code dlpar_acquire_drc} (dlpar.c): the connector must sense UNUSABLE (assigned to the partition, not yet
+     * the OS's); then its allocation is set USABLE and it is unisolated, the allocation undone if that fails.
+     *
+     * @return 0, -1 when the sensor says otherwise, or the failing set-indicator's status
+     */
+    int dlparAcquireDrc(int drcIndex) {
+        long[] sense = rtasGetSensor(RtasService.DR_ENTITY_SENSE, drcIndex);
+        if (sense[0] != 0 || sense[1] != RtasService.DR_ENTITY_UNUSABLE) {
+            return -1;
+        }
+        int rc = rtasSetIndicator(RtasService.ALLOCATION_STATE, drcIndex, RtasService.ALLOC_USABLE);
+        if (rc != 0) {
+            return rc;
+        }
+        rc = rtasSetIndicator(RtasService.ISOLATION_STATE, drcIndex, RtasService.UNISOLATE);
+        if (rc != 0) {
+            rtasSetIndicator(RtasService.ALLOCATION_STATE, drcIndex, RtasService.ALLOC_UNUSABLE);
+            return rc;
+        }
         return 0;
+    }
+
+    /**
+     * {@code dlpar_release_drc} (dlpar.c): the connector must sense PRESENT; then it is isolated and its allocation
+     * set UNUSABLE, the isolation undone if that fails.
+     *
+     * @return 0, -1 when the sensor says otherwise, or the failing set-indicator's status
+     */
+    int dlparReleaseDrc(int drcIndex) {
+        long[] sense = rtasGetSensor(RtasService.DR_ENTITY_SENSE, drcIndex);
+        if (sense[0] != 0 || sense[1] != RtasService.DR_ENTITY_PRESENT) {
+            return -1;
+        }
+        int rc = rtasSetIndicator(RtasService.ISOLATION_STATE, drcIndex, RtasService.ISOLATE);
+        if (rc != 0) {
+            return rc;
+        }
+        rc = rtasSetIndicator(RtasService.ALLOCATION_STATE, drcIndex, RtasService.ALLOC_UNUSABLE);
+        if (rc != 0) {
+            rtasSetIndicator(RtasService.ISOLATION_STATE, drcIndex, RtasService.UNISOLATE);
+            return rc;
+        }
+        return 0;
+    }
+
+    /** {@code rtas_get_sensor}: get-sensor-state, repeated while busy; {status, state}. */
+    private long[] rtasGetSensor(int sensor, int index) {
+        RtasResult r;
+        do {
+            r = calls.rtas(RtasService.GET_SENSOR_STATE, new long[] {sensor, index}, null);
+        } while (calls.rtasBusyDelay(r.status()));
+        return new long[] {r.status(), r.status() == 0 && r.rets().length > 0 ? r.rets()[0] : 0};
+    }
+
+    /** {@code rtas_set_indicator}: set-indicator, repeated while busy; the status. */
+    private int rtasSetIndicator(int indicator, int index, int value) {
+        int rc;
+        do {
+            rc = calls.rtas(RtasService.SET_INDICATOR, new long[] {indicator, index, value}, null).status();
+        } while (calls.rtasBusyDelay(rc));
+        if (rc != 0) {
+            LOG.warn("set-indicator({}, 0x{}, {}) failed: {}", indicator, Integer.toHexString(index), value,
+                    RtasStatus.name(rc));
+        }
+        return rc;
     }
 
     /** The threads (vCPU ids) of the CPU node at {@code path}. */
@@ -87,9 +170,11 @@ public final class PseriesDlpar {
     }
 
     /**
-     * {@code dlpar_cpu_remove_by_index}: detach the node carrying this DRC index.
+     * {@code dlpar_cpu_remove_by_index}: offline the core's threads, release its connector, detach the node carrying
+     * this DRC index.
      *
-     * @return 0, or -ENODEV when no node has it
+     * @return 0, -ENODEV when no node has it, or -EIO when the connector could not be released (the threads are
+     *         online again and the node stays)
      */
     public int dlparCpuRemove(int drcIndex) {
         String path = tree.pathOfDrcIndex(drcIndex);
@@ -101,6 +186,13 @@ public final class PseriesDlpar {
             // dlpar_offline_cpu: the thread's tasks move elsewhere, then it calls stop-self and is gone.
             calls.machine().cpuDown(thread,
                     () -> calls.rtasUnlocked(RtasService.STOP_SELF, new long[0], null));
+        }
+        int rc = dlparReleaseDrc(drcIndex);
+        if (rc != 0) {
+            LOG.warn("Failed to release DRC, rc: {}, drc index: 0x{}: onlining the CPU again", rc,
+                    Integer.toHexString(drcIndex));
+            onlineThreads(path);
+            return Errno.EIO.negative();
         }
         tree.detach(path);
         LOG.info("CPU {} (drc 0x{}) removed", path, Integer.toHexString(drcIndex));

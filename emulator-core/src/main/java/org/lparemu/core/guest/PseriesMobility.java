@@ -357,28 +357,11 @@ public final class PseriesMobility {
         int fwrc;
         do {
             fwrc = calls.rtas(RtasService.ACTIVATE_FIRMWARE, new long[0], null).status();
-        } while (rtasBusyDelay(fwrc));
+        } while (calls.rtasBusyDelay(fwrc));
         if (fwrc != 0) {
             LOG.error("ibm,activate-firmware failed ({})", fwrc);
         }
         return fwrc;
-    }
-
-    /** {@code rtas_busy_delay}: busy → yield; extended delay 990x → sleep 10^x ms; true when the call must repeat. */
-    private boolean rtasBusyDelay(int status) {
-        if (status == RtasStatus.BUSY) {
-            machine.condResched();
-            return true;
-        }
-        if (RtasStatus.isExtendedDelay(status)) {
-            long ms = 1;
-            for (int i = RtasStatus.EXTENDED_DELAY_MIN; i < status; i++) {
-                ms *= 10;
-            }
-            machine.msleep(Duration.ofMillis(ms));
-            return true;
-        }
-        return false;
     }
 
     /**

@@ -10,6 +10,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.lparemu.core.papr.Errno;
@@ -77,6 +78,8 @@ public final class PseriesVas {
      */
     public static final long HV_CAPS_PA = 0x10000000L;
     public static final long HV_COP_CAPS_PA = 0x10001000L;
+    /** Fake guest-physical address of the fault thread's CRB buffer (128-byte aligned). */
+    public static final long CRB_PA = 0x10003000L;
     /** How often an UPSTREAM SUSPEND re-checks nr_open_wins_progress (msleep(10)). */
     static final Duration SUSPEND_PROGRESS_POLL = Duration.ofMillis(10);
 
@@ -175,6 +178,21 @@ public final class PseriesVas {
 
     /** A SUSPEND has returned and no RESUME has started. */
     private volatile boolean suspendComplete;
+
+    // --- Fault interrupts (request_threaded_irq / free_irq of allocate_setup_window and its undo).
+
+    /** Installed fault interrupts, by IRQ number: the window each one belongs to. */
+    private final ConcurrentHashMap<Long, VasWindow> faultIrqs = new ConcurrentHashMap<>();
+    /** {@code vas_update_csb}: the user API's half of the fault path (set by {@link NxGzipDevice}). */
+    private volatile CsbWriter csbWriter = (win, crb) -> false;
+    private final AtomicLong faultsHandled = new AtomicLong();
+
+    /** Writes the CSB of a faulted request into the opener's memory ({@code vas_update_csb}). */
+    @FunctionalInterface
+    public interface CsbWriter {
+        /** Writes the CSB; returns false when its address is not writable (the kernel then signals the task). */
+        boolean vasUpdateCsb(VasWindow win, Vas.FaultCrb crb);
+    }
 
     public PseriesVas(KernelCalls calls, VasPolicy policy, ErrorCounters errors) {
         this.calls = Objects.requireNonNull(calls, "calls");
@@ -428,7 +446,79 @@ public final class PseriesVas {
      */
     @GuardedBy("vasPseriesMutex")
     private int allocateSetupWindowLocked(VasWindow win, long[] domain, int winType) {
-        return hAllocateVasWindowLocked(win, domain, winType);
+        int rc = hAllocateVasWindowLocked(win, domain, winType);
+        if (rc == 0) {
+            requestFaultIrq(win);
+        }
+        return rc;
+    }
+
+    /** {@code request_threaded_irq} of the window's fault interrupt: faults on it now reach this window. */
+    private void requestFaultIrq(VasWindow win) {
+        faultIrqs.put(win.faultIrq(), win);
+    }
+
+    /** {@code free_irq}: the fault interrupt is no longer the window's. */
+    private void freeFaultIrq(VasWindow win) {
+        faultIrqs.remove(win.faultIrq(), win);
+    }
+
+    /** Sets the user API's CSB writer ({@link NxGzipDevice} at its construction). */
+    void setCsbWriter(CsbWriter writer) {
+        this.csbWriter = Objects.requireNonNull(writer, "writer");
+    }
+
+    /**
+     * {@code pseries_vas_irq_handler}, the hard-IRQ half of a fault interrupt: counts the fault on the window that
+     * installed the IRQ and asks for the thread. Never blocks.
+     *
+     * @return the window to run {@link #pseriesVasFaultThreadFn} for, or null when no window has this IRQ
+     */
+    public VasWindow pseriesVasIrqHandler(long irq) {
+        VasWindow win = faultIrqs.get(irq);
+        if (win != null) {
+            win.pendingFaults.incrementAndGet();
+        }
+        return win;
+    }
+
+    /**
+     * {@code pseries_vas_fault_thread_fn}: while the window has pending faults, fetch one faulted request with
+     * H_GET_NX_FAULT and have the user API write its CSB; every fault interrupt is consumed, whatever the hcall
+     * answered (an error is logged, as {@code h_get_nx_fault} does). A wake-up that finds nothing pending (an
+     * earlier run took its fault) does nothing.
+     *
+     * @return the faults processed
+     */
+    public int pseriesVasFaultThreadFn(VasWindow win) {
+        return machine.onCpu(() -> {
+            int n = 0;
+            while (win.pendingFaults.get() > 0) {
+                long winId = win.winId();
+                HcallResult r = calls.hcall(Hcall.H_GET_NX_FAULT, winId, CRB_PA);
+                if (r.ok()) {
+                    Vas.FaultCrb crb = Vas.FaultCrb.decode(r.buffer());
+                    LOG.debug("fault CRB of window {}: csb 0x{} fault address 0x{}", winId,
+                            Long.toHexString(crb.csbAddress()), Long.toHexString(crb.faultStorageAddress()));
+                    if (!csbWriter.vasUpdateCsb(win, crb)) {
+                        LOG.warn("window {}: invalid CSB address 0x{}, SIGSEGV to {}", winId,
+                                Long.toHexString(crb.csbAddress()), win.task());
+                    }
+                    faultsHandled.incrementAndGet();
+                    n++;
+                } else {
+                    LOG.error("H_GET_NX_FAULT error: {}, winid {}, buffer 0x{}", HStatus.name(r.status()), winId,
+                            Long.toHexString(CRB_PA));
+                }
+                win.pendingFaults.decrementAndGet();
+            }
+            return n;
+        });
+    }
+
+    /** Faulted requests fetched with H_GET_NX_FAULT, over the guest's life. */
+    public long faultsHandled() {
+        return faultsHandled.get();
     }
 
     /**
@@ -461,10 +551,18 @@ public final class PseriesVas {
         return Errno.EIO.negative();
     }
 
-    /** {@code deallocate_free_window}: deallocate first, then free the fault interrupt (not modelled). */
+    /**
+     * {@code deallocate_free_window}: deallocate first, then free the fault interrupt, and only when the deallocate
+     * succeeded: the hypervisor returns a faulted request's credit only after the OS fetched it, so the interrupt
+     * must stay installed until the window is gone.
+     */
     @GuardedBy("vasPseriesMutex")
     private int deallocateFreeWindowLocked(VasWindow win) {
-        return hDeallocateVasWindow(win.winId());
+        int rc = hDeallocateVasWindow(win.winId());
+        if (rc == 0) {
+            freeFaultIrq(win);
+        }
+        return rc;
     }
 
     private static long[] defaultDomain() {
@@ -654,6 +752,7 @@ public final class PseriesVas {
      */
     private void outFree(VasCaps caps, VasWindow win) {
         try {
+            freeFaultIrq(win); // the kernel frees the interrupt first "so that do not have to hold mutex"
             hDeallocateVasWindow(win.winId());
         } finally {
             abandon(caps);
@@ -782,6 +881,7 @@ public final class PseriesVas {
             }
             rc = hModifyVasWindow(win);
             if (rc != 0) {
+                freeFaultIrq(win);
                 hDeallocateVasWindow(win.winId());
                 return rc;
             }

@@ -1,6 +1,7 @@
 package org.lparemu.core.guest;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.lparemu.core.papr.Vas;
 
@@ -30,6 +31,11 @@ public final class VasWindow {
     private final String task;
     /** {@code task_ref.mmap_mutex}: serialises the paste mapping against close/reopen. */
     final KernelMutex mmapMutex;
+    /**
+     * {@code pending_faults}: fault interrupts taken and not yet processed by the threaded handler (atomic, as in
+     * the kernel: the hard-IRQ half increments it, the thread decrements it once per H_GET_NX_FAULT).
+     */
+    final AtomicInteger pendingFaults = new AtomicInteger();
 
     // --- Written under vasPseriesMutex + mmapMutex; read under either (here: always under mmapMutex).
 
@@ -109,6 +115,11 @@ public final class VasWindow {
         } finally {
             mmapMutex.unlock();
         }
+    }
+
+    /** Fault interrupts not yet processed by the threaded handler. */
+    public int pendingFaults() {
+        return pendingFaults.get();
     }
 
     /** Neither close bit set. */

@@ -83,6 +83,7 @@ final class CallPipeline {
             trace.append(TraceKind.REFUSED, p.name, vcpu, task, name, args, 0, 0, 0, refusal.message(), opcode);
             return CompletableFuture.completedFuture(refusal);
         }
+        p.vcpus.noteFirstArg(vcpu, args);
         calls.incrementAndGet();
         p.callsMade.incrementAndGet();
         long beginNanos = trace.now();

@@ -19,6 +19,7 @@ import org.lparemu.core.papr.UpdatePropertiesWorkArea;
 import org.lparemu.core.papr.UpdatePropertiesWorkArea.Descriptor;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.RtasResult;
+import org.lparemu.core.trace.TraceKind;
 
 /**
  * The device-tree update RTAS services (papr-notes 6.3, prrn-model.md): ibm,update-nodes lists the nodes a
@@ -29,11 +30,14 @@ import org.lparemu.core.port.RtasResult;
  * An ibm,update-nodes call with zeroed firmware-state words starts a <em>sequence</em> for its scope, bound
  * to the partition's current system. The four state words then hold lparemu's continuation:
  * {@code [0] = 'LPSU' magic, [1] = sequence id, [2] = entries already returned, [3] = system index}. A
- * continuation whose sequence is unknown (never started, evicted, or from before a Reset), belongs to another
- * scope, or began on another system answers -3 (PARAMETER_ERROR): the destination firmware knows nothing of
- * the source's sequence. ibm,update-properties with state 0 refers to the latest sequence of its scope, which
- * must be live on the current system and list the node as updated; its own continuation tokens are bound to
- * that sequence in the same way. ibm,configure-connector continuations are bound to the system too.
+ * continuation whose sequence is unknown (never started, evicted, or from before a Reset) or belongs to another
+ * scope answers -3 (PARAMETER_ERROR). ibm,update-properties with state 0 refers to the latest sequence of its
+ * scope, which must list the node as updated; its own continuation tokens are bound to that sequence in the same
+ * way. A call that continues a sequence begun on another system (the partition migrated in between) gets what
+ * {@link PlatformConfig.UpdateContinuation} says (papr-notes leaves it open): -3 by default, as the destination
+ * firmware knows nothing of the source's sequence; a restart as a fresh sequence on the current system; or the
+ * old system's data. ibm,configure-connector continuations are always bound to their system (-3 elsewhere): a
+ * restarted subtree could not be told from a continuation by the OS.
  *
  * <p>What a scope lists: scope 1 = the latest migration's records; scope -s = the operator's PRRN scope s.
  * Both are lists of phandles (and deleted property names); values are read from the partition's current tree
@@ -80,6 +84,8 @@ final class DeviceTreeRtas {
         final ManagedSystem system;
         final List<Step> steps;
         int next;
+        /** The configured delay status was answered for steps[next]: the next call gets the step. */
+        boolean delayed;
 
         ConnectorCursor(int token, int drcIndex, ManagedSystem system, List<Step> steps) {
             this.token = token;
@@ -131,16 +137,27 @@ final class DeviceTreeRtas {
         Sequence seq;
         int position;
         if (fresh) {
-            seq = new Sequence(p.newTokenLocked(), scope, p.systemLocked(), update);
-            put(p.sequences, seq.id(), seq, MAX_SEQUENCES);
-            p.latestSequenceByScope.put(scope, seq.id());
+            seq = freshSequenceLocked(p, scope, update);
             position = 0;
         } else {
             seq = state[0] == SEQUENCE_MAGIC ? p.sequences.get(state[1]) : null;
             position = state[2];
-            if (seq == null || seq.scope() != scope || seq.system() != p.systemLocked() || position < 0
-                    || position > seq.update().records.size()) {
+            if (seq == null || seq.scope() != scope || position < 0 || position > seq.update().records.size()) {
                 return RtasResult.of(RtasStatus.PARAMETER_ERROR);
+            }
+            if (seq.system() != p.systemLocked()) {
+                switch (crossSystemLocked(p, ctx, seq)) {
+                    case RESTART -> {
+                        seq = freshSequenceLocked(p, scope, update);
+                        position = 0;
+                    }
+                    case SERVE_OLD_SYSTEM -> {
+                        // the records name phandles only: the sequence goes on as it would have on its system
+                    }
+                    default -> {
+                        return RtasResult.of(RtasStatus.PARAMETER_ERROR);
+                    }
+                }
             }
         }
         List<UpdateNodesWorkArea.Entry> rest = seq.update().records.subList(position, seq.update().records.size());
@@ -153,9 +170,42 @@ final class DeviceTreeRtas {
         UpdateNodesWorkArea.setStateWord(out, 0, SEQUENCE_MAGIC);
         UpdateNodesWorkArea.setStateWord(out, 1, seq.id());
         UpdateNodesWorkArea.setStateWord(out, 2, position);
-        UpdateNodesWorkArea.setStateWord(out, 3, p.systemLocked().index());
+        UpdateNodesWorkArea.setStateWord(out, 3, seq.system().index());
         boolean more = position < seq.update().records.size();
         return RtasResult.withWorkArea(more ? RtasStatus.CALL_AGAIN : RtasStatus.SUCCESS, out);
+    }
+
+    /** Starts a sequence for {@code scope} on the partition's current system; it becomes the scope's latest. */
+    @GuardedBy("p.lock")
+    private static Sequence freshSequenceLocked(Partition p, int scope, TreeUpdate update) {
+        Sequence seq = new Sequence(p.newTokenLocked(), scope, p.systemLocked(), update);
+        put(p.sequences, seq.id(), seq, MAX_SEQUENCES);
+        p.latestSequenceByScope.put(scope, seq.id());
+        return seq;
+    }
+
+    /**
+     * What to do with a call that continues {@code seq}, begun on another system: the configured
+     * {@link PlatformConfig.UpdateContinuation}, except that SERVE_OLD_SYSTEM can serve only the system the
+     * partition last left (REJECT for an older one). A restart or an old-system answer is noted in the trace.
+     */
+    @GuardedBy("p.lock")
+    private static PlatformConfig.UpdateContinuation crossSystemLocked(Partition p, CallContext ctx, Sequence seq) {
+        PlatformConfig.UpdateContinuation c = ctx.services().hypervisor().updateContinuation();
+        if (c == PlatformConfig.UpdateContinuation.SERVE_OLD_SYSTEM
+                && (seq.system() != p.departedSystem || p.departedTree == null)) {
+            c = PlatformConfig.UpdateContinuation.REJECT;
+        }
+        if (c == PlatformConfig.UpdateContinuation.RESTART) {
+            ctx.services().trace().note(TraceKind.STATE, p.name, c.traceNote, ctx.service() + " scope "
+                    + seq.scope() + ": sequence " + seq.id() + " of " + seq.system().name() + " restarted on "
+                    + p.systemLocked().name());
+        } else if (c == PlatformConfig.UpdateContinuation.SERVE_OLD_SYSTEM) {
+            ctx.services().trace().note(TraceKind.STATE, p.name, c.traceNote, ctx.service() + " scope "
+                    + seq.scope() + ": sequence " + seq.id() + " served from " + seq.system().name() + "'s data on "
+                    + p.systemLocked().name());
+        }
+        return c;
     }
 
     @GuardedBy("p.lock")
@@ -191,19 +241,54 @@ final class DeviceTreeRtas {
         if (state == 0) {
             Integer seqId = p.latestSequenceByScope.get(scope);
             Sequence seq = seqId == null ? null : p.sequences.get(seqId);
-            DeviceTree.Node node = p.deviceTreeLocked().nodeByPhandle(phandle);
-            if (seq == null || seq.system() != p.systemLocked() || node == null
-                    || !seq.update().updatedPhandles().contains(phandle)) {
+            if (seq == null) {
                 return RtasResult.of(RtasStatus.PARAMETER_ERROR);
             }
-            c = new PropertyCursor(p.newTokenLocked(), seq.id(), phandle,
-                    descriptorsFor(node, seq.update().deletedProperties.getOrDefault(phandle, Set.of())));
+            DeviceTree tree = p.deviceTreeLocked();
+            if (seq.system() != p.systemLocked()) {
+                switch (crossSystemLocked(p, ctx, seq)) {
+                    case RESTART -> {
+                        TreeUpdate update = updateForScopeLocked(p, scope);
+                        if (update == null) {
+                            return RtasResult.of(RtasStatus.PARAMETER_ERROR);
+                        }
+                        seq = freshSequenceLocked(p, scope, update);
+                    }
+                    case SERVE_OLD_SYSTEM -> tree = p.departedTree;
+                    default -> {
+                        return RtasResult.of(RtasStatus.PARAMETER_ERROR);
+                    }
+                }
+            }
+            c = startNodeLocked(p, seq, tree, phandle);
+            if (c == null) {
+                return RtasResult.of(RtasStatus.PARAMETER_ERROR);
+            }
         } else {
             c = p.propertyCursors.get(state);
             Sequence seq = c == null ? null : p.sequences.get(c.sequenceId);
-            if (c == null || c.phandle != phandle || seq == null || seq.scope() != scope
-                    || seq.system() != p.systemLocked()) {
+            if (c == null || c.phandle != phandle || seq == null || seq.scope() != scope) {
                 return RtasResult.of(RtasStatus.PARAMETER_ERROR);
+            }
+            if (seq.system() != p.systemLocked()) {
+                switch (crossSystemLocked(p, ctx, seq)) {
+                    case RESTART -> {
+                        // The node again from its path descriptor, with this system's values, in a fresh sequence.
+                        TreeUpdate update = updateForScopeLocked(p, scope);
+                        p.propertyCursors.remove(c.token);
+                        c = update == null ? null
+                                : startNodeLocked(p, freshSequenceLocked(p, scope, update), p.deviceTreeLocked(), phandle);
+                        if (c == null) {
+                            return RtasResult.of(RtasStatus.PARAMETER_ERROR);
+                        }
+                    }
+                    case SERVE_OLD_SYSTEM -> {
+                        // the cursor holds the values snapshotted on the old system: go on with them
+                    }
+                    default -> {
+                        return RtasResult.of(RtasStatus.PARAMETER_ERROR);
+                    }
+                }
             }
         }
         int cap = ctx.services().hypervisor().updatePropertiesBytes();
@@ -217,6 +302,20 @@ final class DeviceTreeRtas {
         }
         byte[] reply = UpdatePropertiesWorkArea.encode(phandle, more ? c.token : 0, out);
         return RtasResult.withWorkArea(more ? RtasStatus.CALL_AGAIN : RtasStatus.SUCCESS, reply);
+    }
+
+    /**
+     * A cursor over node {@code phandle} of sequence {@code seq}, its values read from {@code tree}; null when the
+     * tree has no such node or the sequence does not list it as updated.
+     */
+    @GuardedBy("p.lock")
+    private static PropertyCursor startNodeLocked(Partition p, Sequence seq, DeviceTree tree, int phandle) {
+        DeviceTree.Node node = tree.nodeByPhandle(phandle);
+        if (node == null || !seq.update().updatedPhandles().contains(phandle)) {
+            return null;
+        }
+        return new PropertyCursor(p.newTokenLocked(), seq.id(), phandle,
+                descriptorsFor(node, seq.update().deletedProperties.getOrDefault(phandle, Set.of())));
     }
 
     private static List<Descriptor> descriptorsFor(DeviceTree.Node node, Set<String> deleted) {
@@ -276,7 +375,9 @@ final class DeviceTreeRtas {
      * {@link RtasStatus#CC_COMPLETE} at the end). Each node's properties begin with {@code ibm,phandle} (the
      * node's phandle, as PowerVM firmware supplies it) so the OS can attach the node under its phandle.
      * -3 for an unknown DRC index, a bad work area, or a continuation that is unknown or began on another
-     * system.
+     * system. With a {@code configureConnectorDelayStatus} configured, each step is preceded by one call answered
+     * with that status (-2 busy or 990x extended delay: PAPR lets the firmware ask the OS to call again, after the
+     * hinted time, with the same work area), whose work area already names the continuation.
      */
     @GuardedBy("p.lock")
     static RtasResult ibmConfigureConnector(Partition p, CallContext ctx) {
@@ -302,6 +403,15 @@ final class DeviceTreeRtas {
                 return RtasResult.of(RtasStatus.PARAMETER_ERROR);
             }
         }
+        int delay = ctx.services().hypervisor().configureConnectorDelayStatus();
+        if (delay != 0 && !c.delayed) {
+            // Busy or extended delay: call again with this work area (its state word names the cursor).
+            c.delayed = true;
+            byte[] out = workArea.clone();
+            ConfigureConnectorWorkArea.setState(out, c.token);
+            return RtasResult.withWorkArea(delay, out);
+        }
+        c.delayed = false;
         Step step = c.steps.get(c.next++);
         byte[] out = workArea.clone();
         ConfigureConnectorWorkArea.encodeStep(out, step);

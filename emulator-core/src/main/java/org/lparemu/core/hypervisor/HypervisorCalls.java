@@ -25,6 +25,9 @@ final class HypervisorCalls {
         MobilityRtas.register(table);
         // device-tree updates and DLPAR
         DeviceTreeRtas.register(table);
+        DrcRtas.register(table);
+        // event logs
+        EventLogRtas.register(table);
         ProcessorRtas.register(table);
     }
 
@@ -58,6 +61,8 @@ final class HypervisorCalls {
         out.addAll(Mobility.retireLocked(p, gone));
         p.windows.clear();
         DeviceTreeRtas.retireLocked(p);
+        p.drcs.clear();
+        p.eventLogs.clear();
         return out;
     }
 

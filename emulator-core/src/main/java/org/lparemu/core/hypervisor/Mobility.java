@@ -64,6 +64,10 @@ final class Mobility {
         }
         platform.trace().note(TraceKind.OPERATOR, p.name, "Migrate",
                 "stream " + s.streamId + " " + s.source.name() + " -> " + s.destination.name());
+        if (opts.vasMappingsChangeAtMigrate()) {
+            // Before the OS hears of the migration (papr-notes 6.1): pastes fail until the stream moves on.
+            platform.trace().note(TraceKind.STATE, p.name, "VAS mappings changed", "stream " + s.streamId);
+        }
         PlatformEvent event;
         try {
             event = platform.pushEvent(p, id -> new PlatformEvent.MigrationRequest(id, s.streamId),
@@ -219,11 +223,17 @@ final class Mobility {
             DeviceTree from = p.deviceTree;
             DeviceTree to = PartitionTrees.forDestination(from, s.source, s.destination);
             p.migrationUpdate = TreeUpdate.between(from, to);
+            p.departedSystem = s.source;
+            p.departedTree = from;
             p.deviceTree = to;
             p.system = s.destination;
             if (!p.windows.isEmpty()) {
-                // Cannot happen: suspend-me refuses while windows exist. Source windows mean nothing here.
-                LOG.warn("{}: dropping {} source window(s) at resume", p.name, p.windows.size());
+                // Only windows in a state the configuration lets through suspend-me (suspendBlockingStates) get
+                // here. They belong to the source's NX: the destination does not have them, so they are gone
+                // (a later H_DEALLOCATE_VAS_WINDOW of one answers H_PARAMETER).
+                LOG.info("{}: {} source window(s) not carried to {}", p.name, p.windows.size(), s.destination.name());
+                platform.trace().note(TraceKind.STATE, p.name, "windows dropped at resume",
+                        p.windows.size() + " window(s) of " + s.source.name() + " " + p.windows.keySet());
                 p.windows.clear();
             }
             s.transition(VasiState.RESUMED, "running on " + s.destination.name() + ", "

@@ -29,8 +29,9 @@ final class MobilityRtas {
      * <ul>
      *   <li>-9004 RTAS_NOT_SUSPENDABLE unless the partition's stream is SUSPENDING;</li>
      *   <li>-9005 RTAS_THREADS_ACTIVE unless every other vCPU is parked in H_JOIN;</li>
-     *   <li>while any VAS window of the partition exists in the hypervisor (whatever its status: the
-     *       hypervisor wants them deallocated, papr-notes 6.5 UNCONFIRMED): with
+     *   <li>while a VAS window of the partition exists in the hypervisor in one of the configured
+     *       {@code suspendBlockingStates} (by default every state: the hypervisor wants them deallocated,
+     *       papr-notes 6.5 UNCONFIRMED): with
      *       {@link PlatformConfig.SuspendWithWindows#REFUSE} the configured {@code suspendRefusalStatus}
      *       (-9006 RTAS_OUTSTANDING_COPROC) and the stream stays SUSPENDING so the OS may retry; with
      *       {@link PlatformConfig.SuspendWithWindows#ABORT_STREAM} the stream is ABORTED and the status is
@@ -57,13 +58,13 @@ final class MobilityRtas {
             status = RtasStatus.NOT_SUSPENDABLE;
         } else if (!JoinHcalls.othersJoinedLocked(p, vcpu)) {
             status = RtasStatus.THREADS_ACTIVE;
-        } else if (!p.windows.isEmpty()) {
+        } else if (blockingWindowsLocked(p, opts) > 0) {
             if (opts.suspendWithWindows() == PlatformConfig.SuspendWithWindows.ABORT_STREAM) {
                 status = RtasStatus.SUSPEND_ABORTED;
                 s.rtasStatuses.add(status);
                 List<Runnable> after = new ArrayList<>();
-                Mobility.endLocked(p, s, VasiState.ABORTED, p.windows.size() + " VAS window(s) open at suspend",
-                        after);
+                Mobility.endLocked(p, s, VasiState.ABORTED, blockingWindowsLocked(p, opts)
+                        + " VAS window(s) open at suspend", after);
                 after.forEach(ctx::afterUnlock);
                 return RtasResult.of(status);
             }
@@ -75,6 +76,21 @@ final class MobilityRtas {
         }
         s.rtasStatuses.add(status);
         return RtasResult.of(status);
+    }
+
+    /** The partition's windows whose state is one of the configured {@code suspendBlockingStates}. */
+    @GuardedBy("p.lock")
+    static int blockingWindowsLocked(Partition p, PlatformConfig.HypervisorOptions opts) {
+        if (opts.suspendBlockingStates().size() == PlatformConfig.WindowState.values().length) {
+            return p.windows.size();
+        }
+        int n = 0;
+        for (VasWindow w : p.windows.values()) {
+            if (opts.suspendBlockingStates().contains(p.windowStateLocked(w))) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** ibm,activate-firmware: nothing to activate in the emulator; 0. */

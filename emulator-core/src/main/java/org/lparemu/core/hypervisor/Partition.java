@@ -1,16 +1,19 @@
 package org.lparemu.core.hypervisor;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.Vas;
 import org.lparemu.core.port.BootInfo;
 import org.lparemu.core.port.DeviceTree;
@@ -49,6 +52,9 @@ import org.lparemu.core.port.PlatformEvent;
  * {@link CallContext#afterUnlock}).
  */
 public final class Partition {
+    /** The name VcpuTable records for an H_MODIFY_VAS_WINDOW in flight. */
+    private static final String MODIFY_CALL = Hcall.name(Hcall.H_MODIFY_VAS_WINDOW);
+
     final String name;
     final PlatformServices services;
     /** The partition lock: guards every mutable field below. */
@@ -109,6 +115,15 @@ public final class Partition {
     /** The latest successful migration's ibm,update-nodes(1) records. Guarded by lock. */
     @GuardedBy("lock")
     TreeUpdate migrationUpdate = TreeUpdate.EMPTY;
+    /** The system the partition last left, null before its first migration. Guarded by lock. */
+    @GuardedBy("lock")
+    ManagedSystem departedSystem;
+    /**
+     * The partition's tree as it left {@link #departedSystem} (never modified afterwards): what
+     * {@link PlatformConfig.UpdateContinuation#SERVE_OLD_SYSTEM} serves. Guarded by lock.
+     */
+    @GuardedBy("lock")
+    DeviceTree departedTree;
 
     // device-tree updates -----------------------------------------------------------------------------
     /** PRRN scopes recorded by the operator's Prrn actions: they move with the partition. Guarded by lock. */
@@ -129,6 +144,15 @@ public final class Partition {
     /** ibm,configure-connector continuations by token (bounded). Guarded by lock. */
     @GuardedBy("lock")
     final LinkedHashMap<Integer, DeviceTreeRtas.ConnectorCursor> connectorCursors = new LinkedHashMap<>();
+    /**
+     * RTAS event logs waiting for the OS's event-scan ({@link EventLogRtas}), oldest first; bounded by the
+     * pending-event limit. Guarded by lock.
+     */
+    @GuardedBy("lock")
+    final ArrayDeque<byte[]> eventLogs = new ArrayDeque<>();
+    /** The processor cores' connectors by DRC index ({@link DrcRtas}). Guarded by lock. */
+    @GuardedBy("lock")
+    final TreeMap<Integer, DrcRtas.Drc> drcs = new TreeMap<>();
     /** Source of sequence ids and continuation tokens (never 0). Guarded by lock. */
     @GuardedBy("lock")
     int nextToken = 1;
@@ -167,6 +191,38 @@ public final class Partition {
         return used;
     }
 
+    /**
+     * Credits held by windows of a type whose state is one of {@code states} (the over-credit check's view,
+     * {@link PlatformConfig.HypervisorOptions#creditHoldingStates}). Caller holds the lock.
+     */
+    @GuardedBy("lock")
+    int creditsHeldLocked(int winType, Set<PlatformConfig.WindowState> states) {
+        int held = 0;
+        for (VasWindow w : windows.values()) {
+            if (w.winType == winType && states.contains(windowStateLocked(w))) {
+                held += w.credits;
+            }
+        }
+        return held;
+    }
+
+    /**
+     * The window's state for the configurable rules: MODIFY_IN_PROCESS while a vCPU is inside an
+     * H_MODIFY_VAS_WINDOW naming it, else by its hypervisor status (MOD_IN_PROCESS = ALLOCATED; INACTIVE, which
+     * lparemu never enters, counts as ACTIVE). Caller holds the lock.
+     */
+    @GuardedBy("lock")
+    PlatformConfig.WindowState windowStateLocked(VasWindow w) {
+        if (vcpus.inCall(MODIFY_CALL, w.winId)) {
+            return PlatformConfig.WindowState.MODIFY_IN_PROCESS;
+        }
+        return switch (w.status) {
+            case MOD_IN_PROCESS -> PlatformConfig.WindowState.ALLOCATED;
+            case CLOSED -> PlatformConfig.WindowState.CLOSED;
+            case ACTIVE, INACTIVE -> PlatformConfig.WindowState.ACTIVE;
+        };
+    }
+
     /** An event pushed to the guest and awaiting its ack. */
     static final class PendingEventEntry {
         final PlatformEvent event;
@@ -192,7 +248,11 @@ public final class Partition {
         this.system = system;
         this.vcpus = new VcpuTable(spec.cores(), spec.threadsPerCore());
         this.deviceTree = PartitionTrees.build(spec.name(), spec.cores(), spec.threadsPerCore(), spec.qosCredits(),
-                system);
+                system, services.hypervisor().prrnDelivery() == PlatformConfig.PrrnDelivery.EVENT_LOG);
+        for (int i = 0; i < spec.cores(); i++) {
+            // the cores it starts with are the OS's: allocated and unisolated
+            drcs.put(PartitionTrees.CPU_DRC_BASE + i, new DrcRtas.Drc(true, false));
+        }
     }
 
     public String name() {

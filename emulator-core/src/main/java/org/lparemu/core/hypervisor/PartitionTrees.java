@@ -13,6 +13,9 @@ import org.lparemu.core.port.DeviceTree;
 public final class PartitionTrees {
     /** DRC index of core i: the CPU DRC type 0x10000000 plus the core number. */
     public static final int CPU_DRC_BASE = 0x10000000;
+    /** Scans per minute the tree asks the OS for when event-scan delivers events (one a second). */
+    public static final int EVENT_SCAN_RATE = 60;
+
     private PartitionTrees() {
     }
 
@@ -26,9 +29,19 @@ public final class PartitionTrees {
         return 0x1000 + core;
     }
 
-    /** The full tree for a partition with {@code cores} cores on {@code system}. */
+    /** The full tree for a partition with {@code cores} cores on {@code system}, without event-scan. */
     public static DeviceTree build(String partitionName, int cores, int threadsPerCore, int qosCredits,
                                    ManagedSystem system) {
+        return build(partitionName, cores, threadsPerCore, qosCredits, system, false);
+    }
+
+    /**
+     * The full tree for a partition with {@code cores} cores on {@code system}; with {@code eventScan}, /rtas offers
+     * event-scan and asks for {@link #EVENT_SCAN_RATE} scans a minute ({@code rtas-event-scan-rate}), which is how
+     * the OS learns that events reach it as RTAS event logs.
+     */
+    public static DeviceTree build(String partitionName, int cores, int threadsPerCore, int qosCredits,
+                                   ManagedSystem system, boolean eventScan) {
         DeviceTree t = new DeviceTree();
         t.setProperty("/", "name", DeviceTree.string(""));
         t.setProperty("/", "ibm,partition-name", DeviceTree.string(partitionName));
@@ -53,6 +66,12 @@ public final class PartitionTrees {
         t.setProperty("/rtas", "ibm,update-properties", DeviceTree.cells(0x2003));
         t.setProperty("/rtas", "ibm,activate-firmware", DeviceTree.cells(0x2004));
         t.setProperty("/rtas", "ibm,configure-connector", DeviceTree.cells(0x2005));
+        t.setProperty("/rtas", "get-sensor-state", DeviceTree.cells(0x2006));
+        t.setProperty("/rtas", "set-indicator", DeviceTree.cells(0x2007));
+        if (eventScan) {
+            t.setProperty("/rtas", "event-scan", DeviceTree.cells(0x2008));
+            t.setProperty("/rtas", "rtas-event-scan-rate", DeviceTree.cells(EVENT_SCAN_RATE));
+        }
         t.addNode("/ibm,platform-facilities", 6, 0);
         t.addNode("/ibm,platform-facilities/ibm,compression-v1", 7, 0);
         t.setProperty("/ibm,platform-facilities/ibm,compression-v1", "compatible",

@@ -328,7 +328,8 @@ public final class Platform implements AutoCloseable, OperatorActions {
 
     /**
      * Platform Resource Reassignment: applies the changes to the partition's tree on its current system,
-     * records the touched nodes under a new scope (1, 2, ... per partition) and pushes PrrnEvent(scope).
+     * records the touched nodes under a new scope (1, 2, ... per partition) and pushes PrrnEvent(scope), or with
+     * {@code prrnDelivery} EVENT_LOG queues an RTAS event log of type 0xA0 for event-scan (event id 0: no ack).
      *
      * @throws ControlException BAD_REQUEST (no changes, unknown node or property, bad path; nothing changed),
      *                          LIMIT_EXCEEDED, UNKNOWN_PARTITION

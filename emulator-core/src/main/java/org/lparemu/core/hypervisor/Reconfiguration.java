@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.lparemu.core.papr.RtasErrorLog;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.PlatformEvent;
 import org.lparemu.core.trace.TraceKind;
@@ -54,6 +55,10 @@ final class Reconfiguration {
         }
         platform.trace().note(TraceKind.OPERATOR, p.name, "Prrn",
                 "scope " + scope + ": " + changes.size() + " change(s), " + update);
+        if (platform.hypervisor().prrnDelivery() == PlatformConfig.PrrnDelivery.EVENT_LOG) {
+            EventLogRtas.queue(platform, p, RtasErrorLog.prrn(scope), "PRRN scope " + scope);
+            return new OperatorResults.PrrnResult(scope, 0, generation);
+        }
         PlatformEvent e = platform.pushEvent(p, id -> new PlatformEvent.PrrnEvent(id, scope), "scope " + scope);
         return new OperatorResults.PrrnResult(scope, e.eventId(), generation);
     }
@@ -190,6 +195,7 @@ final class Reconfiguration {
             if (add) {
                 for (int i = old; i < now; i++) {
                     p.vcpus.addCoreLocked(i);
+                    DrcRtas.assignedLocked(p, PartitionTrees.CPU_DRC_BASE + i);
                 }
             }
             PartitionSpec s = p.spec;

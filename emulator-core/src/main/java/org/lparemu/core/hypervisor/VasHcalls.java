@@ -90,7 +90,9 @@ final class VasHcalls {
      * fault IRQ). The new window is MOD_IN_PROCESS until H_MODIFY_VAS_WINDOW. Checks in argument order:
      * H_PARAMETER bad type (or QoS without the feature), H_P2 credits outside 1..max_win_creds, H_COP_HW
      * without user-mode copy/paste, H_RESOURCE at the window-per-partition limit, and the configured
-     * {@code overCreditStatus} (H_CONSTRAINED) beyond the type's target credits.
+     * {@code overCreditStatus} (H_CONSTRAINED) beyond the type's target credits, counting the credits of the
+     * windows whose state is one of the configured {@code creditHoldingStates} (every state by default: a window
+     * holds its credits from allocation to deallocation; papr-notes 3.7 UNCONFIRMED).
      */
     @GuardedBy("p.lock")
     static HcallResult hAllocateVasWindow(Partition p, CallContext ctx) {
@@ -119,8 +121,11 @@ final class VasHcalls {
             return HcallResult.of(H_RESOURCE);
         }
         int type = (int) winType;
-        if (p.usedCreditsLocked(type) + credits > p.targetCreditsLocked(type)) {
-            return HcallResult.of(ctx.services().hypervisor().overCreditStatus());
+        PlatformConfig.HypervisorOptions opts = ctx.services().hypervisor();
+        int held = opts.creditHoldingStates().size() == PlatformConfig.WindowState.values().length
+                ? p.usedCreditsLocked(type) : p.creditsHeldLocked(type, opts.creditHoldingStates());
+        if (held + credits > p.targetCreditsLocked(type)) {
+            return HcallResult.of(opts.overCreditStatus());
         }
         VasWindow w = new VasWindow(system.allocateWinId(), type, (int) credits, system, system.allocateIrq(),
                 system.allocateIrq(), domain, ctx.session() == null ? 0 : ctx.session().id(), ctx.task());
@@ -174,7 +179,11 @@ final class VasHcalls {
         return HcallResult.success();
     }
 
-    /** H_DEALLOCATE_VAS_WINDOW(winid): frees the window and its credits at once; H_PARAMETER if unknown. */
+    /**
+     * H_DEALLOCATE_VAS_WINDOW(winid): frees the window and its credits at once, with any faulted requests the OS
+     * has not fetched with H_GET_NX_FAULT (papr-notes 3.4 leaves open whether the hypervisor waits for them or
+     * answers long-busy; lparemu does neither); H_PARAMETER if unknown.
+     */
     @GuardedBy("p.lock")
     static HcallResult hDeallocateVasWindow(Partition p, CallContext ctx) {
         long winId = ctx.arg(0);

@@ -1,5 +1,6 @@
 package org.lparemu.core.hypervisor;
 
+import java.util.ArrayDeque;
 import org.lparemu.core.papr.Vas;
 
 /**
@@ -7,6 +8,9 @@ import org.lparemu.core.papr.Vas;
  * H_DEALLOCATE_VAS_WINDOW. Guarded by the owning partition's lock; never shared between partitions.
  */
 final class VasWindow {
+    /** Fault FIFO slots per window (papr-notes 3.6: NX and the OS account for them with credits). */
+    static final int MAX_PENDING_FAULTS = 64;
+
     /** Hypervisor window status (hv_vas_win_lpar.status), a small state machine. */
     enum Status {
         /** Modified with a pid: pastes are accepted. */
@@ -44,6 +48,13 @@ final class VasWindow {
     final long[] domain;
     final long ownerConnection;
     final String ownerTask;
+
+    /**
+     * Faulted requests NX could not complete, oldest first, until the OS fetches each with H_GET_NX_FAULT: the fault
+     * FIFO. At {@link #MAX_PENDING_FAULTS} NX takes no more requests that fault (the paste is refused busy).
+     * Guarded by the partition lock.
+     */
+    final ArrayDeque<Vas.FaultCrb> faults = new ArrayDeque<>();
 
     // guarded by the partition lock
     Status status = Status.MOD_IN_PROCESS;

@@ -29,6 +29,11 @@ final class VcpuTable {
         final int id;
         /** The call this vCPU is in ("H_JOIN"), or null: claimed by a CAS from null, cleared when it is answered. */
         final AtomicReference<String> call = new AtomicReference<>();
+        /**
+         * The first argument register of {@link #call}: written right after the call is admitted, so a reader that
+         * sees a call may, for an instant, see the previous call's argument.
+         */
+        volatile long firstArg;
         /** Runs instructions: false after stop-self, and for a DLPAR-added vCPU until start-cpu. */
         volatile boolean running;
 
@@ -118,6 +123,24 @@ final class VcpuTable {
             }
         }
         return null;
+    }
+
+    /** Records the first argument of the call just admitted on {@code vcpu} (see {@link Slot#firstArg}). */
+    void noteFirstArg(int vcpu, long[] args) {
+        Slot[] s = slots;
+        if (vcpu >= 0 && vcpu < s.length) {
+            s[vcpu].firstArg = args != null && args.length > 0 ? args[0] : 0;
+        }
+    }
+
+    /** Whether some vCPU is inside call {@code name} with first argument {@code firstArg} (admitted, not answered). */
+    boolean inCall(String name, long firstArg) {
+        for (Slot s : slots) {
+            if (name.equals(s.call.get()) && s.firstArg == firstArg) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The admitted call on {@code vcpu} is answered. */

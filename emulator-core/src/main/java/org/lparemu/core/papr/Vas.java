@@ -76,6 +76,14 @@ public final class Vas {
     public static final int COP_FEAT_CAPS_BYTES = 18;
     /** Layout size of hv_vas_win_lpar as written. */
     public static final int WIN_LPAR_BYTES = 88;
+    /** Bytes of a coprocessor request block (CRB), the unit H_GET_NX_FAULT copies out: one cache line. */
+    public static final int CRB_BYTES = 128;
+    /** Alignment of the buffer H_GET_NX_FAULT writes the CRB into. */
+    public static final int CRB_ALIGN = 128;
+    /** CSB completion code the kernel reports for a request NX could not complete because of a fault. */
+    public static final int CSB_CC_FAULT_ADDRESS = 250;
+    /** CSB completion extension: the request terminated (output may be modified, counts invalid). */
+    public static final int CSB_CE_TERMINATION = 0x40;
 
     private Vas() {
     }
@@ -165,6 +173,36 @@ public final class Vas {
                     b.getInt(8) & 0xFFFFFFFFL, b.getInt(12) & 0xFFFFFFFFL, b.getLong(16),
                     b.getInt(24) & 0xFFFFFFFFL, b.getInt(28) & 0xFFFFFFFFL, domain, b.getLong(80));
         }
+    }
+
+    /**
+     * The parts of a faulted coprocessor request block that the fault path reads (icswx.h layout): the CCW
+     * (be32 @0), the CSB address (be64 @8), and NX's fault stamp: the faulting storage address (be64 @64), the
+     * fault status (u8 @75) and the process-specific window id (be32 @76). The rest of the 128 bytes is zero here.
+     */
+    public record FaultCrb(int ccw, long csbAddress, long faultStorageAddress, int faultStatus, int pswid) {
+        public byte[] encode() {
+            byte[] out = new byte[CRB_BYTES];
+            ByteBuffer b = be(out);
+            b.putInt(0, ccw);
+            b.putLong(8, csbAddress);
+            b.putLong(64, faultStorageAddress);
+            b.put(75, (byte) faultStatus);
+            b.putInt(76, pswid);
+            return out;
+        }
+
+        public static FaultCrb decode(byte[] buf) {
+            ByteBuffer b = wrap(buf, CRB_BYTES);
+            return new FaultCrb(b.getInt(0), b.getLong(8), b.getLong(64), b.get(75) & 0xFF, b.getInt(76));
+        }
+    }
+
+    /**
+     * A coprocessor status block as the kernel writes it for a faulted request ({@code vas_update_csb}): completion
+     * code, completion extension, and the faulting address (in NX's big-endian order, as the CRB carried it).
+     */
+    public record Csb(int cc, int ce, long address) {
     }
 
     private static ByteBuffer be(byte[] out) {

@@ -26,6 +26,13 @@ public sealed interface PlatformEvent {
     record QosCredits(long eventId, int credits) implements PlatformEvent {
     }
 
+    /**
+     * An external interrupt from interrupt source {@code irq} (today: a VAS window's fault interrupt, raised once per
+     * request NX could not complete). The ack is the end of the OS's handling (its threaded handler has run).
+     */
+    record Interrupt(long eventId, int irq) implements PlatformEvent {
+    }
+
     /** The platform asks for a fresh {@link GuestReport} before the ack. */
     record ReportRequest(long eventId) implements PlatformEvent {
     }

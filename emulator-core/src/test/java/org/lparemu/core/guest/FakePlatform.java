@@ -87,6 +87,8 @@ final class FakePlatform {
 
     // configure-connector subtrees by DRC index.
     final Map<Integer, CcNode> connectors = new ConcurrentHashMap<>();
+    /** Connectors allocated to the OS (DR-entity sense PRESENT); those in {@link #connectors} only are UNUSABLE. */
+    final Set<Integer> allocatedDrcs = ConcurrentHashMap.newKeySet();
 
     FakePlatform(int vcpus, boolean shared) {
         this.vcpus = vcpus;
@@ -226,6 +228,27 @@ final class FakePlatform {
         port.onRtas(RtasService.CONFIGURE_CONNECTOR, c -> configureConnector(c.workArea()));
         port.onRtas(RtasService.STOP_SELF, c -> RtasResult.of(RtasStatus.SUCCESS));
         port.onRtas(RtasService.START_CPU, c -> RtasResult.of(RtasStatus.SUCCESS));
+        allocatedDrcs.add(CPU0_DRC);
+        allocatedDrcs.add(CPU0_DRC + 1);
+        port.onRtas(RtasService.GET_SENSOR_STATE, c -> {
+            int drc = (int) c.arg(1);
+            if (allocatedDrcs.contains(drc)) {
+                return new RtasResult(RtasStatus.SUCCESS, new long[] {RtasService.DR_ENTITY_PRESENT}, null);
+            }
+            return connectors.containsKey(drc)
+                    ? new RtasResult(RtasStatus.SUCCESS, new long[] {RtasService.DR_ENTITY_UNUSABLE}, null)
+                    : RtasResult.of(RtasStatus.PARAMETER_ERROR);
+        });
+        port.onRtas(RtasService.SET_INDICATOR, c -> {
+            if (c.arg(0) == RtasService.ALLOCATION_STATE) {
+                if (c.arg(2) == RtasService.ALLOC_USABLE) {
+                    allocatedDrcs.add((int) c.arg(1));
+                } else {
+                    allocatedDrcs.remove((int) c.arg(1));
+                }
+            }
+            return RtasResult.of(RtasStatus.SUCCESS);
+        });
     }
 
     private HcallResult queryCaps(int type, long pa) {

@@ -35,10 +35,10 @@ class StateAndLifecycleTest {
         for (long op : List.of(Hcall.H_QUERY_VAS_CAPABILITIES, Hcall.H_ALLOCATE_VAS_WINDOW, Hcall.H_MODIFY_VAS_WINDOW,
                 Hcall.H_DEALLOCATE_VAS_WINDOW, Hcall.H_QUERY_VAS_WINDOW, Hcall.H_QUERY_NX_CAPABILITIES,
                 Hcall.H_LPAREMU_NX_PASTE, Hcall.H_HOME_NODE_ASSOCIATIVITY, Hcall.H_VASI_STATE, Hcall.H_VASI_SIGNAL,
-                Hcall.H_JOIN, Hcall.H_PROD)) {
+                Hcall.H_JOIN, Hcall.H_PROD, Hcall.H_GET_NX_FAULT)) {
             assertTrue(t.hcalls().containsKey(op), Hcall.name(op));
         }
-        assertEquals(12, t.hcalls().size());
+        assertEquals(13, t.hcalls().size());
         assertEquals(RtasService.ALL.size(), t.rtasServices().size());
         assertTrue(t.rtasServices().keySet().containsAll(RtasService.ALL));
         DispatchTable fresh = new DispatchTable();
