@@ -20,6 +20,7 @@ import org.lparemu.core.sim.Explorer;
 import org.lparemu.core.sim.InterleavingDiagram;
 import org.lparemu.core.sim.RunResult;
 import org.lparemu.core.sim.ScheduleFile;
+import org.lparemu.core.sim.ScheduleLog;
 import org.lparemu.core.sim.SimScenario;
 import org.lparemu.core.sim.SimScenarios;
 import org.lparemu.core.sim.Strategies;
@@ -258,6 +259,11 @@ final class ExploreCommand implements Callable<Integer> {
                 .setDetail(r.failureDetail()).setTraceHash(r.traceHash()).setSteps(r.steps())
                 .setForcedDecisions(r.log().forced().size()).setPreemptions(r.log().preemptions())
                 .setOutcome(r.outcome());
+        for (ScheduleLog.Decision d : r.log().decisions()) {
+            if (r.log().forced().containsKey(d.index())) {
+                f.addForced(d.index() + " " + d.chosen());
+            }
+        }
         if (schedule != null) {
             f.setDiagram(InterleavingDiagram.render(r)).setScheduleFile(schedule.toString())
                     .setChromeTrace(chrome.toString());
@@ -286,11 +292,21 @@ final class ExploreCommand implements Callable<Integer> {
         }
         if (c.hasShrunk()) {
             Failure s = c.getShrunk();
-            out.printf("  shrunk: %d forced decision(s), %d preemption(s), %d steps; trace %s%n  schedule %s (replay: "
-                    + "--replay %s)%n  chrome trace %s%n%n", s.getForcedDecisions(), s.getPreemptions(), s.getSteps(),
+            out.printf("  shrunk: %d forced decision(s) [%s], %d preemption(s), %d steps; trace %s%n  schedule %s (replay: "
+                    + "--replay %s)%n  chrome trace %s%n%n", s.getForcedDecisions(), forcedList(s), s.getPreemptions(),
+                    s.getSteps(),
                     s.getTraceHash(), s.getScheduleFile(), s.getScheduleFile(), s.getChromeTrace());
             out.println(indent(s.getDiagram()));
         }
+    }
+
+    /** "#17 hmc, #42 drmgr": at decision 17 the scheduler ran hmc, and so on. */
+    private static String forcedList(Failure f) {
+        List<String> out = new ArrayList<>();
+        for (String d : f.getForcedList()) {
+            out.add("#" + d);
+        }
+        return String.join(", ", out);
     }
 
     private static String indent(String s) {

@@ -60,6 +60,8 @@ class ExploreCommandTest {
         assertTrue(r.out().contains("window-open-at-suspend"), r.out());
         assertTrue(r.out().contains("first failure: run seed"), r.out());
         assertTrue(r.out().contains("t1: opener"), "the diagram is printed: " + r.out());
+        assertTrue(r.out().matches("(?s).*shrunk: \\d+ forced decision\\(s\\) \\[#\\d+ [\\w-]+.*"),
+                "the shrunk schedule's decisions are printed: " + r.out());
         Path schedule;
         try (Stream<Path> files = Files.list(dir)) {
             List<Path> all = files.sorted().toList();
