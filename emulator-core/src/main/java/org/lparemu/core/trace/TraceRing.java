@@ -376,6 +376,11 @@ public final class TraceRing {
             }
             LONGS.setRelease(s, base + W_STAMP, seq);
         }
+        // Store-buffering with await(): this thread publishes the stamp then reads the waiter list, await() adds to
+        // the list then reads the stamps. Without a full fence on both sides each can miss the other (a release
+        // store may still sit in the store buffer when the following load runs) and the waiter sleeps until its
+        // timeout although its record is in the ring (seen as a 30 s TIMEOUT in SeedRaceScenarioTest once).
+        VarHandle.fullFence();
         if (!waiters.isEmpty()) {
             long[] a = rets || args == null ? NO_ARGS : args.clone();
             String det = rets && args != null && args.length > 0 ? retsDetail(args, args.length) : d;
@@ -479,6 +484,9 @@ public final class TraceRing {
         Waiter w = new Waiter(partition == null || partition.isEmpty() ? null : partition, sinceSeq, match, f);
         waiters.add(w);
         f.whenComplete((v, e) -> waiters.remove(w));
+        // Pairs with the writer's fence in append: after it, either the writer sees this waiter or the read below
+        // sees the writer's record.
+        VarHandle.fullFence();
         // Records appended before the waiter was registered: look for them now.
         long from = sinceSeq;
         while (true) {
