@@ -5,40 +5,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.util.JsonFormat;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lparemu.cli.LparemuCli;
 import org.lparemu.proto.v1.ControlResponse;
 import org.lparemu.proto.v1.PartitionList;
 import org.lparemu.server.EmbeddedDaemon;
 import org.lparemu.wire.ConfigLoader;
-import picocli.CommandLine;
 
 /** The CLI against a real daemon: exit codes, human output and --json. */
 class CliTest {
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        CommandLine cl = LparemuCli.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void ctlPartitionsJsonListsTheDefaultPartition() throws Exception {
         try (EmbeddedDaemon d = EmbeddedDaemon.start()) {
-            Run r = run("ctl", "--port", Integer.toString(d.controlPort()), "partitions", "--json");
+            CliRun r = run("ctl", "--port", Integer.toString(d.controlPort()), "partitions", "--json");
             assertEquals(0, r.code(), r.err());
             PartitionList.Builder b = PartitionList.newBuilder();
             JsonFormat.parser().merge(r.out(), ControlResponse.newBuilder());
@@ -48,7 +35,7 @@ class CliTest {
             assertEquals("source", resp.getPartitions().getPartitions(0).getSystem());
             assertEquals(0, b.getPartitionsCount());
 
-            Run human = run("ctl", "--port", Integer.toString(d.controlPort()), "partitions");
+            CliRun human = run("ctl", "--port", Integer.toString(d.controlPort()), "partitions");
             assertTrue(human.out().contains("lpar1") && human.out().contains("source"), human.out());
         }
     }
@@ -57,19 +44,19 @@ class CliTest {
     void ctlCreateStateDeleteAndTypedErrors() {
         try (EmbeddedDaemon d = EmbeddedDaemon.start()) {
             String port = Integer.toString(d.controlPort());
-            Run ragged = run("ctl", "--port", port, "create", "lpar9", "--vcpus", "2", "--cores", "3");
+            CliRun ragged = run("ctl", "--port", port, "create", "lpar9", "--vcpus", "2", "--cores", "3");
             assertEquals(1, ragged.code());
             assertTrue(ragged.err().contains("BAD_SPEC") && ragged.err().contains("threads per core"), ragged.err());
             assertEquals(0, run("ctl", "--port", port, "create", "lpar9", "--vcpus", "6", "--cores", "3").code());
-            Run state = run("ctl", "--port", port, "state", "lpar9");
+            CliRun state = run("ctl", "--port", port, "state", "lpar9");
             assertEquals(0, state.code());
             assertTrue(state.out().contains("lpar9 on source: 6 vcpus, 3 dedicated cores"), state.out());
             assertTrue(state.out().contains("vcpus: 0 1 2 3 4 5\n"), state.out());
-            Run dup = run("ctl", "--port", port, "create", "lpar9");
+            CliRun dup = run("ctl", "--port", port, "create", "lpar9");
             assertEquals(1, dup.code());
             assertTrue(dup.err().contains("DUPLICATE_NAME"), dup.err());
             assertEquals(0, run("ctl", "--port", port, "delete", "lpar9").code());
-            Run gone = run("ctl", "--port", port, "state", "lpar9");
+            CliRun gone = run("ctl", "--port", port, "state", "lpar9");
             assertEquals(1, gone.code());
             assertTrue(gone.err().contains("UNKNOWN_PARTITION"), gone.err());
         }
@@ -79,40 +66,40 @@ class CliTest {
     void ctlOperatorFaultHoldAndCheckCommands() {
         try (EmbeddedDaemon d = EmbeddedDaemon.start()) {
             String port = Integer.toString(d.controlPort());
-            Run add = run("ctl", "--port", port, "fault", "add", "--hcall", "H_ALLOCATE_VAS_WINDOW", "--return", "H_BUSY",
+            CliRun add = run("ctl", "--port", port, "fault", "add", "--hcall", "H_ALLOCATE_VAS_WINDOW", "--return", "H_BUSY",
                     "--max", "2");
             assertEquals(0, add.code(), add.err());
             assertTrue(add.out().contains("rule 1 added"), add.out());
-            Run list = run("ctl", "--port", port, "fault", "list");
+            CliRun list = run("ctl", "--port", port, "fault", "list");
             assertTrue(list.out().contains("rule 1: matched 0, fired 0") && list.out().contains("opcode: 904"), list.out());
             assertEquals(2, run("ctl", "--port", port, "fault", "add", "--hcall", "H_JOIN").code(), "no action");
             assertEquals(0, run("ctl", "--port", port, "fault", "rm", "1").code());
-            Run rmAgain = run("ctl", "--port", port, "fault", "rm", "1");
+            CliRun rmAgain = run("ctl", "--port", port, "fault", "rm", "1");
             assertEquals(1, rmAgain.code());
             assertTrue(rmAgain.err().contains("UNKNOWN_RULE"), rmAgain.err());
             assertEquals(0, run("ctl", "--port", port, "fault", "add", "--rtas", "ibm,suspend-me", "--hold", "s").code());
             assertTrue(run("ctl", "--port", port, "fault", "clear").out().contains("1 rule(s) removed"));
 
-            Run dlpar = run("ctl", "--port", port, "dlpar", "lpar1", "add", "1");
+            CliRun dlpar = run("ctl", "--port", port, "dlpar", "lpar1", "add", "1");
             assertTrue(dlpar.out().contains("now has 3 cores, default credit target 60"), dlpar.out() + dlpar.err());
             assertTrue(run("ctl", "--port", port, "qos", "lpar1", "3").out().contains("QoS credits 3 pushed"));
-            Run prrn = run("ctl", "--port", port, "prrn", "lpar1", "--set",
+            CliRun prrn = run("ctl", "--port", port, "prrn", "lpar1", "--set",
                     "/cpus/PowerPC,POWER10@0:ibm,associativity=<4 1 1 1 1>");
             assertTrue(prrn.out().contains("PRRN scope 1 pushed"), prrn.out() + prrn.err());
-            Run check = run("ctl", "--port", port, "check", "lpar1");
+            CliRun check = run("ctl", "--port", port, "check", "lpar1");
             assertEquals(0, check.code(), check.out() + check.err());
             assertTrue(check.out().contains("0 violation(s); 1 partition(s) checked, 0 against a guest report"),
                     check.out());
 
-            Run hold = run("ctl", "--port", port, "hold", "await", "nothing", "--timeout-ms", "100");
+            CliRun hold = run("ctl", "--port", port, "hold", "await", "nothing", "--timeout-ms", "100");
             assertEquals(1, hold.code());
             assertTrue(hold.err().contains("TIMEOUT"), hold.err());
-            Run migrate = run("ctl", "--port", port, "migrate", "lpar1");
+            CliRun migrate = run("ctl", "--port", port, "migrate", "lpar1");
             assertTrue(migrate.out().contains("migration of lpar1 to destination started"), migrate.out());
-            Run again = run("ctl", "--port", port, "migrate", "lpar1");
+            CliRun again = run("ctl", "--port", port, "migrate", "lpar1");
             assertEquals(1, again.code());
             assertTrue(again.err().contains("INVALID_STATE"), again.err());
-            Run wait = run("ctl", "--port", port, "await-migration", "lpar1", "--timeout-ms", "100");
+            CliRun wait = run("ctl", "--port", port, "await-migration", "lpar1", "--timeout-ms", "100");
             assertEquals(1, wait.code(), "no guest suspends it, so the wait times out");
             assertTrue(wait.err().contains("TIMEOUT"), wait.err());
         }
@@ -120,12 +107,12 @@ class CliTest {
 
     @Test
     void demoRunsOneCellAndPrintsJson(@TempDir Path dir) {
-        Run r = run("demo", "--scenario", "vas-open-vs-migration", "--policy", "upstream", "--json", "--trace-dir",
+        CliRun r = run("demo", "--scenario", "vas-open-vs-migration", "--policy", "upstream", "--json", "--trace-dir",
                 dir.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("\"policy\": \"upstream\"") && r.out().contains("\"asExpected\": true"), r.out());
         assertTrue(Files.exists(dir.resolve("vas-open-vs-migration-upstream.json")));
-        Run bad = run("demo", "--scenario", "nosuch");
+        CliRun bad = run("demo", "--scenario", "nosuch");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("no scenario"), bad.err());
     }
@@ -136,19 +123,19 @@ class CliTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Run r = run("ctl", "--port", Integer.toString(port), "partitions");
+        CliRun r = run("ctl", "--port", Integer.toString(port), "partitions");
         assertEquals(3, r.code());
         assertTrue(r.err().contains("cannot connect"), r.err());
     }
 
     @Test
     void helpListsEverySubcommand() {
-        Run r = run("--help");
+        CliRun r = run("--help");
         assertEquals(0, r.code());
         for (String sub : new String[] {"serve", "ctl"}) {
             assertTrue(r.out().contains(sub), r.out());
         }
-        Run ctl = run("ctl", "--help");
+        CliRun ctl = run("ctl", "--help");
         for (String sub : new String[] {"partitions", "state", "create", "delete", "reset", "trace", "await-event",
                 "migrate", "await-migration", "prrn", "dlpar", "qos", "fault", "hold", "check"}) {
             assertTrue(ctl.out().contains(sub), sub + " in " + ctl.out());

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.util.JsonFormat;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -16,22 +14,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.lparemu.proto.v1.CampaignResult;
 import org.lparemu.proto.v1.ExploreReport;
-import picocli.CommandLine;
 
 /** {@code lparemu explore}: exit statuses, the failure's files, replay from a seed and a file, shards and merge. */
 @Timeout(180)
 class ExploreCommandTest {
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        CommandLine cl = LparemuCli.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     private static ExploreReport report(String json) throws IOException {
@@ -42,7 +30,7 @@ class ExploreCommandTest {
 
     @Test
     void listNamesEveryScenarioAndItsActors() {
-        Run r = run("explore", "--list");
+        CliRun r = run("explore", "--list");
         assertEquals(0, r.code(), r.err());
         for (String id : List.of("vas-open-vs-suspend", "vas-open-vs-migration", "vas-open-vs-migration-listed",
                 "prrn-vs-migration",
@@ -54,7 +42,7 @@ class ExploreCommandTest {
 
     @Test
     void aViolationExitsFiveWithItsFilesAndTheScheduleFileReplaysIt(@TempDir Path dir) throws IOException {
-        Run r = run("explore", "--scenario", "vas-open-vs-migration", "--vas-policy", "pre-fix", "--schedules", "40",
+        CliRun r = run("explore", "--scenario", "vas-open-vs-migration", "--vas-policy", "pre-fix", "--schedules", "40",
                 "--seed", "7", "--trace-dir", dir.toString());
         assertEquals(ExploreCommand.EXIT_VIOLATION, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("window-open-at-suspend"), r.out());
@@ -70,20 +58,20 @@ class ExploreCommandTest {
         }
         assertTrue(Files.readString(dir.resolve(schedule.getFileName().toString().replace(".schedule", ".json")))
                 .contains("traceEvents"));
-        Run replay = run("explore", "--replay", schedule.toString());
+        CliRun replay = run("explore", "--replay", schedule.toString());
         assertEquals(ExploreCommand.EXIT_VIOLATION, replay.code(), replay.out() + replay.err());
         assertTrue(replay.out().contains("(as recorded)"), replay.out());
     }
 
     @Test
     void aSeedReplaysItsRunWithTheSameTraceHash() throws IOException {
-        Run r = run("explore", "--scenario", "vas-open-vs-suspend", "--vas-policy", "pre-fix", "--strategy", "pct",
+        CliRun r = run("explore", "--scenario", "vas-open-vs-suspend", "--vas-policy", "pre-fix", "--strategy", "pct",
                 "--schedules", "40", "--seed", "3", "--json", "--no-shrink");
         assertEquals(ExploreCommand.EXIT_VIOLATION, r.code(), r.err());
         CampaignResult c = report(r.out()).getCampaigns(0);
         assertTrue(c.getFailures() > 0);
         long runSeed = c.getFirstFailure().getRunSeed();
-        Run replay = run("explore", "--replay", Long.toString(runSeed), "--scenario", "vas-open-vs-suspend",
+        CliRun replay = run("explore", "--replay", Long.toString(runSeed), "--scenario", "vas-open-vs-suspend",
                 "--vas-policy", "pre-fix", "--strategy", "pct");
         assertEquals(ExploreCommand.EXIT_VIOLATION, replay.code(), replay.out() + replay.err());
         assertTrue(replay.out().contains(c.getFirstFailure().getTraceHash()), replay.out());
@@ -91,7 +79,7 @@ class ExploreCommandTest {
 
     @Test
     void aCleanCampaignExitsZeroWithItsOutcomeTable() {
-        Run r = run("explore", "--scenario", "vas-open-vs-suspend", "--vas-policy", "upstream", "--schedules", "50",
+        CliRun r = run("explore", "--scenario", "vas-open-vs-suspend", "--vas-policy", "upstream", "--schedules", "50",
                 "--seed", "1");
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("50 schedules") && r.out().contains("no violation"), r.out());
@@ -102,12 +90,12 @@ class ExploreCommandTest {
     void shardsMergeIntoTheWholeCampaign(@TempDir Path dir) throws IOException {
         String[] base = {"explore", "--scenario", "vas-open-vs-suspend", "--vas-policy", "pre-fix", "--strategy",
             "random", "--schedules", "30", "--seed", "17", "--json", "--no-shrink"};
-        Run whole = run(base);
+        CliRun whole = run(base);
         Path a = dir.resolve("a.json");
         Path b = dir.resolve("b.json");
         Files.writeString(a, run(concat(base, "--shard", "0/2")).out());
         Files.writeString(b, run(concat(base, "--shard", "1/2")).out());
-        Run merged = run("explore", "merge", a.toString(), b.toString());
+        CliRun merged = run("explore", "merge", a.toString(), b.toString());
         assertEquals(ExploreCommand.EXIT_VIOLATION, merged.code(), merged.err());
         CampaignResult m = report(merged.out()).getCampaigns(0);
         CampaignResult w = report(whole.out()).getCampaigns(0);
@@ -116,10 +104,10 @@ class ExploreCommandTest {
         assertEquals(w.getOutcomesMap(), m.getOutcomesMap());
         assertEquals(List.of(0, 1), m.getShardsMergedList());
 
-        Run twice = run("explore", "merge", a.toString(), a.toString());
+        CliRun twice = run("explore", "merge", a.toString(), a.toString());
         assertEquals(2, twice.code());
         assertTrue(twice.err().contains("in two of the reports"), twice.err());
-        Run half = run("explore", "merge", a.toString());
+        CliRun half = run("explore", "merge", a.toString());
         assertTrue(half.err().contains("has 1 of 2 shards"), half.err());
         Path junk = dir.resolve("junk.json");
         Files.writeString(junk, "not json");
@@ -132,22 +120,22 @@ class ExploreCommandTest {
 
     @Test
     void usageErrorsExitTwoAndSayWhy() {
-        Run strategy = run("explore", "--strategy", "chess", "--schedules", "1");
+        CliRun strategy = run("explore", "--strategy", "chess", "--schedules", "1");
         assertEquals(2, strategy.code());
         assertTrue(strategy.err().contains("random, pct, pos"), strategy.err());
-        Run shard = run("explore", "--shard", "3/2", "--scenario", "vas-open-vs-suspend");
+        CliRun shard = run("explore", "--shard", "3/2", "--scenario", "vas-open-vs-suspend");
         assertEquals(2, shard.code());
         assertTrue(shard.err().contains("I/N"), shard.err());
-        Run scenario = run("explore", "--scenario", "nope");
+        CliRun scenario = run("explore", "--scenario", "nope");
         assertEquals(2, scenario.code());
         assertTrue(scenario.err().contains("explore --list"), scenario.err());
-        Run policy = run("explore", "--scenario", "vas-open-vs-suspend", "--vas-policy", "maybe");
+        CliRun policy = run("explore", "--scenario", "vas-open-vs-suspend", "--vas-policy", "maybe");
         assertEquals(2, policy.code());
         assertTrue(policy.err().contains("pre-fix"), policy.err());
-        Run replay = run("explore", "--replay", "not-a-seed-or-file");
+        CliRun replay = run("explore", "--replay", "not-a-seed-or-file");
         assertEquals(2, replay.code());
         assertTrue(replay.err().contains("neither"), replay.err());
-        Run seedAlone = run("explore", "--replay", "42");
+        CliRun seedAlone = run("explore", "--replay", "42");
         assertEquals(2, seedAlone.code());
         assertTrue(seedAlone.err().contains("--scenario"), seedAlone.err());
     }

@@ -18,21 +18,11 @@ import org.lparemu.demo.Scenarios;
 import org.lparemu.server.EmbeddedDaemon;
 import org.lparemu.server.ServerSettings;
 import org.lparemu.server.trace.TraceFileWriter;
-import picocli.CommandLine;
 
 /** The operator-facing pieces of the CLI: trace-convert, the progress line, the matrix's short cells, serve's flags. */
 class OpsCommandsTest {
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        CommandLine cl = LparemuCli.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
@@ -44,13 +34,13 @@ class OpsCommandsTest {
             g.hcall(0, 0x4444);
         }
         Path out = dir.resolve("chrome.json");
-        Run r = run("trace-convert", file.toString(), "--out", out.toString());
+        CliRun r = run("trace-convert", file.toString(), "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("-> " + out), r.out());
         String json = Files.readString(out, StandardCharsets.UTF_8);
         assertTrue(json.startsWith("{\"displayTimeUnit\"") && json.contains("\"name\":\"hcall 0x4444\""), json);
 
-        Run missing = run("trace-convert", dir.resolve("nothing.jsonl").toString());
+        CliRun missing = run("trace-convert", dir.resolve("nothing.jsonl").toString());
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("no trace file"), missing.err());
     }
@@ -96,10 +86,10 @@ class OpsCommandsTest {
 
     @Test
     void serveRefusesABadMetricsPortOrTraceFileSize(@TempDir Path dir) {
-        Run port = run("serve", "--metrics-port", "70000");
+        CliRun port = run("serve", "--metrics-port", "70000");
         assertEquals(2, port.code(), port.err());
         assertTrue(port.err().contains("--metrics-port"), port.err());
-        Run size = run("serve", "--guest-port", "0", "--control-port", "0", "--trace-file",
+        CliRun size = run("serve", "--guest-port", "0", "--control-port", "0", "--trace-file",
                 dir.resolve("t.jsonl").toString(), "--trace-file-max-mb", "0");
         assertEquals(2, size.code(), size.err());
         assertTrue(size.err().contains("trace file size"), size.err());
@@ -107,7 +97,7 @@ class OpsCommandsTest {
 
     @Test
     void shellSupportInstallsCompletionAndManPagesGeneratedFromTheCommandModel(@TempDir Path dir) throws Exception {
-        Run r = run("shell-support", "--prefix", dir.toString());
+        CliRun r = run("shell-support", "--prefix", dir.toString());
         assertEquals(0, r.code(), r.err());
         String completion = Files.readString(dir.resolve("share/bash-completion/completions/lparemu"));
         for (String word : List.of("serve", "ctl", "demo", "trace-convert", "--metrics-port", "--trace-file")) {
@@ -124,10 +114,10 @@ class OpsCommandsTest {
             assertTrue(Files.readString(troff).contains(".TH \"LPAREMU\\-SERVE\""), "troff from asciidoctor");
         }
 
-        Run printed = run("shell-support", "--completion-only");
+        CliRun printed = run("shell-support", "--completion-only");
         assertEquals(0, printed.code(), printed.err());
         assertEquals(completion, printed.out());
-        Run none = run("shell-support", "--prefix", dir.resolve("b").toString(), "--asciidoctor", "none");
+        CliRun none = run("shell-support", "--prefix", dir.resolve("b").toString(), "--asciidoctor", "none");
         assertTrue(none.out().contains("AsciiDoc sources"), none.out());
         assertTrue(Files.notExists(dir.resolve("b/share/man/man1/lparemu.1")));
     }
