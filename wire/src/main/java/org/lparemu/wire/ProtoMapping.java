@@ -23,6 +23,7 @@ import org.lparemu.proto.v1.DeviceTreeNode;
 import org.lparemu.proto.v1.DlparAction;
 import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.proto.v1.GuestCredits;
+import org.lparemu.proto.v1.GuestTopology;
 import org.lparemu.proto.v1.GuestWindow;
 import org.lparemu.proto.v1.HcallResponse;
 import org.lparemu.proto.v1.HostFrame;
@@ -198,6 +199,10 @@ public final class ProtoMapping {
         if (r.deviceTree() != null) {
             b.setDeviceTree(toProto(r.deviceTree()));
         }
+        if (r.topology() != null) {
+            b.setTopology(GuestTopology.newBuilder().setPolicy(nz(r.topology().policy()))
+                    .setReassignsCpus(r.topology().reassignsCpus()).putAllCpuNodes(r.topology().cpuNodes()));
+        }
         return b.build();
     }
 
@@ -216,7 +221,8 @@ public final class ProtoMapping {
                 new LinkedHashMap<>(r.getErrorsByErrnoMap()), windows,
                 r.hasDeviceTree() ? fromProto(r.getDeviceTree()) : null, r.getInReplyToEvent(), r.getVasPolicy(),
                 r.getPrrnPolicy(), r.getPastesOk(), r.getPastesFailed(), r.getPrrnHandled(), r.getPrrnFailed(),
-                r.getBusyTasks());
+                r.getBusyTasks(), r.hasTopology() ? new GuestReport.Topology(r.getTopology().getPolicy(),
+                        r.getTopology().getReassignsCpus(), r.getTopology().getCpuNodesMap()) : null);
     }
 
     // events

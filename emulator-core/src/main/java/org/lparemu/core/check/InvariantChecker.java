@@ -7,13 +7,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import org.lparemu.core.hypervisor.ManagedSystem;
 import org.lparemu.core.hypervisor.PartitionView;
 import org.lparemu.core.hypervisor.Platform;
-import org.lparemu.core.papr.Vas;
+import org.lparemu.core.papr.Associativity;
 import org.lparemu.core.papr.RtasService;
+import org.lparemu.core.papr.Vas;
 import org.lparemu.core.papr.VasiState;
+import org.lparemu.core.port.CpuNodes;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.GuestReport;
 
@@ -27,7 +30,9 @@ import org.lparemu.core.port.GuestReport;
  *       is open in the hypervisor at the same paste address, every hypervisor window belongs to a live
  *       guest window (no leaks), no open in progress, and the guest's credit counters agree with its windows
  *       and with the hypervisor's target;</li>
- *   <li><b>device-tree</b>: the guest's tree equals the platform's tree for the partition's current system.</li>
+ *   <li><b>device-tree</b>: the guest's tree equals the platform's tree for the partition's current system, and a
+ *       guest whose kernel era moves CPUs between nodes has each online CPU on the node that tree's
+ *       {@code ibm,associativity} gives (cpu-node-stale).</li>
  * </ul>
  * Each violation is named and located. The checks read snapshots ({@link PartitionView}, {@link GuestReport})
  * and never lock anything themselves.
@@ -207,9 +212,15 @@ public final class InvariantChecker {
         return out;
     }
 
-    /** The guest's device tree against the platform's, for the partition's current system. */
+    /**
+     * The guest's device tree against the platform's, for the partition's current system, and the guest's CPU-to-node
+     * map against that tree's associativity ({@link #cpuAffinity}).
+     */
     public static List<Violation> deviceTree(PartitionView v, GuestReport r) {
         List<Violation> out = new ArrayList<>();
+        if (v.deviceTree() != null) {
+            out.addAll(cpuAffinity(v, r));
+        }
         if (r.deviceTree() == null || v.deviceTree() == null) {
             return out;
         }
@@ -222,6 +233,30 @@ public final class InvariantChecker {
                     .replace("other tree", "the platform's tree (" + v.system() + ")")
                     + (d.mine() != null || d.theirs() != null ? ": guest " + d.mine() + ", platform " + d.theirs() : ""),
                     DEVICE_TREE));
+        }
+        return out;
+    }
+
+    /**
+     * {@code cpu-node-stale}: a guest whose topology era moves CPUs at run time ({@link GuestReport.Topology#reassignsCpus})
+     * must, at quiescence, have every online thread on the node the platform's tree gives it. Threads the platform's
+     * tree does not list (a core being removed) are not compared; an era that keeps its boot-time map by design (the
+     * callback removed, v5.9+) is not held to the tree, and a guest that reports no map is not checked.
+     */
+    public static List<Violation> cpuAffinity(PartitionView v, GuestReport r) {
+        List<Violation> out = new ArrayList<>();
+        if (r.topology() == null || !r.topology().reassignsCpus()) {
+            return out;
+        }
+        int depth = CpuNodes.depth(v.deviceTree());
+        for (Map.Entry<Integer, Integer> e : new TreeMap<>(r.topology().cpuNodes()).entrySet()) {
+            int platform = CpuNodes.nodeOf(v.deviceTree(), e.getKey(), depth);
+            if (platform != Associativity.NO_NODE && platform != e.getValue()) {
+                out.add(new Violation("cpu-node-stale", v.spec().name() + "/cpu " + e.getKey(), "the guest ("
+                        + r.topology().policy() + ") has cpu " + e.getKey() + " on node " + e.getValue()
+                        + ", the device tree's ibm,associativity on " + v.system() + " puts it on node " + platform,
+                        DEVICE_TREE));
+            }
         }
         return out;
     }

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.lparemu.core.papr.ConfigureConnectorWorkArea;
 import org.lparemu.core.papr.ConfigureConnectorWorkArea.CcNode;
@@ -50,6 +51,8 @@ public final class DeviceTreeUpdate {
     private final AtomicLong nodesAdded = new AtomicLong();
     private final AtomicLong propertiesChanged = new AtomicLong();
     private final AtomicLong unknownPhandles = new AtomicLong();
+    /** Updates running now: while one runs, the guest's tree and CPU map may legitimately lag the platform's. */
+    private final AtomicInteger inFlight = new AtomicInteger();
 
     public DeviceTreeUpdate(KernelCalls calls, GuestDeviceTree tree) {
         this.calls = Objects.requireNonNull(calls, "calls");
@@ -73,13 +76,23 @@ public final class DeviceTreeUpdate {
      *         work area could not be parsed
      */
     public int pseriesDevicetreeUpdate(int scope) {
-        return calls.machine().onCpu(() -> {
-            String kind = scope == RtasService.MIGRATION_SCOPE ? "[migration]" : "[prrn]";
-            calls.tracepoint("dt_update_begin" + kind, "scope " + scope);
-            int rc = devicetreeUpdate(scope);
-            calls.tracepoint("dt_update_end" + kind, "scope " + scope + " rc " + rc);
-            return rc;
-        });
+        inFlight.incrementAndGet();
+        try {
+            return calls.machine().onCpu(() -> {
+                String kind = scope == RtasService.MIGRATION_SCOPE ? "[migration]" : "[prrn]";
+                calls.tracepoint("dt_update_begin" + kind, "scope " + scope);
+                int rc = devicetreeUpdate(scope);
+                calls.tracepoint("dt_update_end" + kind, "scope " + scope + " rc " + rc);
+                return rc;
+            });
+        } finally {
+            inFlight.decrementAndGet();
+        }
+    }
+
+    /** Device-tree updates running now. */
+    public int inFlight() {
+        return inFlight.get();
     }
 
     /** A guest tracepoint on this update's port (for the PRRN worker, which has no port of its own). */

@@ -3,7 +3,8 @@ package org.lparemu.core.guest;
 import java.util.Objects;
 
 /**
- * How a guest kernel runs: its VAS and PRRN algorithms, its clock, and a name for logs and reports.
+ * How a guest kernel runs: its VAS and PRRN algorithms, its topology-update era, its clock, and a name for logs and
+ * reports.
  *
  * @param vasPolicy  the window-open vs migration algorithm
  * @param prrnPolicy the PRRN vs migration algorithm
@@ -11,14 +12,21 @@ import java.util.Objects;
  * @param name       free text (partition or process name)
  * @param machine    builds the guest's processors and scheduler; null = real threads over {@code clock}
  *                   ({@link ThreadMachine})
+ * @param topologyPolicy the kernel era of CPU topology updates (numa.c); {@link TopologyPolicy#V5_9} unless given
  */
 public record GuestConfig(VasPolicy vasPolicy, PrrnPolicy prrnPolicy, GuestClock clock, String name,
-                          Machine.Factory machine) {
+                          Machine.Factory machine, TopologyPolicy topologyPolicy) {
     public GuestConfig {
         Objects.requireNonNull(vasPolicy, "vasPolicy");
         Objects.requireNonNull(prrnPolicy, "prrnPolicy");
+        Objects.requireNonNull(topologyPolicy, "topologyPolicy");
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(name, "name");
+    }
+
+    public GuestConfig(VasPolicy vasPolicy, PrrnPolicy prrnPolicy, GuestClock clock, String name,
+                       Machine.Factory machine) {
+        this(vasPolicy, prrnPolicy, clock, name, machine, TopologyPolicy.V5_9);
     }
 
     public GuestConfig(VasPolicy vasPolicy, PrrnPolicy prrnPolicy, GuestClock clock, String name) {
@@ -36,18 +44,22 @@ public record GuestConfig(VasPolicy vasPolicy, PrrnPolicy prrnPolicy, GuestClock
     }
 
     public GuestConfig withVasPolicy(VasPolicy p) {
-        return new GuestConfig(p, prrnPolicy, clock, name, machine);
+        return new GuestConfig(p, prrnPolicy, clock, name, machine, topologyPolicy);
     }
 
     public GuestConfig withPrrnPolicy(PrrnPolicy p) {
-        return new GuestConfig(vasPolicy, p, clock, name, machine);
+        return new GuestConfig(vasPolicy, p, clock, name, machine, topologyPolicy);
     }
 
     public GuestConfig withClock(GuestClock c) {
-        return new GuestConfig(vasPolicy, prrnPolicy, c, name, machine);
+        return new GuestConfig(vasPolicy, prrnPolicy, c, name, machine, topologyPolicy);
     }
 
     public GuestConfig withMachine(Machine.Factory m) {
-        return new GuestConfig(vasPolicy, prrnPolicy, clock, name, m);
+        return new GuestConfig(vasPolicy, prrnPolicy, clock, name, m, topologyPolicy);
+    }
+
+    public GuestConfig withTopologyPolicy(TopologyPolicy p) {
+        return new GuestConfig(vasPolicy, prrnPolicy, clock, name, machine, p);
     }
 }

@@ -44,9 +44,20 @@ public final class GuestDeviceTree {
          * attach or property change, before a detach; a read-only copy.
          */
         void onReconfig(ReconfigAction action, String path, Map<String, byte[]> properties);
+
+        /**
+         * The same call with the property a property action concerns ({@code of_reconfig_data.prop}; null for node
+         * actions). The chain calls this one; by default it forgets the property.
+         */
+        default void onReconfig(ReconfigAction action, String path, String property, Map<String, byte[]> properties) {
+            onReconfig(action, path, properties);
+        }
     }
 
-    private record Notification(ReconfigAction action, String path, Map<String, byte[]> properties) {
+    private record Notification(ReconfigAction action, String path, String property, Map<String, byte[]> properties) {
+        Notification(ReconfigAction action, String path, Map<String, byte[]> properties) {
+            this(action, path, null, properties);
+        }
     }
 
     /** Device-tree lock: guards {@link #tree}. */
@@ -145,7 +156,7 @@ public final class GuestDeviceTree {
             }
             boolean existed = n.properties().containsKey(name);
             tree.setProperty(path, name, value);
-            note = new Notification(existed ? ReconfigAction.UPDATE_PROPERTY : ReconfigAction.ADD_PROPERTY, path,
+            note = new Notification(existed ? ReconfigAction.UPDATE_PROPERTY : ReconfigAction.ADD_PROPERTY, path, name,
                     copy(n.properties()));
         } finally {
             treeLock.unlock();
@@ -167,7 +178,7 @@ public final class GuestDeviceTree {
             if (n == null || !tree.deleteProperty(path, name)) {
                 return false;
             }
-            note = new Notification(ReconfigAction.REMOVE_PROPERTY, path, copy(n.properties()));
+            note = new Notification(ReconfigAction.REMOVE_PROPERTY, path, name, copy(n.properties()));
         } finally {
             treeLock.unlock();
         }
@@ -279,7 +290,7 @@ public final class GuestDeviceTree {
         for (Notification n : notes) {
             for (ReconfigNotifier r : notifiers) {
                 try {
-                    r.onReconfig(n.action(), n.path(), n.properties());
+                    r.onReconfig(n.action(), n.path(), n.property(), n.properties());
                 } catch (RuntimeException e) {
                     // A notifier's failure must not undo or hide the tree change (the kernel ignores the chain's
                     // result on attach and detach).

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.lparemu.core.papr.Errno;
 import org.lparemu.core.port.BootInfo;
+import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.GuestReport;
 import org.lparemu.core.port.HcallPort;
 import org.lparemu.core.port.PlatformEvent;
@@ -52,6 +53,7 @@ public final class GuestKernel implements AutoCloseable {
     private final PrrnWorker prrn;
     private final PseriesMobility mobility;
     private final PseriesDlpar dlpar;
+    private final NumaTopology numa;
     private final Machine machine;
     private final KernelCalls calls;
     private final Machine.Workqueue drmgr;
@@ -85,9 +87,10 @@ public final class GuestKernel implements AutoCloseable {
         this.dtUpdate = new DeviceTreeUpdate(calls, deviceTree);
         this.vas = new PseriesVas(calls, config.vasPolicy(), errors);
         this.nxGzip = new NxGzipDevice(vas, calls, errors);
-        this.prrn = new PrrnWorker(machine, config.prrnPolicy(), dtUpdate, this::ack, errors);
-        this.mobility = new PseriesMobility(calls, vas, prrn, errors);
-        this.dlpar = new PseriesDlpar(calls, dtUpdate, vas);
+        this.prrn = new PrrnWorker(machine, config.prrnPolicy(), config.topologyPolicy(), dtUpdate, this::ack, errors);
+        this.numa = new NumaTopology(config.topologyPolicy(), calls, deviceTree);
+        this.mobility = new PseriesMobility(calls, vas, prrn, numa, errors);
+        this.dlpar = new PseriesDlpar(calls, dtUpdate, vas, numa);
     }
 
     /**
@@ -100,9 +103,11 @@ public final class GuestKernel implements AutoCloseable {
         if (k.vas.copypasteFeat()) {
             k.deviceTree.addReconfigNotifier(k.vas::pseriesVasNotifier);
         }
-        LOG.info("guest {} booted on {} ({} vCPUs, {}): VAS {} (init rc {}), policies {}/{}", config.name(),
+        k.numa.start(k.dlpar::dlparCpuReadd);
+        LOG.info("guest {} booted on {} ({} vCPUs, {}): VAS {} (init rc {}), policies {}/{}/{}", config.name(),
                 k.bootInfo.partition(), k.bootInfo.vcpus(), k.bootInfo.sharedProcessor() ? "shared" : "dedicated",
-                k.vas.copypasteFeat() ? "available" : "not available", rc, config.vasPolicy(), config.prrnPolicy());
+                k.vas.copypasteFeat() ? "available" : "not available", rc, config.vasPolicy(), config.prrnPolicy(),
+                config.topologyPolicy());
         port.setEventListener(k::onEvent);
         k.eventScan = RtasEventScan.startIfOffered(k.calls, k.deviceTree, k.prrn);
         return k;
@@ -199,7 +204,8 @@ public final class GuestKernel implements AutoCloseable {
      * The guest's own view. Per credit type: total, used, listed (open), listed-and-closed, and as
      * {@code windowsInProgress} the windows an unfinished open has allocated in the hypervisor (for every
      * policy; under UPSTREAM this is what nr_open_wins_progress counts). Windows are the listed ones with their
-     * status bits; the device tree is a copy. {@code busyTasks} counts the tasks inside a VAS path while the
+     * status bits; the device tree is a copy. {@code busyTasks} counts the tasks inside a VAS path, plus a migration,
+     * device-tree update or PRRN under way (the tree and the CPU map lag the platform then), while the
      * snapshot was taken: when it is not zero, the counters may legitimately disagree with the lists.
      */
     public GuestReport report(long inReplyToEvent) {
@@ -215,12 +221,19 @@ public final class GuestKernel implements AutoCloseable {
                 windows.add(new GuestReport.Window(w.winId(), w.winType(), w.status(), w.pasteAddress(), w.pid(), w.task()));
             }
         }
+        // Lagging the platform on purpose: a migration, a device-tree update or a PRRN still to handle. Read before
+        // the tree and the map, so that one finishing during the snapshot is still counted.
+        long laggingBefore = (long) mobility.inProgress() + dtUpdate.inFlight() + prrn.pending();
+        DeviceTree tree = deviceTree.snapshot();
+        GuestReport.Topology topology = new GuestReport.Topology(numa.policy().name(), numa.policy().reassignsCpus(),
+                numa.cpuNodes());
+        long lagging = Math.max(laggingBefore, (long) mobility.inProgress() + dtUpdate.inFlight() + prrn.pending());
         // Inside at the start, plus entered during the snapshot.
-        long busy = (entries - exits) + (vas.pathEntries() - entries);
+        long busy = (entries - exits) + (vas.pathEntries() - entries) + lagging;
         return new GuestReport(reportSeq.incrementAndGet(), credits, mobility.migrationsOk(), mobility.migrationsFailed(),
-                errors.snapshot(), windows, deviceTree.snapshot(), inReplyToEvent, config.vasPolicy().name(),
+                errors.snapshot(), windows, tree, inReplyToEvent, config.vasPolicy().name(),
                 config.prrnPolicy().name(), nxGzip.pastesOk(), nxGzip.pastesFailed(), prrn.handled(), prrn.failed(),
-                (int) Math.min(Integer.MAX_VALUE, busy));
+                (int) Math.min(Integer.MAX_VALUE, busy), topology);
     }
 
     /**
@@ -293,6 +306,11 @@ public final class GuestKernel implements AutoCloseable {
         return dlpar;
     }
 
+    /** numa.c's CPU side: the CPU-to-node map and the topology update switch. */
+    public NumaTopology numa() {
+        return numa;
+    }
+
     public GuestDeviceTree deviceTree() {
         return deviceTree;
     }
@@ -348,6 +366,6 @@ public final class GuestKernel implements AutoCloseable {
     @Override
     public String toString() {
         return "GuestKernel[" + config.name() + " on " + bootInfo.partition() + ", " + config.vasPolicy() + "/"
-                + config.prrnPolicy() + "]";
+                + config.prrnPolicy() + "/" + config.topologyPolicy() + "]";
     }
 }

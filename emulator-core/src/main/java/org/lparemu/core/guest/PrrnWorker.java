@@ -42,8 +42,10 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
     private final EventAcker acker;
     private final ErrorCounters errors;
     private final Machine.Workqueue rtasd;
-    /** DT_MUTEX only: one whole device-tree update at a time. */
+    /** DT_MUTEX, or the MUTEX_PATCH topology era: one whole device-tree update at a time. */
     private final KernelMutex dtUpdateMutex;
+    /** Whether {@link #dtUpdateMutex} is taken (the 2019 patch, from either of its two halves). */
+    private final boolean serialized;
 
     // --- DRAIN_BEFORE_SUSPEND gate.
 
@@ -58,6 +60,9 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
     @GuardedBy("gateLock")
     private final List<PrrnEvent> deferred = new ArrayList<>();
 
+    /** PRRNs received and not yet acknowledged, every policy (deferred ones included): the guest lags the platform. */
+    private final AtomicInteger pending = new AtomicInteger();
+
     // --- Statistics.
 
     private final AtomicLong handled = new AtomicLong();
@@ -67,7 +72,17 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
 
     public PrrnWorker(Machine machine, PrrnPolicy policy, DeviceTreeUpdate update, EventAcker acker,
                       ErrorCounters errors) {
+        this(machine, policy, TopologyPolicy.V5_9, update, acker, errors);
+    }
+
+    /**
+     * A worker whose device-tree updates are also serialized when the topology era is the 2019 mutex patch
+     * ({@link TopologyPolicy#serializesUpdates()}), whatever the PRRN policy.
+     */
+    public PrrnWorker(Machine machine, PrrnPolicy policy, TopologyPolicy topology, DeviceTreeUpdate update,
+                      EventAcker acker, ErrorCounters errors) {
         this.policy = Objects.requireNonNull(policy, "policy");
+        this.serialized = policy == PrrnPolicy.DT_MUTEX || topology.serializesUpdates();
         this.update = Objects.requireNonNull(update, "update");
         this.acker = Objects.requireNonNull(acker, "acker");
         this.errors = Objects.requireNonNull(errors, "errors");
@@ -86,11 +101,13 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
      * 0 when the update succeeded (or the event was ignored), -EIO otherwise.
      */
     public void onPrrnEvent(PrrnEvent e) {
+        pending.incrementAndGet();
         switch (policy) {
             case IGNORE -> execute(() -> {
                 LOG.info(IGNORED);
                 update.tracepoint("prrn_ignored", "scope " + e.scope());
                 ignored.incrementAndGet();
+                pending.decrementAndGet();
                 acker.ack(e.eventId(), 0, IGNORED);
             });
             case DRAIN_BEFORE_SUSPEND -> {
@@ -133,6 +150,7 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
         if (rtasd.queue(r)) {
             return true;
         }
+        pending.decrementAndGet();
         LOG.warn("PRRN worker closed; event dropped");
         return false;
     }
@@ -151,6 +169,7 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
             rc = Errno.EIO.negative();
         } finally {
             finished.run();
+            pending.decrementAndGet();
         }
         if (rc == 0) {
             handled.incrementAndGet();
@@ -164,7 +183,7 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
     }
 
     private int devicetreeUpdate(int scope) {
-        if (policy != PrrnPolicy.DT_MUTEX) {
+        if (!serialized) {
             return update.pseriesDevicetreeUpdate(scope);
         }
         dtUpdateMutex.lock();
@@ -224,6 +243,11 @@ public final class PrrnWorker implements MobilityHooks, AutoCloseable {
     /** Tasks waiting for the DT_MUTEX lock (for tests). */
     int dtUpdateMutexWaiters() {
         return dtUpdateMutex.waiters();
+    }
+
+    /** PRRNs received and not yet handled, under every policy (deferred ones included). */
+    public int pending() {
+        return pending.get();
     }
 
     /** PRRNs received and not finished (DRAIN_BEFORE_SUSPEND), or 0. */

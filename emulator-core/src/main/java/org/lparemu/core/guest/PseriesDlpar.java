@@ -7,6 +7,7 @@ import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.RtasService;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.papr.Vas;
+import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.RtasResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * only when copy/paste is available, and a no-op on shared-processor partitions) re-reads the Default credits.
  * The core's connector is acquired before its node is fetched and released after its threads are offline, with
  * the DR-entity sensor and the allocation and isolation indicators ({@code dlpar_acquire_drc},
- * {@code dlpar_release_drc}); a failed release brings the threads back online. NUMA updates are not modelled.
+ * {@code dlpar_release_drc}); a failed release brings the threads back online. Each thread's node is set as it comes
+ * online and forgotten as it goes ({@link NumaTopology}).
  */
 public final class PseriesDlpar {
     private static final Logger LOG = LoggerFactory.getLogger(PseriesDlpar.class);
@@ -36,12 +38,47 @@ public final class PseriesDlpar {
     private final DeviceTreeUpdate update;
     private final GuestDeviceTree tree;
     private final PseriesVas vas;
+    private final NumaTopology numa;
 
+    /** Processor DLPAR on a v5.9+ kernel (no topology updates). */
     public PseriesDlpar(KernelCalls calls, DeviceTreeUpdate update, PseriesVas vas) {
+        this(calls, update, vas, new NumaTopology(TopologyPolicy.V5_9, calls, update.tree()));
+    }
+
+    public PseriesDlpar(KernelCalls calls, DeviceTreeUpdate update, PseriesVas vas, NumaTopology numa) {
         this.calls = Objects.requireNonNull(calls, "calls");
         this.update = Objects.requireNonNull(update, "update");
         this.tree = update.tree();
         this.vas = Objects.requireNonNull(vas, "vas");
+        this.numa = Objects.requireNonNull(numa, "numa");
+    }
+
+    /**
+     * {@code dlpar_cpu_readd} (2018-2020, only ever called by the topology notifier): remove the core holding thread
+     * {@code cpu} by its DRC index and add it again, so that its threads come back on their new node.
+     *
+     * @return 0, -ENODEV when no cpu node lists the thread, or the failing remove's or add's result
+     */
+    public int dlparCpuReadd(int cpu) {
+        Integer drcIndex = tree.read(t -> {
+            for (DeviceTree.Node core : t.node(CPUS) == null ? List.<DeviceTree.Node>of() : t.children(CPUS)) {
+                byte[] servers = core.property(CpuTopology.INTERRUPT_SERVERS);
+                if (servers != null && CpuTopology.cells(servers).contains(cpu)) {
+                    byte[] drc = core.property("ibm,my-drc-index");
+                    return drc != null && drc.length >= 4 ? CpuTopology.cells(drc).get(0) : core.drcIndex();
+                }
+            }
+            return null;
+        });
+        if (drcIndex == null) {
+            LOG.warn("dlpar_cpu_readd: no cpu node for thread {}", cpu);
+            return Errno.ENODEV.negative();
+        }
+        int rc = dlparCpuRemove(drcIndex);
+        if (rc == 0) {
+            rc = dlparCpuAdd(drcIndex);
+        }
+        return rc;
     }
 
     /**
@@ -91,6 +128,7 @@ public final class PseriesDlpar {
                 LOG.warn("start-cpu of thread {} failed: {}", thread, RtasStatus.name(rc));
                 continue;
             }
+            numa.findAndUpdateCpuNid(thread);
             calls.machine().cpuUp(thread);
         }
     }
@@ -186,6 +224,7 @@ public final class PseriesDlpar {
             // dlpar_offline_cpu: the thread's tasks move elsewhere, then it calls stop-self and is gone.
             calls.machine().cpuDown(thread,
                     () -> calls.rtasUnlocked(RtasService.STOP_SELF, new long[0], null));
+            numa.unmapCpu(thread);
         }
         int rc = dlparReleaseDrc(drcIndex);
         if (rc != 0) {

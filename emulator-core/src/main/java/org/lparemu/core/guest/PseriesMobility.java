@@ -87,13 +87,46 @@ public final class PseriesMobility {
         }
     }
 
+    /**
+     * Where numa.c's topology update switch is flipped during a migration; the kernel eras differ only in which of
+     * these places call {@code stop_topology_update} / {@code start_topology_update} ({@link NumaTopology}).
+     */
+    public interface TopologyHooks {
+        /** No topology updates (v5.9+). */
+        TopologyHooks NONE = new TopologyHooks() {
+        };
+
+        /** First thing in the migration ({@code migration_store} before its suspend loop). */
+        default void migrationStart() {
+        }
+
+        /** Before each join attempt ({@code rtas_ibm_suspend_me} before its join). */
+        default void joinStart() {
+        }
+
+        /** After each join attempt, whatever its result. */
+        default void joinEnd() {
+        }
+
+        /** After the suspend attempts, with their result, before anything else looks at it. */
+        default void suspendDone(int rc) {
+        }
+
+        /** After {@code post_mobility_fixup} (a successful migration only). */
+        default void fixupDone() {
+        }
+    }
+
     // --- Immutable after construction.
 
     private final KernelCalls calls;
     private final Machine machine;
     private final PseriesVas vas;
     private final MobilityHooks hooks;
+    private final TopologyHooks topology;
     private final ErrorCounters errors;
+    /** Migrations under way (0 or 1): the guest is not quiescent while one runs. */
+    private final AtomicInteger inProgress = new AtomicInteger();
 
     // --- Statistics.
 
@@ -103,10 +136,16 @@ public final class PseriesMobility {
     private final AtomicLong strayProds = new AtomicLong();
 
     public PseriesMobility(KernelCalls calls, PseriesVas vas, MobilityHooks hooks, ErrorCounters errors) {
+        this(calls, vas, hooks, TopologyHooks.NONE, errors);
+    }
+
+    public PseriesMobility(KernelCalls calls, PseriesVas vas, MobilityHooks hooks, TopologyHooks topology,
+                           ErrorCounters errors) {
         this.calls = Objects.requireNonNull(calls, "calls");
         this.machine = calls.machine();
         this.vas = Objects.requireNonNull(vas, "vas");
         this.hooks = Objects.requireNonNull(hooks, "hooks");
+        this.topology = Objects.requireNonNull(topology, "topology");
         this.errors = Objects.requireNonNull(errors, "errors");
     }
 
@@ -117,7 +156,17 @@ public final class PseriesMobility {
      * @return 0, or the negative errno of the step that failed
      */
     public int migratePartition(long handle) {
-        return machine.onCpu(() -> migratePartitionOnCpu(handle));
+        inProgress.incrementAndGet();
+        try {
+            return machine.onCpu(() -> migratePartitionOnCpu(handle));
+        } finally {
+            inProgress.decrementAndGet();
+        }
+    }
+
+    /** Migrations under way now (0 or 1). */
+    public int inProgress() {
+        return inProgress.get();
     }
 
     private int migratePartitionOnCpu(long handle) {
@@ -125,6 +174,7 @@ public final class PseriesMobility {
         boolean hooksEnded = false;
         calls.tracepoint("mobility_begin", "stream " + handle);
         hooks.migrationBegin();
+        topology.migrationStart();
         try {
             // Close windows before anything else: the hypervisor has already changed the VAS mappings and NX
             // faults continuously until the windows are closed.
@@ -132,8 +182,10 @@ public final class PseriesMobility {
             ret = waitForVasiSessionSuspending(handle);
             if (ret == 0) {
                 ret = pseriesSuspend(handle);
+                topology.suspendDone(ret);
                 if (ret == 0) {
                     postMobilityFixup();
+                    topology.fixupDone();
                     hooks.migrationEnd();
                     hooksEnded = true;
                     waitForVasiSessionCompleted(handle);
@@ -215,7 +267,13 @@ public final class PseriesMobility {
     int pseriesSuspend(long handle) {
         long retryMs = 1;
         for (int attempt = 1; ; attempt++) {
-            int ret = joinAll();
+            topology.joinStart();
+            int ret;
+            try {
+                ret = joinAll();
+            } finally {
+                topology.joinEnd();
+            }
             suspendAttempts.incrementAndGet();
             if (ret == 0) {
                 return 0;

@@ -1,6 +1,7 @@
 package org.lparemu.core.hypervisor;
 
 import java.util.List;
+import org.lparemu.core.papr.Associativity;
 import org.lparemu.core.port.DeviceTree;
 
 /**
@@ -68,6 +69,8 @@ public final class PartitionTrees {
         t.setProperty("/rtas", "ibm,configure-connector", DeviceTree.cells(0x2005));
         t.setProperty("/rtas", "get-sensor-state", DeviceTree.cells(0x2006));
         t.setProperty("/rtas", "set-indicator", DeviceTree.cells(0x2007));
+        // Form 1 affinity: the first associativity domain after the count is the NUMA node.
+        t.setProperty("/rtas", Associativity.REFERENCE_POINTS, DeviceTree.cells(1, 2));
         if (eventScan) {
             t.setProperty("/rtas", "event-scan", DeviceTree.cells(0x2008));
             t.setProperty("/rtas", "rtas-event-scan-rate", DeviceTree.cells(EVENT_SCAN_RATE));
