@@ -16,6 +16,7 @@ import org.lparemu.core.guest.GuestConfig;
 import org.lparemu.core.guest.GuestKernel;
 import org.lparemu.core.guest.PrrnPolicy;
 import org.lparemu.core.guest.SystemGuestClock;
+import org.lparemu.core.guest.TopologyPolicy;
 import org.lparemu.core.guest.VasPolicy;
 import org.lparemu.core.guest.Workload;
 import org.lparemu.core.port.GuestReport;
@@ -48,6 +49,11 @@ final class GuestCommand implements Callable<Integer> {
     @Option(names = "--prrn-policy", defaultValue = "ignore",
             description = "unserialized, dt-mutex, drain-before-suspend or ignore (default ${DEFAULT-VALUE}).")
     String prrnPolicy;
+
+    @Option(names = "--topology-policy", defaultValue = "v5-9",
+            description = "The CPU topology-update era (numa.c): before-65b9fdadfc4d, scope-extended, mutex-patch, "
+                    + "callback-removed or v5-9 (default ${DEFAULT-VALUE}).")
+    String topologyPolicy;
 
     @Option(names = "--workload", defaultValue = "keep-open:tasks=2,windows=2,rate=5;churn:tasks=2,rate=20",
             description = "Workloads separated by ';', each MODE:key=value,... with MODE churn or keep-open and keys "
@@ -82,6 +88,15 @@ final class GuestCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new LparemuCli.CliException(
                     "unknown PRRN policy '" + s + "' (unserialized, dt-mutex, drain-before-suspend, ignore)", 2);
+        }
+    }
+
+    static TopologyPolicy topologyPolicy(String s) {
+        try {
+            return TopologyPolicy.valueOf(s.toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new LparemuCli.CliException("unknown topology policy '" + s
+                    + "' (before-65b9fdadfc4d, scope-extended, mutex-patch, callback-removed, v5-9)", 2);
         }
     }
 
@@ -131,6 +146,7 @@ final class GuestCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         VasPolicy vas = vasPolicy(vasPolicy);
         PrrnPolicy prrn = prrnPolicy(prrnPolicy);
+        TopologyPolicy topology = topologyPolicy(topologyPolicy);
         long s = seed != null ? seed : System.nanoTime();
         List<Workload.Spec> specs = workloads(workload, s);
         GuestConnection conn;
@@ -141,10 +157,11 @@ final class GuestCommand implements Callable<Integer> {
             System.err.println("lparemu guest: " + e.getMessage());
             return 3;
         }
-        GuestConfig config = new GuestConfig(vas, prrn, new SystemGuestClock(clockScale), partition);
+        GuestConfig config = new GuestConfig(vas, prrn, new SystemGuestClock(clockScale), partition)
+                .withTopologyPolicy(topology);
         GuestKernel kernel = GuestKernel.boot(conn, config);
         System.out.println("lparemu guest: " + partition + " on " + conn.bootInfo().system() + ", "
-                + conn.bootInfo().vcpus() + " vcpus, policies " + vas + "/" + prrn + ", seed " + s);
+                + conn.bootInfo().vcpus() + " vcpus, policies " + vas + "/" + prrn + "/" + topology + ", seed " + s);
         List<Workload> running = new ArrayList<>();
         for (Workload.Spec spec : specs) {
             Workload w = new Workload(kernel, spec);

@@ -118,6 +118,19 @@ class CliTest {
     }
 
     @Test
+    void topologyErasAreSelectableAndAMistypedOneIsNamed(@TempDir Path dir) {
+        CliRun r = run("demo", "--scenario", "topology-migration", "--policy", "scope-extended", "--json",
+                "--no-kernels", "--trace-dir", dir.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("cpu-node-stale: cpu 0, 1, 2, 3") && r.out().contains("\"asExpected\": true"),
+                r.out());
+        CliRun bad = run("guest", "--topology-policy", "v6-0", "--port", "1");
+        assertEquals(2, bad.code(), bad.out() + bad.err());
+        assertTrue(bad.err().contains("unknown topology policy 'v6-0'") && bad.err().contains("scope-extended"),
+                bad.err());
+    }
+
+    @Test
     void ctlWithNoDaemonExitsThreeWithAClearMessage() throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {

@@ -28,7 +28,8 @@ public interface Scenario {
     @SuppressWarnings("ImmutableEnumChecker") // the lists are List.of: unmodifiable
     enum Axis {
         VAS(List.of("PRE_FIX", "UPSTREAM", "V1_PATCH", "HOLD_MUTEX")),
-        PRRN(List.of("UNSERIALIZED", "DT_MUTEX", "DRAIN_BEFORE_SUSPEND", "IGNORE"));
+        PRRN(List.of("UNSERIALIZED", "DT_MUTEX", "DRAIN_BEFORE_SUSPEND", "IGNORE")),
+        TOPOLOGY(List.of("BEFORE_65B9FDADFC4D", "SCOPE_EXTENDED", "MUTEX_PATCH", "CALLBACK_REMOVED", "V5_9"));
 
         public final List<String> policies;
 

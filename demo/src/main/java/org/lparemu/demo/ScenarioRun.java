@@ -18,6 +18,7 @@ import org.lparemu.client.GuestConnection;
 import org.lparemu.core.guest.GuestConfig;
 import org.lparemu.core.guest.GuestKernel;
 import org.lparemu.core.guest.PrrnPolicy;
+import org.lparemu.core.guest.TopologyPolicy;
 import org.lparemu.core.guest.SystemGuestClock;
 import org.lparemu.core.guest.VasPolicy;
 import org.lparemu.core.hypervisor.PlatformConfig;
@@ -75,9 +76,24 @@ public final class ScenarioRun implements AutoCloseable {
         return scenario.axis() == Scenario.Axis.VAS ? VasPolicy.valueOf(policy) : VasPolicy.UPSTREAM;
     }
 
-    /** The PRRN policy of this run: the run's policy on the PRRN axis, DRAIN_BEFORE_SUSPEND otherwise. */
+    /**
+     * The PRRN policy of this run: the run's policy on the PRRN axis; on the TOPOLOGY axis the era's own (the 2019
+     * mutex with MUTEX_PATCH, ignored from v5.9, unserialized otherwise); DRAIN_BEFORE_SUSPEND otherwise.
+     */
     public PrrnPolicy prrnPolicy() {
+        if (scenario.axis() == Scenario.Axis.TOPOLOGY) {
+            return switch (topologyPolicy()) {
+                case MUTEX_PATCH -> PrrnPolicy.DT_MUTEX;
+                case V5_9 -> PrrnPolicy.IGNORE;
+                default -> PrrnPolicy.UNSERIALIZED;
+            };
+        }
         return scenario.axis() == Scenario.Axis.PRRN ? PrrnPolicy.valueOf(policy) : PrrnPolicy.DRAIN_BEFORE_SUSPEND;
+    }
+
+    /** The topology era of this run: the run's policy on the TOPOLOGY axis, V5_9 (today's kernel) otherwise. */
+    public TopologyPolicy topologyPolicy() {
+        return scenario.axis() == Scenario.Axis.TOPOLOGY ? TopologyPolicy.valueOf(policy) : TopologyPolicy.V5_9;
     }
 
     /** A guest kernel for lpar1 over the guest socket, with this run's policies and a fast clock. */
@@ -86,7 +102,7 @@ public final class ScenarioRun implements AutoCloseable {
                 "scenario " + scenario.id() + " " + policy, true, Duration.ofSeconds(10), WAIT);
         owned.add(port);
         GuestKernel k = GuestKernel.boot(port, new GuestConfig(vasPolicy(), prrnPolicy(),
-                new SystemGuestClock(CLOCK_SCALE), PARTITION));
+                new SystemGuestClock(CLOCK_SCALE), PARTITION).withTopologyPolicy(topologyPolicy()));
         owned.add(0, k);
         return k;
     }

@@ -17,7 +17,7 @@ public final class Scenarios {
                 new PrrnVsMigration(PlatformConfig.UpdateContinuation.RESTART),
                 new PrrnVsMigration(PlatformConfig.UpdateContinuation.SERVE_OLD_SYSTEM), new DlparBeforeVasSuspend(),
                 new DlparRemoveDuringMigration(), new CloseDuringMigration(), new BusyStorm(), new ModifyHardwareError(),
-                new GuestDisconnectWhileHeld());
+                new GuestDisconnectWhileHeld(), TopologyVsMigration.migration(), TopologyVsMigration.failedMigrationThenPrrn());
     }
 
     /** One cell of the matrix. */
