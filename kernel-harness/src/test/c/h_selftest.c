@@ -69,6 +69,11 @@ void kt_stop_window(int open)
 	pthread_mutex_unlock(&lock);
 }
 
+int kt_stop_pending(void)
+{
+	return kh_stop_pending();
+}
+
 void kt_set_hcall_delay_us(unsigned long us)
 {
 	__atomic_store_n(&hcall_delay_us, us, __ATOMIC_SEQ_CST);
@@ -220,6 +225,7 @@ static const struct test tests[] = {
 	{ "prod_others_prods_each_other_online_cpu_once", kt_prod_storm, 1u << 2 },
 	{ "one_call_at_a_time_per_vcpu", kt_one_call_per_vcpu, 0 },
 	{ "stop_machine_runs_alone_with_interrupts_disabled", kt_stop_machine_exclusive, 0 },
+	{ "might_sleep_yields_the_vcpu_to_a_pending_stop_machine", kt_might_sleep_yields_to_stop_machine, 0xc },
 	{ "h_join_carries_msr_ee", kt_h_join_interrupts, 0 },
 	{ "a_sleeping_task_gives_its_vcpu_back", kt_sleep_gives_back_vcpu, 0xe },
 	{ "a_contended_mutex_is_traced_and_gives_the_vcpu_back", kt_mutex_contention, 0xe },

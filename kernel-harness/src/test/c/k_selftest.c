@@ -110,8 +110,9 @@ void kt_one_call_per_vcpu(void)
 static atomic_t entered, left, background_stop;
 static int stop_cpus_seen[NR_CPUS];
 
-/* Kernel code that loops makes a preemption point now and then (the kernel is not preemptible here, as
- * with PREEMPT_NONE / VOLUNTARY: a stop_machine waits for a running task's next sleep or cond_resched). */
+/* Kernel code that loops makes a preemption point now and then (the kernel is preemptible only voluntarily
+ * here, as with PREEMPT_VOLUNTARY: a stop_machine waits for a running task's next sleep, cond_resched or
+ * might_sleep point). */
 static int background_caller(void *arg)
 {
 	while (!atomic_read(&background_stop)) {
@@ -168,6 +169,56 @@ void kt_stop_machine_exclusive(void)
 		kt_fail("%lu calls by other tasks while the stop_machine callbacks ran", c.calls_during_stop);
 	if (irqs_disabled())
 		kt_fail("the caller of stop_machine came back with interrupts disabled");
+}
+
+/* ---- voluntary preemption: a pending stop_machine takes the vCPU at the next might_sleep point ------------- */
+
+static DEFINE_MUTEX(kt_preempt_mutex);
+static atomic_t runner_started, stop_fn_ran, ran_before_lock;
+
+static int mark_stop(void *arg)
+{
+	atomic_set(&stop_fn_ran, 1);
+	return 0;
+}
+
+/* Runs kernel code with no preemption point until a stop_machine is pending, then takes a free mutex: under
+ * PREEMPT_VOLUNTARY its might_sleep() lets the stopper waiting for this vCPU run first. */
+static int preempt_runner(void *arg)
+{
+	atomic_set(&runner_started, 1);
+	while (!kt_stop_pending())
+		plpar_hcall_norets(H_CEDE);
+	mutex_lock(&kt_preempt_mutex);
+	atomic_set(&ran_before_lock, atomic_read(&stop_fn_ran));
+	mutex_unlock(&kt_preempt_mutex);
+	return 0;
+}
+
+/* Called with vCPUs 0 and 1 online: this task on one, the runner on the other. */
+void kt_might_sleep_yields_to_stop_machine(void)
+{
+	kt_reset_counts();
+	atomic_set(&runner_started, 0);
+	atomic_set(&stop_fn_ran, 0);
+	atomic_set(&ran_before_lock, 0);
+	struct kh_task *runner = kh_task_start("runner", -1, preempt_runner, NULL);
+	while (!atomic_read(&runner_started))
+		cond_resched();
+	stop_machine(mark_stop, NULL, cpu_online_mask);
+	kh_task_join(runner);
+	if (!atomic_read(&ran_before_lock))
+		kt_fail("the runner took the mutex before the pending stop_machine ran: mutex_lock is no preemption point");
+	if (kt_tracepoints("stop_machine_preempt") != 1)
+		kt_fail("%lu stop_machine_preempt tracepoints, want 1", kt_tracepoints("stop_machine_preempt"));
+	/* With no stop_machine pending, might_sleep keeps the vCPU. */
+	int cpu = smp_processor_id();
+	unsigned long preempts = kt_tracepoints("stop_machine_preempt");
+	might_sleep();
+	mutex_lock(&kt_preempt_mutex);
+	mutex_unlock(&kt_preempt_mutex);
+	if (smp_processor_id() != cpu || kt_tracepoints("stop_machine_preempt") != preempts)
+		kt_fail("might_sleep gave the vCPU away with no stop_machine pending");
 }
 
 /* ---- H_JOIN and MSR[EE] ------------------------------------------------------------------------------------ */

@@ -26,6 +26,8 @@ void kt_reset_counts(void);
 void kt_stop_window(int open);
 /* How many tracepoints named exactly name were seen since the last reset. */
 unsigned long kt_tracepoints(const char *name);
+/* Is a stop_machine pending (the machine's view)? */
+int kt_stop_pending(void);
 /* The fake hcall's service time, in microseconds. */
 void kt_set_hcall_delay_us(unsigned long us);
 
@@ -34,6 +36,7 @@ void kt_for_each_online_cpu(void);
 void kt_prod_storm(void);
 void kt_one_call_per_vcpu(void);
 void kt_stop_machine_exclusive(void);
+void kt_might_sleep_yields_to_stop_machine(void);
 void kt_h_join_interrupts(void);
 void kt_sleep_gives_back_vcpu(void);
 void kt_mutex_contention(void);

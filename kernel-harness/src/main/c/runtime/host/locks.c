@@ -59,6 +59,7 @@ static void down(struct kh_lock_area *area, const char *name, int write, const c
 	struct kh_task *t = kh_task_self();
 	if (!t || t->vcpu < 0)
 		kh_panic("lock %s taken outside a task (at %s)", name ? name : "?", site ? site : "?");
+	kh_might_resched(site);   /* mutex_lock and down_* begin with might_sleep() */
 	pthread_mutex_lock(&s->m);
 	if (s->writer && s->owner == t)
 		kh_panic("task %s takes lock %s it already holds (at %s)", t->comm, name ? name : "?", site ? site : "?");
@@ -178,7 +179,7 @@ void kh_spin_unlock(struct kh_lock_area *l)
 void kh_wait_until(struct kh_waitq *q, int (*cond)(void *), void *arg, const char *site)
 {
 	struct waitq *w = (struct waitq *)q;
-	(void)site;
+	kh_might_resched(site);   /* wait_for_completion and wait_event begin with might_sleep() */
 	pthread_mutex_lock(&w->m);
 	if (cond(arg)) {
 		pthread_mutex_unlock(&w->m);

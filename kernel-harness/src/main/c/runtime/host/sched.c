@@ -13,8 +13,9 @@
  *     an online vCPU.
  *   - stop_machine sets stop_pending: from then on no task takes a vCPU except the stop_machine threads,
  *     migration/N, each of which waits for its own vCPU N. A task that owns a vCPU keeps it until it next
- *     sleeps or ends, as a non-preemptible kernel does; when that task is inside an hcall (say one a fault
- *     rule holds) the stopper waits, and says so with the tracepoint stop_machine_wait. Once every stopper
+ *     reaches a voluntary preemption point (kh_might_resched) or sleeps or ends, as a PREEMPT_VOLUNTARY
+ *     kernel does; when that task is inside an hcall (say one a fault rule holds) the stopper waits, and says
+ *     so with the tracepoint stop_machine_wait. Once every stopper
  *     owns its vCPU they run fn together with interrupts disabled; their vCPUs stay reserved until the
  *     caller has collected the results and cleared stop_pending.
  *
@@ -295,6 +296,31 @@ void kh_yield(void)
 		kh_panic("cond_resched/schedule outside a task");
 	vcpu_release(t);
 	sched_yield();
+	vcpu_acquire(t);
+}
+
+/*
+ * A voluntary preemption point: where the kernel might sleep (might_sleep(), a sleeping lock, a completion),
+ * a CONFIG_PREEMPT_VOLUNTARY kernel reschedules if a higher-priority task wants the CPU. The one such task in this machine is stop_machine's stopper, which outranks every other: once
+ * a stop_machine is pending, a task reaching this point gives its vCPU to the stopper waiting for it and takes
+ * one again when the machine is released. So after an hcall a stopper waited for, the caller runs only up to
+ * its next such point (in vas_allocate_window, the mutex_lock after H_MODIFY_VAS_WINDOW), not to its next
+ * sleep. Said with the tracepoint stop_machine_preempt.
+ */
+void kh_might_resched(const char *site)
+{
+	struct kh_task *t = self;
+	if (!t || t->vcpu < 0 || t->stopper || t->irqs_disabled)
+		return;
+	pthread_mutex_lock(&sched_lock);
+	int preempt = stop_pending;
+	int cpu = t->vcpu;
+	pthread_mutex_unlock(&sched_lock);
+	if (!preempt)
+		return;
+	kh_tracepoint("stop_machine_preempt", "task %s gives cpu %d to migration/%d in %s", t->comm, cpu, cpu,
+		      site ? site : "?");
+	vcpu_release(t);
 	vcpu_acquire(t);
 }
 

@@ -55,6 +55,8 @@ int kh_partition_shared(void);
 
 /* Gives the vCPU back, lets others run, takes one again (cond_resched, schedule). */
 void kh_yield(void);
+/* A voluntary preemption point (might_sleep): gives the vCPU to a stop_machine waiting for it, if any. */
+void kh_might_resched(const char *site);
 /* A sleep: the vCPU is given back for its duration. site names the kernel function that sleeps. */
 void kh_msleep(unsigned long ms, const char *site);
 void kh_usleep(unsigned long min_us, unsigned long max_us, const char *site);

@@ -417,7 +417,7 @@ static inline unsigned long copy_from_user(void *to, const void __user *from, un
 #define mdelay(ms) kh_msleep((ms), __func__)
 #define cond_resched() kh_yield()
 #define schedule() kh_yield()
-#define might_sleep() do { } while (0)
+#define might_sleep() kh_might_resched(__func__)
 unsigned long msleep_interruptible(unsigned int ms);
 static inline unsigned long msecs_to_jiffies(unsigned int ms) { return ms / (1000 / HZ); }
 extern volatile unsigned long jiffies;

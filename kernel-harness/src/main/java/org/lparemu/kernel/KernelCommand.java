@@ -38,7 +38,8 @@ public final class KernelCommand implements Callable<Integer> {
 
     @Option(names = "--connect", paramLabel = "HOST:PORT",
             description = "A running daemon's guest port; its control port is --control-port (default PORT+1). "
-                    + "The run creates and deletes a partition of its own. Default: a fresh embedded daemon per cell.")
+                    + "The run creates and deletes a partition of its own; scenarios that need their own platform "
+                    + "configuration (see --list) are not run. Default: a fresh embedded daemon per cell.")
     String connect;
 
     @Option(names = "--control-port", paramLabel = "PORT", description = "The daemon's control port with --connect.")
@@ -96,6 +97,15 @@ public final class KernelCommand implements Callable<Integer> {
                 : List.of(KernelScenarios.byId(scenario).orElseThrow(() -> new KernelHarnessException(
                         KernelHarnessException.Kind.USAGE, "no scenario '" + scenario + "' for the C guest (see --list)")));
         KernelScenarios.Daemon daemon = parseConnect();
+        // A scenario with its own platform configuration (credits per core) cannot run on a daemon someone else
+        // configured: named alone it is a usage error; under 'all' it is left out, and the output says so.
+        List<KernelScenario> ownDaemon = daemon == null ? List.of()  // null: a fresh embedded daemon
+                : scenarios.stream().filter(KernelScenario::needsOwnDaemon).toList();
+        if (!ownDaemon.isEmpty() && !scenario.equals("all")) {
+            throw new KernelHarnessException(KernelHarnessException.Kind.USAGE, "scenario '" + scenario
+                    + "' needs a daemon with its own platform configuration; run it without --connect");
+        }
+        scenarios = scenarios.stream().filter(s -> !ownDaemon.contains(s)).toList();
 
         Path home = KernelBuild.harnessHome();
         KernelBuild.Built built = KernelBuild.ensureBuilt(home, source, KernelBuild.DEFAULT_TIMEOUT,
@@ -104,6 +114,13 @@ public final class KernelCommand implements Callable<Integer> {
             out.printf("%s: Linux %s from %s (vas.c %s the 2023 in-progress counter: expecting the %s cells)%n%n",
                     built.column(), built.kernelVersion(), source.describe(),
                     built.inProgressCounter() ? "has" : "lacks", cliName(built.equivalentPolicy()));
+            for (KernelScenario s : ownDaemon) {
+                out.printf("%s  [%s]: not run: needs a daemon with its own platform configuration (run it without "
+                        + "--connect)%n", s.javaScenario().title(), s.id());
+            }
+            if (!ownDaemon.isEmpty()) {
+                out.println();
+            }
         }
         List<KernelCell> cells = new ArrayList<>();
         for (KernelScenario s : scenarios) {
@@ -120,13 +137,16 @@ public final class KernelCommand implements Callable<Integer> {
                     .append(",\n  \"equivalentPolicy\": ").append(Json.string(built.equivalentPolicy()))
                     .append(",\n  \"build\": {\"extractSeconds\": ").append(String.format(Locale.ROOT, "%.1f", built.extractSeconds()))
                     .append(", \"compileSeconds\": ").append(String.format(Locale.ROOT, "%.1f", built.compileSeconds()))
-                    .append("},\n  \"cells\": [");
+                    .append("},\n  \"notRun\": [")
+                    .append(String.join(", ", ownDaemon.stream().map(s -> Json.string(s.id())).toList()))
+                    .append("],\n  \"cells\": [");
             for (int i = 0; i < cells.size(); i++) {
                 sb.append(i == 0 ? "\n    " : ",\n    ").append(cells.get(i).toJson());
             }
             out.println(sb.append("\n  ]\n}"));
         } else {
-            out.printf("%n%d of %d cells as expected for %s%n", ok, cells.size(), built.column());
+            out.printf("%n%d of %d cells as expected for %s%s%n", ok, cells.size(), built.column(),
+                    ownDaemon.isEmpty() ? "" : " (" + ownDaemon.size() + " not run: they need their own daemon)");
         }
         return ok == cells.size() ? 0 : 1;
     }

@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,6 +20,9 @@ import picocli.CommandLine;
 
 /** The kernel command: cells, JSON, exit statuses, typed errors, --connect and --ksrc. */
 class KernelCommandTest {
+    /** A while loop on the in-progress counter, as the 2023 fix's SUSPEND waits (found by its shape, not its text). */
+    private static final Pattern WAIT_FOR_OPENS = Pattern.compile("while \\(\\w+->nr_open_wins_progress\\)\\s*\\{[^}]*\\}");
+
     private record Run(int exit, String out, String err) {
     }
 
@@ -45,16 +50,31 @@ class KernelCommandTest {
     }
 
     @Test
-    @Timeout(60)
+    @Timeout(120)
     void connectsToARunningDaemonWithoutDisturbingItsPartitions() {
         Kernels.debian("6.12");
         try (EmbeddedDaemon d = EmbeddedDaemon.start(); var c = d.control()) {
-            Run r = run("--debian", "6.12", "--scenario", "modify-hardware-error", "--connect", "127.0.0.1:" + d.guestPort(),
-                    "--control-port", Integer.toString(d.controlPort()));
+            String guestPort = "127.0.0.1:" + d.guestPort();
+            String controlPort = Integer.toString(d.controlPort());
+            Run r = run("--debian", "6.12", "--scenario", "modify-hardware-error", "--connect", guestPort,
+                    "--control-port", controlPort);
             assertEquals(0, r.exit(), r.out() + r.err());
             assertTrue(r.out().contains("ok   open EIO"), r.out());
             assertEquals(List.of("lpar1"), c.listPartitions().stream().map(p -> p.getName()).toList(),
                     "the run's own partition is gone, lpar1 untouched");
+
+            // A scenario that configures its own platform cannot run there: named, a usage error; under 'all',
+            // left out and said so, and the others decide the exit status.
+            Run own = run("--debian", "6.12", "--scenario", "dlpar-remove-during-migration", "--connect", guestPort,
+                    "--control-port", controlPort);
+            assertEquals(2, own.exit(), own.out() + own.err());
+            assertTrue(own.err().contains("run it without --connect"), own.err());
+            Run all = run("--debian", "6.12", "--scenario", "all", "--json", "--connect", guestPort,
+                    "--control-port", controlPort);
+            assertEquals(0, all.exit(), all.out() + all.err());
+            assertTrue(all.out().contains("\"notRun\": [\"dlpar-remove-before-vas-suspend\", "
+                    + "\"dlpar-remove-during-migration\"]"), all.out());
+            assertEquals(List.of("lpar1"), c.listPartitions().stream().map(p -> p.getName()).toList());
         }
     }
 
@@ -112,6 +132,27 @@ class KernelCommandTest {
         assertTrue(r.out().contains("Linux 6.1.192 from tree " + tree), r.out());
         assertTrue(r.out().contains("has the 2023 in-progress counter: expecting the upstream cells"), r.out());
         assertTrue(r.out().contains("ok   migrated; suspend-me 0; open EBUSY; half-open window deallocated; no leak"), r.out());
+    }
+
+    /**
+     * The other direction: 6.12 with SUSPEND's wait for opens in progress deleted (half of the 2023 fix
+     * reverted). The opener is preempted at its mutex_lock after H_MODIFY, so ibm,suspend-me meets its window
+     * still open once: the cell differs from the upstream one and the command exits 1.
+     */
+    @Test
+    @Timeout(180)
+    void aPatchThatDropsTheWaitForOpensInProgressIsCaught(@TempDir Path tmp) throws IOException {
+        KernelBuild.Built fixed = Kernels.debian("6.12");
+        Path tree = tmp.resolve("linux");
+        copyTree(fixed.dir().resolve("ksrc"), tree);
+        Path vas = tree.resolve("arch/powerpc/platforms/pseries/vas.c");
+        Matcher wait = WAIT_FOR_OPENS.matcher(Files.readString(vas));
+        assertTrue(wait.find(), "6.12's vas.c has SUSPEND's wait loop");
+        Files.writeString(vas, wait.replaceFirst(""));
+        Run r = run("--ksrc", tree.toString());
+        assertEquals(1, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("DIFF migrated; suspend-me -9006, 0; open EBUSY"), r.out());
+        assertTrue(r.out().contains("expected (upstream): migrated; suspend-me 0;"), r.out());
     }
 
     private static void copyTree(Path from, Path to) throws IOException {

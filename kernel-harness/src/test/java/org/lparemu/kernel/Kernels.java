@@ -1,5 +1,6 @@
 package org.lparemu.kernel;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,6 +23,15 @@ final class Kernels {
         return Boolean.getBoolean("kharness.required");
     }
 
+    /** build.sh's reason, as it wrote it. */
+    private static String marker(Path marker) {
+        try {
+            return Files.readString(marker).strip();
+        } catch (IOException e) {
+            return "(" + marker + " unreadable: " + e.getMessage() + ")";
+        }
+    }
+
     /** The built guest for Debian {@code version}, or the test is skipped (or fails, when required). */
     static KernelBuild.Built debian(String version) {
         return built(new KernelSource.Debian(version));
@@ -32,7 +42,7 @@ final class Kernels {
         Optional<String> why = KernelBuild.unavailable(source);
         Path marker = KernelBuild.buildDir(home, source).resolve("UNAVAILABLE");
         if (why.isEmpty() && Files.isRegularFile(marker)) {
-            why = Optional.of("build.sh found it unavailable");
+            why = Optional.of("build.sh found it unavailable: " + marker(marker));
         }
         if (why.isPresent()) {
             String reason = source.describe() + " cannot be built here: " + why.get();
