@@ -18,6 +18,7 @@ import org.lparemu.core.guest.GuestConfig;
 import org.lparemu.core.guest.GuestKernel;
 import org.lparemu.core.guest.PrrnPolicy;
 import org.lparemu.core.guest.SystemGuestClock;
+import org.lparemu.core.guest.TopologyPolicy;
 import org.lparemu.core.guest.VasPolicy;
 import org.lparemu.core.hypervisor.InProcessPort;
 import org.lparemu.core.hypervisor.Platform;
@@ -90,21 +91,27 @@ public final class Emulator {
 
     /** A guest kernel booted on {@code partition} with the class's policies and clock. */
     public GuestKernel boot(String partition) {
-        return boot(partition, env.settings().vasPolicy(), env.settings().prrnPolicy());
+        return boot(partition, env.settings().vasPolicy(), env.settings().prrnPolicy(), env.settings().topologyPolicy());
+    }
+
+    /** {@link #boot(String, VasPolicy, PrrnPolicy, TopologyPolicy)} in the class's topology era. */
+    public GuestKernel boot(String partition, VasPolicy vas, PrrnPolicy prrn) {
+        return boot(partition, vas, prrn, env.settings().topologyPolicy());
     }
 
     /**
      * A guest kernel booted on {@code partition} (over the socket, or an in-process port), closed after the test; its
      * own invariant checks join the oracles.
      */
-    public GuestKernel boot(String partition, VasPolicy vas, PrrnPolicy prrn) {
+    public GuestKernel boot(String partition, VasPolicy vas, PrrnPolicy prrn, TopologyPolicy topology) {
         Objects.requireNonNull(partition, "partition");
         HcallPort port = socket()
                 ? GuestConnection.connect("127.0.0.1", guestPort(), partition, partition, true,
                         Duration.ofSeconds(10), Duration.ofSeconds(30))
                 : new InProcessPort(platform(), partition, partition, true);
         track(port);
-        GuestConfig config = new GuestConfig(vas, prrn, new SystemGuestClock(env.settings().clockScale()), partition);
+        GuestConfig config = new GuestConfig(vas, prrn, new SystemGuestClock(env.settings().clockScale()), partition)
+                .withTopologyPolicy(topology);
         GuestKernel k;
         try {
             k = GuestKernel.boot(port, config);

@@ -6,6 +6,7 @@ import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 import org.lparemu.core.guest.PrrnPolicy;
+import org.lparemu.core.guest.TopologyPolicy;
 import org.lparemu.core.guest.VasPolicy;
 
 /**
@@ -28,6 +29,9 @@ public @interface Guest {
 
     /** The PRRN policy (at most one); none = {@link LparemuTest#prrnPolicy()}. */
     PrrnPolicy[] prrn() default {};
+
+    /** The CPU topology-update era (at most one); none = {@link LparemuTest#topologyPolicy()}. */
+    TopologyPolicy[] topology() default {};
 
     /**
      * For a {@code GuestConnection}: whether the platform's events (migration requests, PRRN, DLPAR, QoS) go to it.

@@ -21,6 +21,7 @@ import org.lparemu.client.ControlClient;
 import org.lparemu.client.GuestConnection;
 import org.lparemu.core.guest.GuestKernel;
 import org.lparemu.core.guest.PrrnPolicy;
+import org.lparemu.core.guest.TopologyPolicy;
 import org.lparemu.core.guest.VasPolicy;
 import org.lparemu.core.hypervisor.Platform;
 import org.lparemu.server.EmbeddedDaemon;
@@ -197,7 +198,9 @@ public final class LparemuExtension implements BeforeAllCallback, AfterAllCallba
             VasPolicy vas = guest.map(Guest::vas).filter(v -> v.length > 0).map(v -> v[0]).orElse(settings.vasPolicy());
             PrrnPolicy prrn = guest.map(Guest::prrn).filter(v -> v.length > 0).map(v -> v[0])
                     .orElse(settings.prrnPolicy());
-            return emulator.boot(partition, vas, prrn);
+            TopologyPolicy topology = guest.map(Guest::topology).filter(v -> v.length > 0).map(v -> v[0])
+                    .orElse(settings.topologyPolicy());
+            return emulator.boot(partition, vas, prrn, topology);
         } catch (RuntimeException e) {
             throw new ParameterResolutionException("lparemu: cannot provide " + parameter.getParameter() + ": "
                     + e.getMessage(), e);

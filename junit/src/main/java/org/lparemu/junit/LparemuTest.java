@@ -8,6 +8,7 @@ import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.lparemu.core.guest.PrrnPolicy;
+import org.lparemu.core.guest.TopologyPolicy;
 import org.lparemu.core.guest.VasPolicy;
 
 /**
@@ -53,6 +54,9 @@ public @interface LparemuTest {
 
     /** The PRRN algorithm of injected guest kernels, unless {@link Guest#prrn()} says otherwise. */
     PrrnPolicy prrnPolicy() default PrrnPolicy.DRAIN_BEFORE_SUSPEND;
+
+    /** The CPU topology-update era of injected guest kernels, unless {@link Guest#topology()} says otherwise. */
+    TopologyPolicy topologyPolicy() default TopologyPolicy.V5_9;
 
     /**
      * Real seconds per guest second for injected guest kernels: the default 0.001 makes the kernel's back-offs (1 s

@@ -35,6 +35,7 @@ import org.junit.platform.testkit.engine.Event;
 import org.lparemu.client.ControlClient;
 import org.lparemu.client.GuestConnection;
 import org.lparemu.core.guest.GuestKernel;
+import org.lparemu.core.guest.TopologyPolicy;
 import org.lparemu.core.hypervisor.InProcessPort;
 import org.lparemu.core.hypervisor.PartitionSpec;
 import org.lparemu.core.hypervisor.Platform;
@@ -83,6 +84,27 @@ class ExtensionBehaviourTest {
             InProcessPort rogue = emulator.track(new InProcessPort(platform, "lpar1", "rogue", false));
             assertEquals(HStatus.H_SUCCESS, rogue.hcall(0, Hcall.H_ALLOCATE_VAS_WINDOW, Vas.WIN_TYPE_DEFAULT, 1,
                     Vas.DEFAULT_DOMAIN_ID).status());
+        }
+    }
+
+    /**
+     * A passing test that migrates a guest of the 65b9fdadfc4d era: the migration's associativity changes reach no
+     * notifier, so the CPU map is stale; the same test in today's era (v5.9+, which keeps boot-time nodes by design)
+     * passes.
+     */
+    @LparemuTest(transport = LparemuTest.Transport.IN_PROCESS)
+    static class MigratesInTheScopeExtendedEra {
+        @Test
+        void migrates(@Guest(topology = TopologyPolicy.SCOPE_EXTENDED) GuestKernel kernel, Platform platform)
+                throws Exception {
+            long event = platform.migrate("lpar1", "").eventId();
+            assertEquals(0, platform.awaitEvent(event, 20_000).get(30, TimeUnit.SECONDS).status());
+        }
+
+        @Test
+        void migratesToday(@Guest GuestKernel kernel, Platform platform) throws Exception {
+            long event = platform.migrate("lpar1", "").eventId();
+            assertEquals(0, platform.awaitEvent(event, 20_000).get(30, TimeUnit.SECONDS).status());
         }
     }
 
@@ -185,6 +207,16 @@ class ExtensionBehaviourTest {
         assertTrue(message.contains("window-leak"), message);
         assertTrue(message.contains("no live guest window has it"), message);
         assertTraceFiles(message, "H_ALLOCATE_VAS_WINDOW");
+    }
+
+    @Test
+    void theTopologyEraIsChosenPerGuestAndTheCpuAffinityOracleFailsTheTestThatLeftAMapStale() {
+        EngineExecutionResults results = run(MigratesInTheScopeExtendedEra.class);
+        results.testEvents().assertStatistics(s -> s.succeeded(1).failed(1));
+        Throwable t = onlyFailure(results);
+        assertInstanceOf(LparemuExtension.InvariantViolation.class, t);
+        assertTrue(t.getMessage().contains("cpu-node-stale at lpar1/cpu 0") && t.getMessage().contains("SCOPE_EXTENDED"),
+                t.getMessage());
     }
 
     @Test

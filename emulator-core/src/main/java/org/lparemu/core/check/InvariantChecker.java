@@ -72,7 +72,8 @@ public final class InvariantChecker {
                 out.addAll(hypervisor(view, platform.system(view.system())));
                 Optional<GuestReport> r = reports.get(i).join();
                 if (r.isPresent() && !r.get().quiescent()) {
-                    busy.add(names.get(i) + ": " + r.get().busyTasks() + " guest task(s) in a VAS path; guest checks "
+                    busy.add(names.get(i) + ": " + r.get().busyTasks() + " guest task(s) busy (a VAS path, a migration, a "
+                            + "device-tree update or a PRRN); guest checks "
                             + "skipped (they hold only at quiescence)");
                 } else if (r.isPresent()) {
                     compared++;
