@@ -13,7 +13,7 @@ import org.lparemu.demo.Json;
 import org.lparemu.demo.Scenario;
 import org.lparemu.demo.Scenarios;
 import org.lparemu.demo.Verdicts;
-import org.lparemu.kernel.KernelColumns;
+import org.lparemu.kernel.matrix.KernelColumns;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -2,7 +2,7 @@ package org.lparemu.cli;
 
 import ch.qos.logback.classic.Level;
 import java.util.concurrent.Callable;
-import org.lparemu.kernel.KernelCommand;
+import org.lparemu.kernel.matrix.KernelCommand;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;

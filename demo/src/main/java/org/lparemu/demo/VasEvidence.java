@@ -14,14 +14,9 @@ final class VasEvidence {
     private VasEvidence() {
     }
 
-    /**
-     * The Linux status bits of each handle's window, oldest handle first, as the guest kernel lists them
-     * ({@link PseriesVas#snapshots()}): "A" active, "C" NO_CRED_CLOSE, "M" MIGRATE_CLOSE, "CM" both, "-" no
-     * listed window. E.g. "[M M CM CM]".
-     */
     /** Opens {@code n} windows, each from its own task "user0".."userN-1"; fails the run if one does not open. */
     static List<Long> openWindows(ScenarioRun r, NxGzipDevice nx, int n) throws Exception {
-        List<Long> handles = new java.util.ArrayList<>();
+        List<Long> handles = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             NxGzipDevice.OpenResult o = ScenarioRun.await(r.onTask("user" + i, () -> nx.open(false, 0)), "open " + i);
             if (!o.ok()) {
@@ -32,6 +27,11 @@ final class VasEvidence {
         return handles;
     }
 
+    /**
+     * The Linux status bits of each handle's window, oldest handle first, as the guest kernel lists them
+     * ({@link PseriesVas#snapshots()}): "A" active, "C" NO_CRED_CLOSE, "M" MIGRATE_CLOSE, "CM" both, "-" no
+     * listed window. E.g. "[M M CM CM]".
+     */
     static String bits(GuestKernel guest, NxGzipDevice nx, List<Long> handles) {
         List<PseriesVas.WindowSnapshot> listed = new ArrayList<>();
         for (PseriesVas.CapsSnapshot c : guest.vas().snapshots()) {

@@ -24,7 +24,7 @@ import org.lparemu.core.papr.RtasService;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.RtasRequest;
-import org.lparemu.server.Connections;
+import org.lparemu.server.connection.Connections;
 import org.lparemu.server.EmbeddedDaemon;
 import org.lparemu.server.LparemuServer;
 

@@ -67,7 +67,7 @@ import org.lparemu.proto.v1.ReturnStatus;
 import org.lparemu.proto.v1.RtasRequest;
 import org.lparemu.proto.v1.SetQosCredits;
 import org.lparemu.proto.v1.Trigger;
-import org.lparemu.server.DistinctErrorLog;
+import org.lparemu.server.connection.DistinctErrorLog;
 import org.lparemu.server.EmbeddedDaemon;
 import org.slf4j.LoggerFactory;
 

@@ -1,6 +1,7 @@
 package org.lparemu.it;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
@@ -42,6 +43,11 @@ class ModuleArchitectureTest {
             .should().dependOnClassesThat().resideInAnyPackage("org.lparemu.wire..", "org.lparemu.client..",
                     "org.lparemu.server..", "org.lparemu.demo..", "org.lparemu.cli..", "org.lparemu.proto..")
             .because("emulator-core is the model the adapters translate to; it knows none of them");
+
+    /** No two packages lean on each other, in any module on this class path (the daemon, the kernel harness, ...). */
+    @ArchTest
+    static final ArchRule packagesAreFreeOfCycles = slices().matching("org.lparemu.(**)").should().beFreeOfCycles()
+            .because("a package cycle is a layer that is not one: the shared part belongs in a package of its own");
 
     @ArchTest
     static final ArchRule noProductCodeDependsOnTheJunitExtension = noClasses().that().resideInAnyPackage(

@@ -84,7 +84,7 @@ class TidyTest {
         Map<String, String> bad = new LinkedHashMap<>();
         bad.put("sleep", "class A {\n    void f() throws Exception {\n        Thread.sleep(10);\n    }\n}\n");
         bad.put("logger", "class A {\n    private static final Logger log = LoggerFactory.getLogger(A.class);\n}\n");
-        bad.put("qualified-name", "class A {\n    java.util.List<String> names;\n}\n");
+        bad.put("qualified-name", "import java.util.List;\n\nclass A {\n    List<String> a;\n    java.util.List<String> b;\n}\n");
         bad.put("fields-first", "class A {\n    void f() {\n    }\n\n    private int late;\n}\n");
         bad.put("unused-import", "import java.util.List;\n\nclass A {\n}\n");
         bad.put("marker", "class A {\n    // " + "TO" + "DO finish\n}\n");
@@ -178,11 +178,13 @@ class TidyTest {
 
     private static void qualifiedNames(String file, String text, String code, List<Violation> out) {
         Set<String> imported = new HashSet<>();
+        Set<String> importedFq = new HashSet<>();
         Matcher im = IMPORT.matcher(text);
         while (im.find()) {
             if (im.group(1) == null && im.group(3) == null) {
                 String fq = im.group(2);
                 imported.add(fq.substring(fq.lastIndexOf('.') + 1));
+                importedFq.add(fq);
             }
         }
         Matcher td = TYPE_DECL.matcher(code);
@@ -197,7 +199,8 @@ class TidyTest {
             }
             Matcher m = QUALIFIED.matcher(lines[i]);
             while (m.find()) {
-                if (!imported.contains(m.group(2))) {
+                // A clash is another class of the same simple name; the imported class itself, spelled out, is none.
+                if (!imported.contains(m.group(2)) || importedFq.contains(m.group(1) + "." + m.group(2))) {
                     out.add(new Violation("qualified-name", file, i + 1, m.group(1) + "." + m.group(2)
                             + ": import it (a qualified name is only for a simple name that clashes)"));
                 }

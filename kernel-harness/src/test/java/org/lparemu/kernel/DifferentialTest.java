@@ -14,6 +14,8 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.Timeout;
 import org.lparemu.demo.Scenarios;
+import org.lparemu.kernel.matrix.KernelCell;
+import org.lparemu.kernel.matrix.KernelScenarios;
 
 /**
  * Linux's own code against the Java port, cell by cell: for every VAS scenario the C guest runs, the cell of

@@ -15,6 +15,8 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.lparemu.kernel.matrix.KernelCommand;
+import org.lparemu.kernel.matrix.KernelScenarios;
 import org.lparemu.server.EmbeddedDaemon;
 import picocli.CommandLine;
 

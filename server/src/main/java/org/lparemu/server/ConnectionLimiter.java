@@ -4,6 +4,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.lparemu.server.connection.Connections;
 
 /**
  * Counts open connections on both ports and marks a channel as over the limit, so its protocol handler can

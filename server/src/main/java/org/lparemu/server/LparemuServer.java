@@ -17,11 +17,14 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.core.hypervisor.Platform;
+import org.lparemu.server.connection.Connections;
+import org.lparemu.server.connection.DistinctErrorLog;
+import org.lparemu.server.connection.RateLimitedLog;
 import org.lparemu.server.control.ControlCommandAdapter;
 import org.lparemu.server.metrics.DaemonMetrics;
 import org.lparemu.server.trace.TraceFileWriter;
-import org.lparemu.wire.Transports;
 import org.lparemu.wire.Protocol;
+import org.lparemu.wire.Transports;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -29,7 +29,7 @@ final class EventLogRtas {
      *
      * @throws ControlException LIMIT_EXCEEDED when {@code maxPendingEvents} logs already wait, UNKNOWN_PARTITION
      */
-    static void queue(PlatformServices platform, Partition p, RtasErrorLog log, String detail) {
+    static void queue(PlatformServices services, Partition p, RtasErrorLog log, String detail) {
         byte[] bytes = new byte[RtasErrorLog.FIXED_BYTES];
         log.encodeInto(bytes);
         p.lock.lock();
@@ -37,7 +37,7 @@ final class EventLogRtas {
             if (p.deleted) {
                 throw new ControlException(ControlError.UNKNOWN_PARTITION, "no partition '" + p.name + "'");
             }
-            int limit = platform.limits().maxPendingEvents();
+            int limit = services.limits().maxPendingEvents();
             if (p.eventLogs.size() >= limit) {
                 throw new ControlException(ControlError.LIMIT_EXCEEDED, p.name + " has " + p.eventLogs.size()
                         + " event logs its OS has not scanned (limit " + limit + ")");
@@ -46,7 +46,7 @@ final class EventLogRtas {
         } finally {
             p.lock.unlock();
         }
-        platform.trace().note(TraceKind.EVENT, p.name, "event log queued", String.format("type 0x%02X, %s",
+        services.trace().note(TraceKind.EVENT, p.name, "event log queued", String.format("type 0x%02X, %s",
                 log.type(), detail));
     }
 

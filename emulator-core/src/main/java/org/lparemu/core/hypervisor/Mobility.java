@@ -33,8 +33,8 @@ final class Mobility {
     }
 
     /** {@link Platform#migrate}. */
-    static OperatorResults.MigrateResult migrate(PlatformServices platform, Partition p, String destinationName) {
-        PlatformConfig.HypervisorOptions opts = platform.hypervisor();
+    static OperatorResults.MigrateResult migrate(PlatformServices services, Partition p, String destinationName) {
+        PlatformConfig.HypervisorOptions opts = services.hypervisor();
         VasiStream s;
         p.lock.lock();
         try {
@@ -45,32 +45,32 @@ final class Mobility {
                 throw new ControlException(ControlError.INVALID_STATE, p.name + " is already migrating (stream "
                         + p.migration.streamId + ", VASI " + p.migration.state + ")");
             }
-            ManagedSystem destination = destinationLocked(platform, p, destinationName);
-            s = new VasiStream(platform.newStreamId(), p, p.system, destination, platform.now(),
+            ManagedSystem destination = destinationLocked(services, p, destinationName);
+            s = new VasiStream(services.newStreamId(), p, p.system, destination, services.now(),
                     p.callsMade.get());
             p.migration = s;
             s.transition(VasiState.ENABLED, "Migrate " + p.system.name() + " -> " + destination.name());
             if (opts.orchestratorReadyMs() <= 0) {
                 s.transition(VasiState.SUSPENDING, "orchestrator ready");
             } else {
-                s.readyTimer = platform.schedule(() -> orchestratorReady(p, s), opts.orchestratorReadyMs());
+                s.readyTimer = services.schedule(() -> orchestratorReady(p, s), opts.orchestratorReadyMs());
             }
             if (opts.migrationTimeoutMs() > 0) {
-                s.timeoutTimer = platform.schedule(() -> timeout(p, s, opts.migrationTimeoutMs()),
+                s.timeoutTimer = services.schedule(() -> timeout(p, s, opts.migrationTimeoutMs()),
                         opts.migrationTimeoutMs());
             }
         } finally {
             p.lock.unlock();
         }
-        platform.trace().note(TraceKind.OPERATOR, p.name, "Migrate",
+        services.trace().note(TraceKind.OPERATOR, p.name, "Migrate",
                 "stream " + s.streamId + " " + s.source.name() + " -> " + s.destination.name());
         if (opts.vasMappingsChangeAtMigrate()) {
             // Before the OS hears of the migration (papr-notes 6.1): pastes fail until the stream moves on.
-            platform.trace().note(TraceKind.STATE, p.name, "VAS mappings changed", "stream " + s.streamId);
+            services.trace().note(TraceKind.STATE, p.name, "VAS mappings changed", "stream " + s.streamId);
         }
         PlatformEvent event;
         try {
-            event = platform.pushEvent(p, id -> new PlatformEvent.MigrationRequest(id, s.streamId),
+            event = services.pushEvent(p, id -> new PlatformEvent.MigrationRequest(id, s.streamId),
                     "stream " + s.streamId + " to " + s.destination.name());
         } catch (ControlException e) {
             end(p, s, VasiState.ABORTED, "MigrationRequest not pushed: " + e.getMessage());
@@ -86,9 +86,9 @@ final class Mobility {
     }
 
     @GuardedBy("p.lock")
-    private static ManagedSystem destinationLocked(PlatformServices platform, Partition p, String name) {
+    private static ManagedSystem destinationLocked(PlatformServices services, Partition p, String name) {
         if (name == null || name.isEmpty()) {
-            for (ManagedSystem m : platform.systems()) {
+            for (ManagedSystem m : services.systems()) {
                 if (m != p.system) {
                     return m;
                 }
@@ -96,7 +96,7 @@ final class Mobility {
             throw new ControlException(ControlError.INVALID_STATE, "no managed system other than "
                     + p.system.name() + " to migrate " + p.name + " to");
         }
-        ManagedSystem m = platform.system(name);
+        ManagedSystem m = services.system(name);
         if (m == p.system) {
             throw new ControlException(ControlError.INVALID_STATE, p.name + " already runs on " + name);
         }
@@ -104,7 +104,7 @@ final class Mobility {
     }
 
     /** {@link Platform#awaitMigration}. */
-    static CompletableFuture<MigrationOutcome> awaitMigration(PlatformServices platform, Partition p, long timeoutMs) {
+    static CompletableFuture<MigrationOutcome> awaitMigration(PlatformServices services, Partition p, long timeoutMs) {
         CompletableFuture<MigrationOutcome> f = new CompletableFuture<>();
         VasiStream s;
         p.lock.lock();
@@ -121,7 +121,7 @@ final class Mobility {
         } finally {
             p.lock.unlock();
         }
-        CompletableFuture<MigrationOutcome> out = platform.withTimeout(f, timeoutMs,
+        CompletableFuture<MigrationOutcome> out = services.withTimeout(f, timeoutMs,
                 "migration of " + p.name + " (stream " + s.streamId + ") did not end");
         out.whenComplete((v, e) -> {
             if (e != null) {
@@ -201,19 +201,19 @@ final class Mobility {
      */
     @GuardedBy("p.lock")
     static void suspendLocked(CallContext ctx, Partition p, VasiStream s) {
-        PlatformServices platform = ctx.services();
+        PlatformServices services = ctx.services();
         s.transition(VasiState.SUSPENDED, "ibm,suspend-me accepted from vcpu " + ctx.vcpu());
         if (s.timeoutTimer != null) {
             s.timeoutTimer.cancel(false);
         }
         p.suspended = true;
         s.suspendCall = ctx.defer();
-        platform.trace().note(TraceKind.STATE, p.name, "suspended", "stream " + s.streamId);
-        platform.schedule(() -> resume(platform, p, s), platform.hypervisor().blackoutMs());
+        services.trace().note(TraceKind.STATE, p.name, "suspended", "stream " + s.streamId);
+        services.schedule(() -> resume(services, p, s), services.hypervisor().blackoutMs());
     }
 
     /** End of the blackout: the partition runs on the destination. */
-    private static void resume(PlatformServices platform, Partition p, VasiStream s) {
+    private static void resume(PlatformServices services, Partition p, VasiStream s) {
         CompletableFuture<CallResult> call;
         p.lock.lock();
         try {
@@ -232,7 +232,7 @@ final class Mobility {
                 // here. They belong to the source's NX: the destination does not have them, so they are gone
                 // (a later H_DEALLOCATE_VAS_WINDOW of one answers H_PARAMETER).
                 LOG.info("{}: {} source window(s) not carried to {}", p.name, p.windows.size(), s.destination.name());
-                platform.trace().note(TraceKind.STATE, p.name, "windows dropped at resume",
+                services.trace().note(TraceKind.STATE, p.name, "windows dropped at resume",
                         p.windows.size() + " window(s) of " + s.source.name() + " " + p.windows.keySet());
                 p.windows.clear();
             }
@@ -241,8 +241,8 @@ final class Mobility {
             p.suspended = false;
             call = s.suspendCall;
             s.suspendCall = null;
-            platform.trace().note(TraceKind.STATE, p.name, "resumed", "on " + s.destination.name());
-            platform.schedule(() -> transferred(p, s), platform.hypervisor().transferMs());
+            services.trace().note(TraceKind.STATE, p.name, "resumed", "on " + s.destination.name());
+            services.schedule(() -> transferred(p, s), services.hypervisor().transferMs());
         } finally {
             p.lock.unlock();
         }

@@ -25,7 +25,7 @@ final class Reconfiguration {
     }
 
     /** {@link Platform#prrn}. */
-    static OperatorResults.PrrnResult prrn(PlatformServices platform, Partition p, List<DeviceTreeChange> changes) {
+    static OperatorResults.PrrnResult prrn(PlatformServices services, Partition p, List<DeviceTreeChange> changes) {
         if (changes == null || changes.isEmpty()) {
             throw new ControlException(ControlError.BAD_REQUEST, "a PRRN needs at least one change");
         }
@@ -34,7 +34,7 @@ final class Reconfiguration {
         TreeUpdate update;
         p.lock.lock();
         try {
-            checkLiveLocked(platform, p, 1);
+            checkLiveLocked(services, p, 1);
             DeviceTree before = p.deviceTree;
             DeviceTree after = before.copy();
             for (DeviceTreeChange c : changes) {
@@ -53,13 +53,13 @@ final class Reconfiguration {
         } finally {
             p.lock.unlock();
         }
-        platform.trace().note(TraceKind.OPERATOR, p.name, "Prrn",
+        services.trace().note(TraceKind.OPERATOR, p.name, "Prrn",
                 "scope " + scope + ": " + changes.size() + " change(s), " + update);
-        if (platform.hypervisor().prrnDelivery() == PlatformConfig.PrrnDelivery.EVENT_LOG) {
-            EventLogRtas.queue(platform, p, RtasErrorLog.prrn(scope), "PRRN scope " + scope);
+        if (services.hypervisor().prrnDelivery() == PlatformConfig.PrrnDelivery.EVENT_LOG) {
+            EventLogRtas.queue(services, p, RtasErrorLog.prrn(scope), "PRRN scope " + scope);
             return new OperatorResults.PrrnResult(scope, 0, generation);
         }
-        PlatformEvent e = platform.pushEvent(p, id -> new PlatformEvent.PrrnEvent(id, scope), "scope " + scope);
+        PlatformEvent e = services.pushEvent(p, id -> new PlatformEvent.PrrnEvent(id, scope), "scope " + scope);
         return new OperatorResults.PrrnResult(scope, e.eventId(), generation);
     }
 
@@ -140,11 +140,11 @@ final class Reconfiguration {
     }
 
     @GuardedBy("p.lock")
-    private static void checkLiveLocked(PlatformServices platform, Partition p, int newEvents) {
+    private static void checkLiveLocked(PlatformServices services, Partition p, int newEvents) {
         if (p.deleted) {
             throw new ControlException(ControlError.UNKNOWN_PARTITION, "no partition '" + p.name + "'");
         }
-        int limit = platform.limits().maxPendingEvents();
+        int limit = services.limits().maxPendingEvents();
         if (p.events.size() + newEvents > limit) {
             throw new ControlException(ControlError.LIMIT_EXCEEDED, p.name + " has " + p.events.size()
                     + " unacknowledged events; " + newEvents + " more would pass the limit " + limit);
@@ -156,7 +156,7 @@ final class Reconfiguration {
      * stays and at most {@link PartitionSpec#MAX_CORES} exist. The Default credit target follows (cores x
      * credits_per_core); windows are not revoked. One DlparCpu event per core.
      */
-    static OperatorResults.DlparCpuResult dlparCpu(PlatformServices platform, Partition p, boolean add, int cores) {
+    static OperatorResults.DlparCpuResult dlparCpu(PlatformServices services, Partition p, boolean add, int cores) {
         if (cores < 1) {
             throw bad("cores must be at least 1, got " + cores);
         }
@@ -165,7 +165,7 @@ final class Reconfiguration {
         int target;
         p.lock.lock();
         try {
-            checkLiveLocked(platform, p, cores);
+            checkLiveLocked(services, p, cores);
             int old = p.spec.cores();
             now = add ? old + cores : old - cores;
             if (add && now > PartitionSpec.MAX_CORES) {
@@ -205,11 +205,11 @@ final class Reconfiguration {
         } finally {
             p.lock.unlock();
         }
-        platform.trace().note(TraceKind.OPERATOR, p.name, "DlparCpu", (add ? "add " : "remove ") + cores
+        services.trace().note(TraceKind.OPERATOR, p.name, "DlparCpu", (add ? "add " : "remove ") + cores
                 + " core(s): now " + now + ", default target " + target);
         List<Long> ids = new ArrayList<>();
         for (int drc : drcs) {
-            ids.add(platform.pushEvent(p, id -> new PlatformEvent.DlparCpu(id, add, drc),
+            ids.add(services.pushEvent(p, id -> new PlatformEvent.DlparCpu(id, add, drc),
                     String.format("%s drc 0x%08x", add ? "add" : "remove", drc)).eventId());
         }
         return new OperatorResults.DlparCpuResult(now, target, ids);
@@ -224,12 +224,12 @@ final class Reconfiguration {
      * hypervisor at once, so the guest's reopens find the credits there. A later change supersedes a lowering
      * still waiting for its ack.
      */
-    static long setQosCredits(PlatformServices platform, Partition p, int credits) {
+    static long setQosCredits(PlatformServices services, Partition p, int credits) {
         boolean lowering;
         long change;
         p.lock.lock();
         try {
-            checkLiveLocked(platform, p, 1);
+            checkLiveLocked(services, p, 1);
             int max = p.system.config().maxLparCredits();
             if (credits < 0 || credits > max) {
                 throw bad("QoS credits must be 0.." + max + ", got " + credits);
@@ -242,12 +242,12 @@ final class Reconfiguration {
         } finally {
             p.lock.unlock();
         }
-        platform.trace().note(TraceKind.OPERATOR, p.name, "SetQosCredits", credits
+        services.trace().note(TraceKind.OPERATOR, p.name, "SetQosCredits", credits
                 + (lowering ? " (the hypervisor lowers its target when the guest acknowledges)" : ""));
-        long id = platform.pushEvent(p, eid -> new PlatformEvent.QosCredits(eid, credits), credits + " credits")
+        long id = services.pushEvent(p, eid -> new PlatformEvent.QosCredits(eid, credits), credits + " credits")
                 .eventId();
         if (lowering) {
-            platform.awaitEvent(id, 0).whenComplete((ack, error) -> {
+            services.awaitEvent(id, 0).whenComplete((ack, error) -> {
                 if (error != null) {
                     return; // the partition went away with the event
                 }
@@ -259,7 +259,7 @@ final class Reconfiguration {
                 } finally {
                     p.lock.unlock();
                 }
-                platform.trace().note(TraceKind.STATE, p.name, "QoS target " + credits, "after the guest's ack");
+                services.trace().note(TraceKind.STATE, p.name, "QoS target " + credits, "after the guest's ack");
             });
         }
         return id;

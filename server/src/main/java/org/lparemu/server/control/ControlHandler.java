@@ -10,12 +10,12 @@ import java.security.MessageDigest;
 import org.lparemu.proto.v1.ControlRequest;
 import org.lparemu.proto.v1.ControlResponse;
 import org.lparemu.proto.v1.ErrorCode;
-import org.lparemu.server.BackpressuredHandler;
-import org.lparemu.server.DistinctErrorLog;
-import org.lparemu.server.RateLimitedLog;
+import org.lparemu.server.connection.BackpressuredHandler;
+import org.lparemu.server.connection.DistinctErrorLog;
+import org.lparemu.server.connection.RateLimitedLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.lparemu.server.Connections;
+import org.lparemu.server.connection.Connections;
 
 /**
  * One control connection: authenticates it (when the daemon has a token), hands each request to the

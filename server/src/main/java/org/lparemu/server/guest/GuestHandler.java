@@ -28,15 +28,15 @@ import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.ProtocolError;
 import org.lparemu.proto.v1.RtasRequest;
 import org.lparemu.proto.v1.Welcome;
-import org.lparemu.server.BackpressuredHandler;
-import org.lparemu.server.DistinctErrorLog;
-import org.lparemu.server.RateLimitedLog;
+import org.lparemu.server.connection.BackpressuredHandler;
+import org.lparemu.server.connection.DistinctErrorLog;
+import org.lparemu.server.connection.RateLimitedLog;
 import org.lparemu.server.metrics.CallMetrics;
 import org.lparemu.wire.ProtoMapping;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.lparemu.wire.Protocol;
-import org.lparemu.server.Connections;
+import org.lparemu.server.connection.Connections;
 
 /**
  * Per-connection state of one guest connection (the adapter between frames and the core's

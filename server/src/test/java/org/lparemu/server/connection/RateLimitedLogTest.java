@@ -1,4 +1,4 @@
-package org.lparemu.server;
+package org.lparemu.server.connection;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package org.lparemu.kernel;
+package org.lparemu.kernel.matrix;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -7,6 +7,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.lparemu.demo.Json;
+import org.lparemu.kernel.KernelBuild;
+import org.lparemu.kernel.KernelHarnessException;
+import org.lparemu.kernel.KernelScenario;
+import org.lparemu.kernel.KernelSource;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -20,7 +24,7 @@ import picocli.CommandLine.Option;
  * <p>Exit status: 0 every cell as expected, 1 a cell differs, 2 usage error, 3 the kernel cannot be built here
  * (a package is missing, or make failed).
  *
- * <p>Standalone: {@code java -cp <kernel-harness classpath> org.lparemu.kernel.KernelCommand --debian 6.1}.
+ * <p>Standalone: {@code java -cp <kernel-harness classpath> org.lparemu.kernel.matrix.KernelCommand --debian 6.1}.
  */
 @Command(name = "kernel", mixinStandardHelpOptions = true,
         description = "Run a scenario with Linux's own vas.c / mobility.c compiled in userspace and print the cell.")

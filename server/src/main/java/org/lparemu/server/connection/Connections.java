@@ -1,4 +1,4 @@
-package org.lparemu.server;
+package org.lparemu.server.connection;
 
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.util.AttributeKey;
@@ -6,7 +6,7 @@ import io.netty.util.AttributeKey;
 /**
  * What the daemon's bootstrap and its per-connection handlers share about a connection: the channel attributes
  * the bootstrap sets, the watermarks it configures and the user event it fires at shutdown. Kept apart from
- * {@link LparemuServer} so that handlers never import the bootstrap.
+ * {@code LparemuServer} so that handlers never import the bootstrap.
  */
 public final class Connections {
     /** Set on a channel accepted over the connection limit. */

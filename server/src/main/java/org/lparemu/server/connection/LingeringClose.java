@@ -1,4 +1,4 @@
-package org.lparemu.server;
+package org.lparemu.server.connection;
 
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,9 +1,12 @@
-package org.lparemu.kernel;
+package org.lparemu.kernel.matrix;
 
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 import org.lparemu.demo.Scenario;
+import org.lparemu.kernel.KernelBuild;
+import org.lparemu.kernel.KernelRun;
+import org.lparemu.kernel.KernelScenario;
 import org.lparemu.kernel.scenario.BusyStormC;
 import org.lparemu.kernel.scenario.CloseDuringMigrationC;
 import org.lparemu.kernel.scenario.DlparBeforeVasSuspendC;

@@ -1,10 +1,13 @@
-package org.lparemu.kernel;
+package org.lparemu.kernel.matrix;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 import org.lparemu.demo.Scenarios;
+import org.lparemu.kernel.KernelBuild;
+import org.lparemu.kernel.KernelScenario;
+import org.lparemu.kernel.KernelSource;
 
 /**
  * Linux's own kernels as columns of the demo matrix: for each of Debian's {@code linux-source} packages that is

@@ -1,4 +1,4 @@
-package org.lparemu.server;
+package org.lparemu.server.connection;
 
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;

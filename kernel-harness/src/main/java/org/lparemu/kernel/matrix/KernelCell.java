@@ -1,4 +1,4 @@
-package org.lparemu.kernel;
+package org.lparemu.kernel.matrix;
 
 import java.util.List;
 import org.lparemu.demo.Json;

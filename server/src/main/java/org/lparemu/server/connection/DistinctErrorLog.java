@@ -1,4 +1,4 @@
-package org.lparemu.server;
+package org.lparemu.server.connection;
 
 import java.util.Map;
 import java.util.TreeMap;
