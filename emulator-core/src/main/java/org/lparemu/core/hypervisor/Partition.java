@@ -60,31 +60,31 @@ public final class Partition {
     /** The partition lock: guards every mutable field below. */
     final ReentrantLock lock = new ReentrantLock();
 
-    /** Current shape (cores and QoS credits change with DLPAR and SetQosCredits). Guarded by lock. */
+    /** Current shape (cores and QoS credits change with DLPAR and SetQosCredits). */
     @GuardedBy("lock")
     PartitionSpec spec;
-    /** Managed system the partition runs on now. Guarded by lock. */
+    /** Managed system the partition runs on now. */
     @GuardedBy("lock")
     ManagedSystem system;
-    /** The platform's authoritative device tree for this partition on {@link #system}. Guarded by lock. */
+    /** The platform's authoritative device tree for this partition on {@link #system}. */
     @GuardedBy("lock")
     DeviceTree deviceTree;
-    /** Guest connections, oldest first. Guarded by lock. */
+    /** Guest connections, oldest first. */
     @GuardedBy("lock")
     final List<GuestSession> sessions = new ArrayList<>();
-    /** Events pushed and not yet acknowledged, by id, oldest first. Guarded by lock. */
+    /** Events pushed and not yet acknowledged, by id, oldest first. */
     @GuardedBy("lock")
     final LinkedHashMap<Long, PendingEventEntry> events = new LinkedHashMap<>();
-    /** Latest report the guest sent. Guarded by lock. */
+    /** Latest report the guest sent. */
     @GuardedBy("lock")
     GuestReport latestReport;
-    /** True between an accepted ibm,suspend-me and the resume. Guarded by lock. */
+    /** True between an accepted ibm,suspend-me and the resume. */
     @GuardedBy("lock")
     boolean suspended;
-    /** Set once the partition is deleted; calls still arriving are failed. Guarded by lock. */
+    /** Set once the partition is deleted; calls still arriving are failed. */
     @GuardedBy("lock")
     boolean deleted;
-    /** Counts SetQosCredits calls, so a lowering applied at the guest's ack never undoes a later change. Guarded by lock. */
+    /** Counts SetQosCredits calls, so a lowering applied at the guest's ack never undoes a later change. */
     @GuardedBy("lock")
     long qosChange;
 
@@ -96,64 +96,64 @@ public final class Partition {
     final VcpuTable vcpus;
 
     // VAS ---------------------------------------------------------------------------------------------
-    /** Windows that exist in the hypervisor for this partition, by id, oldest first. Guarded by lock. */
+    /** Windows that exist in the hypervisor for this partition, by id, oldest first. */
     @GuardedBy("lock")
     final LinkedHashMap<Long, VasWindow> windows = new LinkedHashMap<>();
 
     // H_JOIN ------------------------------------------------------------------------------------------
-    /** vCPUs parked in H_JOIN, with their pending calls. Guarded by lock. */
+    /** vCPUs parked in H_JOIN, with their pending calls. */
     @GuardedBy("lock")
     final TreeMap<Integer, JoinHcalls.Joined> joined = new TreeMap<>();
-    /** vCPUs prodded while not joined: their next H_JOIN returns H_SUCCESS at once. Guarded by lock. */
+    /** vCPUs prodded while not joined: their next H_JOIN returns H_SUCCESS at once. */
     @GuardedBy("lock")
     final TreeSet<Integer> prodPending = new TreeSet<>();
 
     // migration ---------------------------------------------------------------------------------------
-    /** The current or most recent VASI stream, null before the first Migrate. Guarded by lock. */
+    /** The current or most recent VASI stream, null before the first Migrate. */
     @GuardedBy("lock")
     VasiStream migration;
-    /** The latest successful migration's ibm,update-nodes(1) records. Guarded by lock. */
+    /** The latest successful migration's ibm,update-nodes(1) records. */
     @GuardedBy("lock")
     TreeUpdate migrationUpdate = TreeUpdate.EMPTY;
-    /** The system the partition last left, null before its first migration. Guarded by lock. */
+    /** The system the partition last left, null before its first migration. */
     @GuardedBy("lock")
     ManagedSystem departedSystem;
     /**
      * The partition's tree as it left {@link #departedSystem} (never modified afterwards): what
-     * {@link PlatformConfig.UpdateContinuation#SERVE_OLD_SYSTEM} serves. Guarded by lock.
+     * {@link PlatformConfig.UpdateContinuation#SERVE_OLD_SYSTEM} serves.
      */
     @GuardedBy("lock")
     DeviceTree departedTree;
 
     // device-tree updates -----------------------------------------------------------------------------
-    /** PRRN scopes recorded by the operator's Prrn actions: they move with the partition. Guarded by lock. */
+    /** PRRN scopes recorded by the operator's Prrn actions: they move with the partition. */
     @GuardedBy("lock")
     final TreeMap<Integer, TreeUpdate> prrnScopes = new TreeMap<>();
-    /** Next PRRN scope number (per partition, from 1). Guarded by lock. */
+    /** Next PRRN scope number (per partition, from 1). */
     @GuardedBy("lock")
     int nextPrrnScope = 1;
-    /** ibm,update-nodes sequences by id, oldest first (bounded). Guarded by lock. */
+    /** ibm,update-nodes sequences by id, oldest first (bounded). */
     @GuardedBy("lock")
     final LinkedHashMap<Integer, DeviceTreeRtas.Sequence> sequences = new LinkedHashMap<>();
-    /** Latest sequence id per scope. Guarded by lock. */
+    /** Latest sequence id per scope. */
     @GuardedBy("lock")
     final Map<Integer, Integer> latestSequenceByScope = new HashMap<>();
-    /** ibm,update-properties continuations by token (bounded). Guarded by lock. */
+    /** ibm,update-properties continuations by token (bounded). */
     @GuardedBy("lock")
     final LinkedHashMap<Integer, DeviceTreeRtas.PropertyCursor> propertyCursors = new LinkedHashMap<>();
-    /** ibm,configure-connector continuations by token (bounded). Guarded by lock. */
+    /** ibm,configure-connector continuations by token (bounded). */
     @GuardedBy("lock")
     final LinkedHashMap<Integer, DeviceTreeRtas.ConnectorCursor> connectorCursors = new LinkedHashMap<>();
     /**
      * RTAS event logs waiting for the OS's event-scan ({@link EventLogRtas}), oldest first; bounded by the
-     * pending-event limit. Guarded by lock.
+     * pending-event limit.
      */
     @GuardedBy("lock")
     final ArrayDeque<byte[]> eventLogs = new ArrayDeque<>();
-    /** The processor cores' connectors by DRC index ({@link DrcRtas}). Guarded by lock. */
+    /** The processor cores' connectors by DRC index ({@link DrcRtas}). */
     @GuardedBy("lock")
     final TreeMap<Integer, DrcRtas.Drc> drcs = new TreeMap<>();
-    /** Source of sequence ids and continuation tokens (never 0). Guarded by lock. */
+    /** Source of sequence ids and continuation tokens (never 0). */
     @GuardedBy("lock")
     int nextToken = 1;
 

@@ -5,7 +5,10 @@ import org.lparemu.core.papr.Vas;
 
 /**
  * One VAS window as the hypervisor holds it for a partition, from H_ALLOCATE_VAS_WINDOW to
- * H_DEALLOCATE_VAS_WINDOW. Guarded by the owning partition's lock; never shared between partitions.
+ * H_DEALLOCATE_VAS_WINDOW. Never shared between partitions, and confined to the owning partition's lock: a window
+ * is reachable only through {@code Partition.windows} (annotated {@code @GuardedBy("lock")}), so every access to
+ * its mutable fields happens with that lock held. The window has no reference to its partition, so Error Prone
+ * cannot express the rule; it is stated here.
  */
 final class VasWindow {
     /** Fault FIFO slots per window (papr-notes 3.6: NX and the OS account for them with credits). */
@@ -52,11 +55,11 @@ final class VasWindow {
     /**
      * Faulted requests NX could not complete, oldest first, until the OS fetches each with H_GET_NX_FAULT: the fault
      * FIFO. At {@link #MAX_PENDING_FAULTS} NX takes no more requests that fault (the paste is refused busy).
-     * Guarded by the partition lock.
+     * Confined to the partition lock (see the class comment).
      */
     final ArrayDeque<Vas.FaultCrb> faults = new ArrayDeque<>();
 
-    // guarded by the partition lock
+    // mutable: confined to the partition lock (see the class comment)
     Status status = Status.MOD_IN_PROCESS;
     long pid;
     long tid;

@@ -14,7 +14,10 @@ import org.slf4j.LoggerFactory;
  * One VASI migration stream of a partition (one {@code Migrate}): its state machine, the ibm,suspend-me
  * attempts seen, and who waits for its end.
  *
- * <p>Guarded by the owning partition's lock (every field below except the immutable ones). Every state
+ * <p>Confined to the owning partition's lock: a stream is reachable only through {@code Partition.migration} (annotated
+ * {@code @GuardedBy("lock")}), so every access to the mutable fields below happens with {@code partition.lock} held.
+ * Error Prone cannot follow that reachability (annotating these fields {@code @GuardedBy("partition.lock")} makes
+ * it reject every caller that holds the same lock as {@code p.lock}), so the rule is stated here. Every state
  * change goes through {@link #transition}, which checks the edge ({@link VasiState#canBecome}), writes a
  * STATE trace record {@code "VASI old -> new (reason)"} and logs it.
  */
@@ -29,7 +32,7 @@ final class VasiStream {
     final long startNanos;
     final long callsAtStart;
 
-    // guarded by the partition lock
+    // mutable: confined to partition.lock (see above)
     VasiState state = VasiState.INVALID;
     long eventId;
     final List<Integer> rtasStatuses = new ArrayList<>();
