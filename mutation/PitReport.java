@@ -12,6 +12,7 @@ import java.util.stream.Stream;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
+import org.xml.sax.SAXException;
 
 /**
  * Turns PIT's mutations.xml files (every module's target/pit-reports/) into docs/mutation.md: the score per package
@@ -83,10 +84,14 @@ public final class PitReport {
         try (Stream<Path> dirs = Files.list(Path.of("."))) {
             for (Path d : dirs.sorted().toList()) {
                 Path xml = d.resolve("target/pit-reports/mutations.xml");
-                if (Files.isRegularFile(xml)) {
+                if (Files.isRegularFile(xml) && Files.size(xml) > 0) {
                     String module = d.getFileName().toString();
-                    modules.add(module);
-                    all.addAll(read(module, xml));
+                    try {
+                        all.addAll(read(module, xml));
+                        modules.add(module);
+                    } catch (SAXException e) {
+                        System.out.println("mutation report: " + xml + " skipped (a run still writing it?): " + e.getMessage());
+                    }
                 }
             }
         }

@@ -24,8 +24,10 @@ import org.lparemu.proto.v1.Delay;
 import org.lparemu.proto.v1.Disconnect;
 import org.lparemu.proto.v1.DlparAction;
 import org.lparemu.proto.v1.DlparCpu;
+import org.lparemu.proto.v1.FaultRuleStatus;
 import org.lparemu.proto.v1.Hold;
 import org.lparemu.proto.v1.Migrate;
+import org.lparemu.proto.v1.ParkedCall;
 import org.lparemu.proto.v1.ReturnStatus;
 import org.lparemu.proto.v1.SetQosCredits;
 import org.lparemu.proto.v1.Trigger;
@@ -139,6 +141,38 @@ class FaultMappingTest {
         assertEquals(new Triggers.DlparCpu("lpar1", false, 2), dl.action());
         FaultAction.Trigger q = (FaultAction.Trigger) FaultMapping.fromProto(rule(fullMatch(), actions.get(4))).action();
         assertEquals(new Triggers.SetQosCredits("lpar1", 5), q.action());
+    }
+
+    @Test
+    void aRulesStatusAndAParkedCallReachTheWireWhole() {
+        org.lparemu.proto.v1.FaultRule wire = rule(fullMatch(), returning(-2, When.AFTER));
+        FaultRuleStatus s = FaultMapping.toProto(new FaultPlan.RuleStatus(7, FaultMapping.fromProto(wire), 5, 3, 1));
+        assertEquals(7, s.getRuleId());
+        assertEquals(wire, s.getRule());
+        assertEquals(5, s.getMatched());
+        assertEquals(3, s.getFired());
+        assertEquals(1, s.getHoldsRefused());
+
+        ParkedCall hcall = FaultMapping.toProto(new org.lparemu.core.fault.ParkedCall(9, "s",
+                new CallInfo("lpar1", 2, null, 0x388, null, new long[] {4, 5}, 1, 77), When.AFTER, -2));
+        assertEquals(9, hcall.getParkId());
+        assertEquals("s", hcall.getLatch());
+        assertEquals("lpar1", hcall.getPartition());
+        assertEquals(2, hcall.getVcpu());
+        assertEquals("", hcall.getTask());
+        assertEquals(0x388, hcall.getOpcode());
+        assertEquals("", hcall.getRtasService());
+        assertEquals(List.of(4L, 5L), hcall.getArgsList());
+        assertEquals(org.lparemu.proto.v1.When.AFTER, hcall.getWhen());
+        assertEquals(-2, hcall.getStatus());
+        assertEquals(77, hcall.getTraceSeq());
+
+        ParkedCall rtas = FaultMapping.toProto(new org.lparemu.core.fault.ParkedCall(10, "r",
+                new CallInfo("lpar1", -1, "drmgr", 0, "ibm,suspend-me", new long[0], 1, 78), When.BEFORE, 0));
+        assertEquals("ibm,suspend-me", rtas.getRtasService());
+        assertEquals("drmgr", rtas.getTask());
+        assertEquals(0, rtas.getVcpu(), "no vCPU is sent as 0");
+        assertEquals(org.lparemu.proto.v1.When.BEFORE, rtas.getWhen());
     }
 
     @Test
