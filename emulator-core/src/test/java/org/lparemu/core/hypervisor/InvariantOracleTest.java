@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
@@ -271,6 +272,8 @@ class InvariantOracleTest {
         InvariantReport r = check("lpar1");
         assertExactly("vcpu-state", r);
         assertEquals("lpar1/vcpu 2", r.violations().get(0).location());
+        assertEquals("running outside H_JOIN and ibm,suspend-me while the partition is suspended",
+                r.violations().get(0).detail());
         assertTrue(!suspend.isDone());
     }
 
@@ -363,6 +366,34 @@ class InvariantOracleTest {
                 DeviceTree.cells(4, 1, 1, 1, 1)))).eventId();
         Rig.await(rig.platform.awaitEvent(e, WAIT_MS));
         assertClean(check("lpar1"));
+    }
+
+    private static GuestReport reportWithTree(DeviceTree tree) {
+        return new GuestReport(1, List.of(), 0, 0, Map.of(), List.of(), tree, 0, "UPSTREAM", "IGNORE", 0, 0, 0, 0, 0);
+    }
+
+    @Test
+    void deviceTreeOracleOnTheSameTreeTheOwnPhandlePropertyAndAnotherPhandle() {
+        PartitionView v = rig.state("lpar2");
+        assertEquals(List.of(), InvariantChecker.deviceTree(v, reportWithTree(null)), "no tree reported, nothing compared");
+        DeviceTree guest = v.deviceTree().copy();
+        assertEquals(List.of(), InvariantChecker.deviceTree(v, reportWithTree(guest)));
+
+        DeviceTree.Node cpu = guest.children("/cpus").get(0);
+        guest.setProperty(cpu.path(), "ibm,phandle", DeviceTree.cells(cpu.phandle()));
+        assertEquals(List.of(), InvariantChecker.deviceTree(v, reportWithTree(guest)),
+                "ibm,phandle naming the node's own phandle is the same fact");
+        guest.setProperty(cpu.path(), "ibm,phandle", DeviceTree.cells(cpu.phandle() + 1));
+        List<Violation> other = InvariantChecker.deviceTree(v, reportWithTree(guest));
+        assertEquals(List.of("device-tree-stale"), other.stream().map(Violation::name).toList());
+        assertEquals("lpar2:" + cpu.path() + " ibm,phandle", other.get(0).location());
+        guest.setProperty(cpu.path(), "ibm,phandle", new byte[] {0, 0, 0, 0, 0});
+        assertEquals(1, InvariantChecker.deviceTree(v, reportWithTree(guest)).size(), "not a 4-byte cell");
+        guest.setProperty(cpu.path(), "ibm,phandle", DeviceTree.cells(cpu.phandle()));
+        guest.setProperty(cpu.path(), "linux,phandle", DeviceTree.cells(cpu.phandle()));
+        assertEquals(List.of(), InvariantChecker.deviceTree(v, reportWithTree(guest)));
+        guest.setProperty(cpu.path(), "ibm,my-phandle", DeviceTree.cells(cpu.phandle()));
+        assertEquals(1, InvariantChecker.deviceTree(v, reportWithTree(guest)).size(), "only the phandle properties");
     }
 
     // --- guest oracle, the kernel's own counters --------------------------------------------------------------
