@@ -40,9 +40,9 @@ public final class PitReport {
             return clazz.substring(0, clazz.lastIndexOf('.'));
         }
 
-        /** The key survivors.tsv uses: class, method and PIT's description (the line may drift). */
+        /** The key survivors.tsv uses: class, method, line and PIT's description. */
         String key() {
-            return clazz + "\t" + method + "\t" + description;
+            return clazz + "\t" + method + "\t" + line + "\t" + description;
         }
     }
 
@@ -127,7 +127,7 @@ public final class PitReport {
         return l.getLength() == 0 ? "" : l.item(0).getTextContent().strip();
     }
 
-    /** survivors.tsv: class, method, PIT description, reason; tab-separated; '#' starts a comment line. */
+    /** survivors.tsv: class, method, line, PIT description, reason; tab-separated; '#' starts a comment line. */
     static Map<String, String> notes(Path tsv) throws IOException {
         Map<String, String> out = new LinkedHashMap<>();
         if (!Files.exists(tsv)) {
@@ -137,9 +137,9 @@ public final class PitReport {
             if (line.isBlank() || line.startsWith("#")) {
                 continue;
             }
-            String[] f = line.split("\t", 4);
-            if (f.length == 4) {
-                out.put(f[0] + "\t" + f[1] + "\t" + f[2], f[3].strip());
+            String[] f = line.split("\t", 5);
+            if (f.length == 5) {
+                out.put(f[0] + "\t" + f[1] + "\t" + f[2] + "\t" + f[3], f[4].strip());
             }
         }
         return out;
@@ -156,7 +156,9 @@ public final class PitReport {
                 .append("JUnit 5 plugin 1.2.3, then `mutation/PitReport.java`); do not edit by hand: reasons for survivors live in\n")
                 .append("`mutation/survivors.tsv`. Modules run: ").append(String.join(", ", modules)).append(".\n\n")
                 .append("A mutant is killed when a test fails (or times out) with it in place; \"no coverage\" means no test\n")
-                .append("reached its line. Score = killed / mutants.\n\n");
+                .append("reached its line. Score = killed / mutants. A package's row counts the classes mutated in it (the\n")
+                .append("profile's `targetClasses`), not the whole package. Survivors are marked equivalent (no behaviour can\n")
+                .append("tell them apart), harmless (only a log line, a counter or a trace differs) or gap (a path no test takes yet).\n\n");
         Tally total = new Tally();
         Map<String, Tally> byPackage = new TreeMap<>();
         Map<String, Tally> byClass = new TreeMap<>();
