@@ -158,7 +158,8 @@ public final class PitReport {
                 .append("A mutant is killed when a test fails (or times out) with it in place; \"no coverage\" means no test\n")
                 .append("reached its line. Score = killed / mutants. A package's row counts the classes mutated in it (the\n")
                 .append("profile's `targetClasses`), not the whole package. Survivors are marked equivalent (no behaviour can\n")
-                .append("tell them apart), harmless (only a log line, a counter or a trace differs) or gap (a path no test takes yet).\n\n");
+                .append("tell them apart), harmless (only a log line, a counter or a trace differs) or gap (a path no test\n")
+                .append("takes yet).\n\n");
         Tally total = new Tally();
         Map<String, Tally> byPackage = new TreeMap<>();
         Map<String, Tally> byClass = new TreeMap<>();
