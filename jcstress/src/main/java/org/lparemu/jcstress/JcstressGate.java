@@ -9,6 +9,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 import org.openjdk.jcstress.JCStress;
 import org.openjdk.jcstress.Options;
 import org.openjdk.jcstress.annotations.Expect;
@@ -25,9 +26,12 @@ import org.openjdk.jcstress.infra.grading.TestGrading;
  * throws an AssertionError when a test failed, but passes when no test matched the filter and leaves the counts
  * of interesting outcomes in its long console report only.
  *
- * <p>Usage: {@code JcstressGate [--min-tests N] <jcstress options>}. Fails (exit status 1) when any run of any
- * test observed a FORBIDDEN or unlisted outcome, ended in an error (exception in an actor, VM crash, timeout, API
- * mismatch), or when fewer than N tests ran (so a filter that matches nothing cannot pass). Prints every test's
+ * <p>Usage: {@code JcstressGate [--min-tests N] [--require-interesting REGEX] <jcstress options>}. Fails (exit
+ * status 1) when any run of any test observed a FORBIDDEN or unlisted outcome, ended in an error (exception in an
+ * actor, VM crash, timeout, API mismatch), when fewer than N tests ran (so a filter that matches nothing cannot
+ * pass), or when a test whose name matches REGEX never observed any of its ACCEPTABLE_INTERESTING outcomes (the
+ * sensitivity check: those tests model a buggy shape this hardware is expected to show, so a run that never shows
+ * it would not have noticed the bug either). Prints every test's
  * outcome counts summed over its runs, with their expectation.
  *
  * <p>The gate's own option is an argument, not a system property, because jcstress passes the launching VM's
@@ -39,8 +43,15 @@ public final class JcstressGate {
 
     public static void main(String[] args) throws Exception {
         int minTests = 1;
-        if (args.length >= 2 && args[0].equals("--min-tests")) {
-            minTests = Integer.parseInt(args[1]);
+        Pattern sensitive = null;
+        while (args.length >= 2 && args[0].startsWith("--")) {
+            if (args[0].equals("--min-tests")) {
+                minTests = Integer.parseInt(args[1]);
+            } else if (args[0].equals("--require-interesting")) {
+                sensitive = Pattern.compile(args[1]);
+            } else {
+                break;
+            }
             args = Arrays.copyOfRange(args, 2, args.length);
         }
         Options opts = new Options(args);
@@ -88,6 +99,20 @@ public final class JcstressGate {
                 }
             });
         });
+        if (sensitive != null) {
+            for (Map.Entry<String, Map<String, Long>> t : counts.entrySet()) {
+                if (!sensitive.matcher(t.getKey()).find()) {
+                    continue;
+                }
+                long seen = t.getValue().entrySet().stream()
+                        .filter(e -> expects.get(t.getKey()).get(e.getKey()) == Expect.ACCEPTABLE_INTERESTING)
+                        .mapToLong(Map.Entry::getValue).sum();
+                if (seen == 0) {
+                    failures.add(t.getKey() + ": its interesting outcome (the buggy shape it models) was never observed; "
+                            + "the harness would not have noticed the bug");
+                }
+            }
+        }
         if (counts.size() < minTests) {
             failures.add("only " + counts.size() + " tests ran, expected at least " + minTests);
         }

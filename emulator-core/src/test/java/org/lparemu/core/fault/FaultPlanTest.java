@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.lparemu.core.papr.HStatus;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.RtasService;
@@ -103,5 +104,64 @@ class FaultPlanTest {
         plan.add(new FaultRule(FaultMatch.hcall(2), BUSY));
         assertThrows(IllegalStateException.class, () -> plan.add(new FaultRule(FaultMatch.hcall(3), BUSY)));
         assertEquals(2, plan.size());
+    }
+
+    @Test
+    void idsCountUpFromOneAndAreNeverReused() {
+        FaultPlan plan = new FaultPlan(8);
+        assertEquals(1, plan.add(new FaultRule(FaultMatch.hcall(1), BUSY)));
+        assertEquals(2, plan.add(new FaultRule(FaultMatch.hcall(2), BUSY)));
+        assertTrue(plan.remove(2));
+        assertEquals(3, plan.add(new FaultRule(FaultMatch.hcall(3), BUSY)));
+        assertEquals(List.of(1L, 3L), plan.list().stream().map(FaultPlan.RuleStatus::id).toList());
+    }
+
+    @Test
+    void firedByActionCountsEveryKindAndOutlivesItsRules() {
+        FaultPlan plan = new FaultPlan(8);
+        assertEquals(Map.of("ReturnStatus", 0L, "Delay", 0L, "Hold", 0L, "Disconnect", 0L, "Trigger", 0L),
+                plan.firedByAction());
+        plan.add(new FaultRule(FaultMatch.hcall(1), new FaultAction.Delay(1, When.BEFORE)));
+        plan.add(new FaultRule(FaultMatch.hcall(1), new FaultAction.Trigger(new FaultAction.OperatorAction() {
+            @Override
+            public String partition() {
+                return "p";
+            }
+
+            @Override
+            public String describe() {
+                return "test";
+            }
+        }, When.AFTER)));
+        plan.add(new FaultRule(FaultMatch.hcall(1), new FaultAction.Hold("h", When.BEFORE)));
+        plan.add(new FaultRule(FaultMatch.hcall(2), BUSY));
+        plan.add(new FaultRule(FaultMatch.hcall(3), new FaultAction.Disconnect()));
+        for (long opcode = 1; opcode <= 3; opcode++) {
+            plan.evaluate(hcall("p", 0, "t", opcode));
+        }
+        plan.evaluate(hcall("p", 0, "t", 2));
+        assertEquals(5, plan.clear());
+        assertEquals(List.of("ReturnStatus", "Delay", "Hold", "Disconnect", "Trigger"),
+                List.copyOf(plan.firedByAction().keySet()));
+        assertEquals(Map.of("ReturnStatus", 2L, "Delay", 1L, "Hold", 1L, "Disconnect", 1L, "Trigger", 1L),
+                plan.firedByAction(), "counts kept after the rules are gone");
+    }
+
+    @Test
+    void probabilityZeroOrOneAlwaysFiresAndAQuarterFiresAboutAQuarter() {
+        assertEquals(100, fired(0.0, 7), "0 means always, not never");
+        assertEquals(100, fired(1.0, 7));
+        int quarter = fired(0.25, 7);
+        assertTrue(quarter > 10 && quarter < 40, "a quarter of 100 from seed 7, got " + quarter);
+    }
+
+    private static int fired(double p, long seed) {
+        FaultPlan plan = new FaultPlan(8);
+        plan.add(new FaultRule(FaultMatch.hcall(Hcall.H_MODIFY_VAS_WINDOW).withProbability(p, seed), BUSY));
+        int n = 0;
+        for (int i = 0; i < 100; i++) {
+            n += plan.evaluate(hcall("p", 0, "t", Hcall.H_MODIFY_VAS_WINDOW)).isEmpty() ? 0 : 1;
+        }
+        return n;
     }
 }

@@ -57,6 +57,20 @@ class JoinHcallsTest {
     }
 
     @Test
+    void theLastJoinerContinuesEvenWithAProdPendingWhichStaysPending() {
+        assertEquals(H_SUCCESS, g.hcall(0, Hcall.H_PROD, 3).status());
+        List<CompletableFuture<HcallResult>> parked = g.joinAllBut(3);
+        assertEquals(H_CONTINUE, g.hcall(3, Hcall.H_JOIN).status(), "the last-vCPU test comes first, as in QEMU");
+        for (int v = 0; v < 3; v++) {
+            assertEquals(H_SUCCESS, g.hcall(3, Hcall.H_PROD, v).status());
+            assertEquals(H_SUCCESS, Rig.await(parked.get(v)).status());
+        }
+        g.hcallAsync(0, Hcall.H_JOIN);
+        assertEquals(H_SUCCESS, g.hcall(3, Hcall.H_JOIN).status(), "the pending prod is still there");
+        assertEquals(List.of(0), rig.state("lpar1").joinedVcpus());
+    }
+
+    @Test
     void aParkedVcpuCannotMakeASecondCall() {
         CompletableFuture<HcallResult> first = g.hcallAsync(2, Hcall.H_JOIN);
         CallRefusedException e = assertThrows(CallRefusedException.class, () -> g.hcall(2, Hcall.H_JOIN));

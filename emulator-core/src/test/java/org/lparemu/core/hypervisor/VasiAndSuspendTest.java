@@ -131,14 +131,52 @@ class VasiAndSuspendTest {
     }
 
     @Test
+    void threadsActiveAndAWindowOpenTogetherAnswerThreadsActive() {
+        start(PlatformConfig.HypervisorOptions.DEFAULT);
+        g.allocate(Vas.WIN_TYPE_DEFAULT);
+        rig.platform.migrate("lpar1", null);
+        g.hcallAsync(0, Hcall.H_JOIN);
+        assertEquals(RtasStatus.THREADS_ACTIVE, suspendMe(3).status(), "the rendezvous is checked before the windows");
+        g.hcallAsync(1, Hcall.H_JOIN);
+        g.hcallAsync(2, Hcall.H_JOIN);
+        assertEquals(RtasStatus.OUTSTANDING_COPROC, suspendMe(3).status(), "then the window");
+        assertEquals(List.of(RtasStatus.THREADS_ACTIVE, RtasStatus.OUTSTANDING_COPROC),
+                rig.state("lpar1").migration().rtasStatuses());
+    }
+
+    @Test
+    void theConfiguredRefusalStatusIsTheOneReturned() {
+        PlatformConfig.HypervisorOptions d = PlatformConfig.HypervisorOptions.DEFAULT;
+        start(new PlatformConfig.HypervisorOptions(PlatformConfig.SuspendWithWindows.REFUSE, RtasStatus.BUSY,
+                d.overCreditStatus(), 0, 0, 0, 60_000, 0, 0));
+        g.allocate(Vas.WIN_TYPE_DEFAULT);
+        rig.platform.migrate("lpar1", null);
+        g.joinAllBut(3);
+        assertEquals(RtasStatus.BUSY, suspendMe(3).status());
+        assertEquals(VasiState.SUSPENDING, rig.state("lpar1").migration().vasiState(), "the OS may retry");
+    }
+
+    @Test
+    void anotherPartitionsWindowsDoNotHoldTheSuspension() {
+        start(PlatformConfig.HypervisorOptions.DEFAULT);
+        Rig.Guest other = rig.guest("lpar2");
+        other.openWindow(Vas.WIN_TYPE_DEFAULT);
+        rig.platform.migrate("lpar1", null);
+        g.joinAllBut(3);
+        assertEquals(RtasStatus.SUCCESS, Rig.await(g.rtasAsync(3, RtasService.SUSPEND_ME, null)).status());
+        assertEquals(1, rig.state("lpar2").windows().size(), "lpar2's window is untouched");
+    }
+
+    @Test
     void abortStreamOptionAbortsOnAnOpenWindow() {
         start(Rig.options(PlatformConfig.SuspendWithWindows.ABORT_STREAM, 0, 0, 0, 60_000));
         g.openWindow(Vas.WIN_TYPE_DEFAULT);
         long stream = rig.platform.migrate("lpar1", null).streamId();
         g.joinAllBut(3);
+        CompletableFuture<MigrationOutcome> waiting = rig.platform.awaitMigration("lpar1", 60_000);
         assertEquals(RtasStatus.SUSPEND_ABORTED, suspendMe(3).status());
         assertEquals(VasiState.ABORTED.code, g.vasiState(stream));
-        MigrationOutcome o = Rig.await(rig.platform.awaitMigration("lpar1", 1_000));
+        MigrationOutcome o = Rig.await(waiting); // completed by the abort itself: the manual clock never moves
         assertFalse(o.success());
         assertEquals(List.of(RtasStatus.SUSPEND_ABORTED), o.rtasStatuses());
         assertEquals(1, o.attempts());

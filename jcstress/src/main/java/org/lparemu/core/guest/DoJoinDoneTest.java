@@ -36,7 +36,7 @@ import org.openjdk.jcstress.infra.results.III_Result;
 @Outcome(expect = FORBIDDEN, desc = "anything else")
 @State
 public class DoJoinDoneTest {
-    private static final MobilityHooks NO_HOOKS = new MobilityHooks() {
+    static final MobilityHooks NO_HOOKS = new MobilityHooks() {
         @Override
         public void migrationBegin() {
         }

@@ -1,5 +1,7 @@
 package org.lparemu.core.guest;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,11 +37,34 @@ import org.lparemu.core.port.RtasResult;
  *       after it has consumed the real prod is a CPU that went back to sleep with no one left to wake it: the
  *       stub answers H_HARDWARE so that the test records the missed wake-up instead of hanging.</li>
  * </ul>
- * The prod travels through an {@link AtomicBoolean} (a synchronising action), as it does through lparemu's real
- * ports (dispatcher queues and locks).
+ * By default the prod travels through an {@link AtomicBoolean} (a synchronising action), as it does through
+ * lparemu's real ports (dispatcher queues and locks). With {@link Doorbell#ORDERS_NOTHING} it is an opaque store
+ * and an opaque load (and a plain-memory-semantics CAS to consume it): the doorbell then carries no happens-before
+ * edge, and only the kernel's own barriers in {@code doJoin} order {@code done} before the prod.
  */
 final class InstantHcallPort implements HcallPort {
     static final int VCPUS = 2;
+    private static final VarHandle PROD_PENDING;
+    private static final VarHandle PROD_CONSUMED;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            PROD_PENDING = l.findVarHandle(InstantHcallPort.class, "plainProdPending", boolean.class);
+            PROD_CONSUMED = l.findVarHandle(InstantHcallPort.class, "plainProdConsumed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** How H_PROD reaches the prodded vCPU's H_JOIN. */
+    enum Doorbell {
+        /** Through an AtomicBoolean: a synchronising action, as lparemu's ports are. */
+        SYNCHRONISING,
+        /** Opaque accesses only: orders nothing but the doorbell itself. */
+        ORDERS_NOTHING
+    }
+
     private static final byte[] ALL_CAPS =
             new Vas.AllCaps(Vas.DESCRIPTOR_OVERALL, Vas.FEAT_GZIP_QOS | Vas.FEAT_GZIP_DEFAULT).encode();
     private static final byte[] QOS_CAPS =
@@ -54,8 +79,21 @@ final class InstantHcallPort implements HcallPort {
     private final Set<Long> windows = ConcurrentHashMap.newKeySet();
     private final AtomicInteger windowsLive = new AtomicInteger();
 
+    private final Doorbell doorbell;
     private final AtomicBoolean prodPending = new AtomicBoolean();
     private final AtomicBoolean prodConsumed = new AtomicBoolean();
+    @SuppressWarnings("unused") // through PROD_PENDING
+    private boolean plainProdPending;
+    @SuppressWarnings("unused") // through PROD_CONSUMED
+    private boolean plainProdConsumed;
+
+    InstantHcallPort() {
+        this(Doorbell.SYNCHRONISING);
+    }
+
+    InstantHcallPort(Doorbell doorbell) {
+        this.doorbell = doorbell;
+    }
 
     /** Windows allocated in the hypervisor and not deallocated. */
     int windowsLive() {
@@ -97,7 +135,11 @@ final class InstantHcallPort implements HcallPort {
             return join(vcpu);
         }
         if (opcode == Hcall.H_PROD) {
-            prodPending.set(true);
+            if (doorbell == Doorbell.SYNCHRONISING) {
+                prodPending.set(true);
+            } else {
+                PROD_PENDING.setOpaque(this, true);
+            }
             return HcallResult.success();
         }
         return HcallResult.of(HStatus.H_FUNCTION);
@@ -106,6 +148,13 @@ final class InstantHcallPort implements HcallPort {
     private HcallResult join(int vcpu) {
         if (vcpu == 0) {
             return HcallResult.of(HStatus.H_CONTINUE);
+        }
+        if (doorbell == Doorbell.ORDERS_NOTHING) {
+            if ((boolean) PROD_PENDING.getOpaque(this) && PROD_PENDING.weakCompareAndSetPlain(this, true, false)) {
+                PROD_CONSUMED.setOpaque(this, true);
+                return HcallResult.success();
+            }
+            return (boolean) PROD_CONSUMED.getOpaque(this) ? HcallResult.of(HStatus.H_HARDWARE) : HcallResult.success();
         }
         if (prodPending.getAndSet(false)) {
             prodConsumed.set(true);
