@@ -369,7 +369,8 @@ class InvariantOracleTest {
     }
 
     private static GuestReport reportWithTree(DeviceTree tree) {
-        return new GuestReport(1, List.of(), 0, 0, Map.of(), List.of(), tree, 0, "UPSTREAM", "IGNORE", 0, 0, 0, 0, 0);
+        return new GuestReport(1, List.of(), 0, 0, Map.of(), List.of(), tree, 0, "UPSTREAM", "IGNORE", 0, 0, 0, 0, 0,
+                null);
     }
 
     @Test
@@ -410,7 +411,7 @@ class InvariantOracleTest {
                 .map(c -> c.winType() == Vas.WIN_TYPE_DEFAULT ? f.apply(c) : c).toList();
         return new GuestReport(r.seq(), credits, r.migrationsOk(), r.migrationsFailed(), r.errorsByErrno(), r.windows(),
                 r.deviceTree(), r.inReplyToEvent(), r.vasPolicy(), r.prrnPolicy(), r.pastesOk(), r.pastesFailed(),
-                r.prrnHandled(), r.prrnFailed(), r.busyTasks());
+                r.prrnHandled(), r.prrnFailed(), r.busyTasks(), r.topology());
     }
 
     private InvariantReport checkWith(ReportRewritingPort port, UnaryOperator<GuestReport.Credits> bug) {
@@ -465,8 +466,29 @@ class InvariantOracleTest {
                 r.errorsByErrno(), r.windows().stream().map(w -> new GuestReport.Window(w.winId(), w.winType(), w.status(),
                 w.pasteAddress() + ManagedSystem.PASTE_PAGE, w.pid(), w.task())).toList(), r.deviceTree(),
                 r.inReplyToEvent(), r.vasPolicy(), r.prrnPolicy(), r.pastesOk(), r.pastesFailed(), r.prrnHandled(),
-                r.prrnFailed(), r.busyTasks());
+                r.prrnFailed(), r.busyTasks(), r.topology());
         assertExactly("paste-address-mismatch", check("lpar1"));
+    }
+
+    @Test
+    void cpuNodeStaleFiresForAnEraThatMovesCpusWhenOneIsOnTheWrongNodeAndNotForOneThatKeepsBootNodes() {
+        ReportRewritingPort port = new ReportRewritingPort(new InProcessPort(rig.platform, "lpar1"));
+        bootWithRewrite(port);
+        // The real kernel's map (v5.9+, every thread on node 0 of the source), first claimed by an era that moves CPUs.
+        port.rewrite = r -> withTopology(r, new GuestReport.Topology("BEFORE_65B9FDADFC4D", true,
+                r.topology().cpuNodes()));
+        assertClean(check("lpar1"));
+        port.rewrite = r -> withTopology(r, new GuestReport.Topology("BEFORE_65B9FDADFC4D", true,
+                Map.of(0, 0, 1, 0, 2, 7, 3, 0)));
+        assertExactly("cpu-node-stale", check("lpar1"));
+        port.rewrite = r -> withTopology(r, new GuestReport.Topology("V5_9", false, Map.of(0, 0, 1, 0, 2, 7, 3, 0)));
+        assertClean(check("lpar1"));
+    }
+
+    private static GuestReport withTopology(GuestReport r, GuestReport.Topology t) {
+        return new GuestReport(r.seq(), r.credits(), r.migrationsOk(), r.migrationsFailed(), r.errorsByErrno(),
+                r.windows(), r.deviceTree(), r.inReplyToEvent(), r.vasPolicy(), r.prrnPolicy(), r.pastesOk(),
+                r.pastesFailed(), r.prrnHandled(), r.prrnFailed(), r.busyTasks(), t);
     }
 
     @Test
@@ -479,7 +501,7 @@ class InvariantOracleTest {
             GuestReport b = withDefault(r, inFlight);
             return new GuestReport(b.seq(), b.credits(), b.migrationsOk(), b.migrationsFailed(), b.errorsByErrno(),
                     b.windows(), b.deviceTree(), b.inReplyToEvent(), b.vasPolicy(), b.prrnPolicy(), b.pastesOk(),
-                    b.pastesFailed(), b.prrnHandled(), b.prrnFailed(), 1);
+                    b.pastesFailed(), b.prrnHandled(), b.prrnFailed(), 1, b.topology());
         };
         InvariantReport busy = check("lpar1");
         assertClean(busy);
