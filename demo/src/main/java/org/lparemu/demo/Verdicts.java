@@ -41,6 +41,12 @@ public final class Verdicts {
             } else if (p.startsWith("open ") && !p.equals("open ok")) {
                 int colon = p.indexOf(':');
                 out.add(colon > 0 ? p.substring(0, colon) : p);
+            } else if (p.startsWith("cpu-node-stale: cpu ")) {
+                out.add("cpu map stale: " + p.substring("cpu-node-stale: cpu ".length()).split(", ").length);
+            } else if (p.startsWith("boot-time map kept")) {
+                out.add("boot map kept");
+            } else if (p.equals("device tree stale")) {
+                out.add("tree stale");
             } else if (p.endsWith("violation(s)") || (p.contains("leak") && !p.equals("no leak"))) {
                 out.add(p);
             }

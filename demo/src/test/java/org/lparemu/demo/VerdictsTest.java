@@ -38,6 +38,11 @@ class VerdictsTest {
 
     @Test
     void anyVerdictGivesSomething() {
+        assertEquals("migrated, cpu map stale: 4", Verdicts.brief("migrated; 0 core(s) re-added; cpu-node-stale: cpu 0, "
+                + "1, 2, 3"));
+        assertEquals("failed, boot map kept, tree stale", Verdicts.brief("migration failed; no topology updates; PRRN "
+                + "ignored; 0 core(s) re-added; boot-time map kept: 2 CPU(s) off the tree's node; device tree stale"));
+        assertEquals("migrated", Verdicts.brief("migrated; 2 core(s) re-added; CPU map follows the tree"));
         assertEquals("no verdict", Verdicts.brief(""));
         assertTrue(Verdicts.brief("something else entirely").startsWith("something"));
     }
