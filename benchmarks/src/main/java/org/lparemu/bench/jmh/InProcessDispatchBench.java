@@ -5,6 +5,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.bench.wire.ReplyTemplate;
 import org.lparemu.bench.wire.Workload;
+import org.lparemu.core.hypervisor.CallAnswer;
 import org.lparemu.core.hypervisor.GuestSession;
 import org.lparemu.core.hypervisor.InProcessPort;
 import org.lparemu.core.hypervisor.Platform;
@@ -75,13 +76,35 @@ public class InProcessDispatchBench {
         return port.hcall(0, workload.opcode, workload.args, null);
     }
 
-    /** Parse request frame -> dispatch -> build and serialize the reply frame, as the daemon's handler does. */
+    /**
+     * Parse request frame -> dispatch -> build and serialize the reply frame, as the daemon's handler does
+     * (GuestHandler: the same session call with one answer object per call, the same ProtoMapping).
+     */
     @Benchmark
     public byte[] hcallWithCodec() throws InvalidProtocolBufferException {
         HcallRequest req = GuestFrame.parseFrom(requestBytes).getHcall();
-        CallResult r = session.hcall(req.getVcpu(), req.getOpcode(), ProtoMapping.longs(req.getArgsList()),
-                ProtoMapping.bytes(req.getBuffer()), req.getTask(), req.getInterruptsDisabled()).join();
-        return ProtoMapping.reply(req.getCallId(), r).toByteArray();
+        Reply reply = new Reply(req.getCallId());
+        session.hcall(req.getVcpu(), req.getOpcode(), ProtoMapping.args(req), ProtoMapping.bytes(req.getBuffer()),
+                req.getTask(), req.getInterruptsDisabled(), reply);
+        return reply.bytes;
+    }
+
+    /** The daemon's per-call answer: serializes the reply frame when the core answers (here, before hcall returns). */
+    private static final class Reply implements CallAnswer {
+        final long callId;
+        byte[] bytes;
+
+        Reply(long callId) {
+            this.callId = callId;
+        }
+
+        @Override
+        public void answer(CallResult r, Throwable e) {
+            if (e != null) {
+                throw new IllegalStateException(e);
+            }
+            bytes = ProtoMapping.reply(callId, r).toByteArray();
+        }
     }
 
     /** The floor's per-call work: parse the request frame, answer with the captured reply, serialize it. */

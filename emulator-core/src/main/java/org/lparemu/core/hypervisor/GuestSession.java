@@ -76,9 +76,19 @@ public final class GuestSession {
      */
     public CompletableFuture<CallResult> hcall(int vcpu, long opcode, long[] args, byte[] buffer, String task,
                                                boolean interruptsDisabled) {
+        CallAnswer.Future f = new CallAnswer.Future();
+        hcall(vcpu, opcode, args, buffer, task, interruptsDisabled, f);
+        return f;
+    }
+
+    /**
+     * {@link #hcall(int, long, long[], byte[], String, boolean)} answered through {@code answer} instead of a future
+     * (the transports' hot path: see {@link CallAnswer}).
+     */
+    public void hcall(int vcpu, long opcode, long[] args, byte[] buffer, String task, boolean interruptsDisabled,
+                      CallAnswer answer) {
         inFlight.incrementAndGet();
-        return platform.dispatch(this, vcpu, task, opcode, null, args, buffer, interruptsDisabled)
-                .whenComplete((r, e) -> inFlight.decrementAndGet());
+        platform.dispatch(this, vcpu, task, opcode, null, args, buffer, interruptsDisabled, answer);
     }
 
     /**
@@ -86,9 +96,20 @@ public final class GuestSession {
      * {@link org.lparemu.core.port.RtasResult} or a {@link org.lparemu.core.port.CallRefusal}.
      */
     public CompletableFuture<CallResult> rtas(int vcpu, String service, long[] args, byte[] workArea, String task) {
+        CallAnswer.Future f = new CallAnswer.Future();
+        rtas(vcpu, service, args, workArea, task, f);
+        return f;
+    }
+
+    /** {@link #rtas(int, String, long[], byte[], String)} answered through {@code answer}. */
+    public void rtas(int vcpu, String service, long[] args, byte[] workArea, String task, CallAnswer answer) {
         inFlight.incrementAndGet();
-        return platform.dispatch(this, vcpu, task, 0, service, args, workArea, true)
-                .whenComplete((r, e) -> inFlight.decrementAndGet());
+        platform.dispatch(this, vcpu, task, 0, service, args, workArea, true, answer);
+    }
+
+    /** The pipeline answered one of this session's calls (just before the answer is delivered). */
+    void callAnswered() {
+        inFlight.decrementAndGet();
     }
 
     /** The guest finished handling an event. */

@@ -211,7 +211,18 @@ public final class TraceRing {
     /** Appends a record and returns its seq. {@code args} is copied. */
     public long append(TraceKind kind, String partition, int vcpu, String task, String name, long[] args, long status,
                        long beginSeq, long beginNanos, String detail, long opcode) {
-        return write(kind, partition, vcpu, task, name, args, false, status, beginSeq, beginNanos, detail, opcode);
+        return write(-1, kind, partition, vcpu, task, name, args, false, status, beginSeq, beginNanos, detail, opcode);
+    }
+
+    /**
+     * {@link #append} stamped {@code nanos} (a {@link #now()} the caller just read, e.g. a call's begin time that
+     * its CALL_END will carry as beginNanos): the record's time is then exactly that value, and the ring does not
+     * read the clock a second time.
+     */
+    public long appendAt(long nanos, TraceKind kind, String partition, int vcpu, String task, String name, long[] args,
+                         long status, long beginSeq, long beginNanos, String detail, long opcode) {
+        return write(nanos, kind, partition, vcpu, task, name, args, false, status, beginSeq, beginNanos, detail,
+                opcode);
     }
 
     /**
@@ -221,7 +232,7 @@ public final class TraceRing {
      */
     public long appendCallEnd(String partition, int vcpu, String task, String name, long status, long beginSeq,
                               long beginNanos, long[] rets, long opcode) {
-        return write(TraceKind.CALL_END, partition, vcpu, task, name, rets, true, status, beginSeq, beginNanos, "",
+        return write(-1, TraceKind.CALL_END, partition, vcpu, task, name, rets, true, status, beginSeq, beginNanos, "",
                 opcode);
     }
 
@@ -236,13 +247,14 @@ public final class TraceRing {
         return kind.ordinal();
     }
 
-    private long write(TraceKind kind, String partition, int vcpu, String task, String name, long[] args,
+    /** {@code atNanos}: the record's time, or -1 to read the clock after claiming the seq. */
+    private long write(long atNanos, TraceKind kind, String partition, int vcpu, String task, String name, long[] args,
                        boolean rets, long status, long beginSeq, long beginNanos, String detail, long opcode) {
         // Nothing between claiming the seq and publishing it may throw: a seq never published stops every
         // reader there until the ring laps it, and a slot left locked would stall its next writer.
         long kindBits = (long) kindCode(kind) << 32;
         long seq = nextSeq.getAndIncrement();
-        long nanos = now();
+        long nanos = atNanos >= 0 ? atNanos : now();
         String p = partition == null ? "" : partition;
         String t = task == null ? "" : task;
         String d = detail == null ? "" : detail;

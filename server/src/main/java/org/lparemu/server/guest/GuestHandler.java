@@ -5,8 +5,8 @@ import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import java.io.IOException;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import org.lparemu.core.hypervisor.CallAnswer;
 import org.lparemu.core.hypervisor.ControlError;
 import org.lparemu.core.hypervisor.ControlException;
 import org.lparemu.core.hypervisor.GuestSession;
@@ -180,16 +180,8 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
         }
         callStarted();
         CallMetrics.Series series = metrics == null ? null : metrics.hcall(req.getOpcode());
-        long startNanos = series == null ? 0 : System.nanoTime();
-        CompletableFuture<CallResult> f = session.hcall(req.getVcpu(), req.getOpcode(),
-                ProtoMapping.longs(req.getArgsList()), ProtoMapping.bytes(req.getBuffer()), req.getTask(),
-                req.getInterruptsDisabled());
-        f.whenComplete((r, e) -> {
-            if (series != null && r != null) {
-                metrics.record(series, r, System.nanoTime() - startNanos);
-            }
-            reply(e == null ? ProtoMapping.reply(callId, r) : null, e);
-        });
+        session.hcall(req.getVcpu(), req.getOpcode(), ProtoMapping.args(req), ProtoMapping.bytes(req.getBuffer()),
+                req.getTask(), req.getInterruptsDisabled(), new Reply(callId, series));
     }
 
     private void rtas(RtasRequest req) {
@@ -203,20 +195,37 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
         }
         callStarted();
         CallMetrics.Series series = metrics == null ? null : metrics.rtas(req.getService());
-        long startNanos = series == null ? 0 : System.nanoTime();
-        CompletableFuture<CallResult> f = session.rtas(req.getVcpu(), req.getService(),
-                ProtoMapping.longs(req.getArgsList()), ProtoMapping.bytes(req.getWorkArea()), req.getTask());
-        f.whenComplete((r, e) -> {
+        session.rtas(req.getVcpu(), req.getService(), ProtoMapping.args(req), ProtoMapping.bytes(req.getWorkArea()),
+                req.getTask(), new Reply(callId, series));
+    }
+
+    /**
+     * One call's answer: builds the reply frame on whichever thread the core answers on (the event loop itself for
+     * a call nothing held back) and writes it on the event loop. The only per-call object the handler adds.
+     */
+    private final class Reply implements CallAnswer {
+        private final long callId;
+        private final CallMetrics.Series series;
+        private final long startNanos;
+
+        Reply(long callId, CallMetrics.Series series) {
+            this.callId = callId;
+            this.series = series;
+            this.startNanos = series == null ? 0 : System.nanoTime();
+        }
+
+        @Override
+        public void answer(CallResult r, Throwable e) {
             if (series != null && r != null) {
                 metrics.record(series, r, System.nanoTime() - startNanos);
             }
-            reply(e == null ? ProtoMapping.reply(callId, r) : null, e);
-        });
-    }
-
-    /** Called from any thread when the core answers a call. */
-    private void reply(HostFrame frame, Throwable error) {
-        onLoop(() -> replyOnLoop(frame, error));
+            HostFrame frame = e == null ? ProtoMapping.reply(callId, r) : null;
+            if (ctx.executor().inEventLoop()) {
+                replyOnLoop(frame, e);
+            } else {
+                ctx.executor().execute(() -> replyOnLoop(frame, e));
+            }
+        }
     }
 
     private void replyOnLoop(HostFrame frame, Throwable error) {
