@@ -15,6 +15,8 @@ import org.lparemu.core.port.HcallResult;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HcallRequest;
 import org.lparemu.proto.v1.HcallResponse;
+import org.lparemu.wire.HcallCall;
+import org.lparemu.wire.HcallFrames;
 import org.lparemu.wire.ProtoMapping;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -44,6 +46,7 @@ public class InProcessDispatchBench {
     private Workload workload;
     private byte[] requestBytes;
     private ReplyTemplate template;
+    private final HcallFrames.Reader reader = new HcallFrames.Reader();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -77,15 +80,15 @@ public class InProcessDispatchBench {
     }
 
     /**
-     * Parse request frame -> dispatch -> build and serialize the reply frame, as the daemon's handler does
-     * (GuestHandler: the same session call with one answer object per call, the same ProtoMapping).
+     * Decode request frame -> dispatch -> serialize the reply frame, as the daemon does per call (its
+     * GuestFrameDecoder's {@link HcallFrames.Reader}, GuestHandler's session call with one answer object, and the
+     * answer's {@link HcallFrames#encodeReply}).
      */
     @Benchmark
-    public byte[] hcallWithCodec() throws InvalidProtocolBufferException {
-        HcallRequest req = GuestFrame.parseFrom(requestBytes).getHcall();
-        Reply reply = new Reply(req.getCallId());
-        session.hcall(req.getVcpu(), req.getOpcode(), ProtoMapping.args(req), ProtoMapping.bytes(req.getBuffer()),
-                req.getTask(), req.getInterruptsDisabled(), reply);
+    public byte[] hcallWithCodec() {
+        HcallCall c = reader.decode(requestBytes, 0, requestBytes.length);
+        Reply reply = new Reply(c.callId());
+        session.hcall(c.vcpu(), c.opcode(), c.args(), c.buffer(), c.task(), c.interruptsDisabled(), reply);
         return reply.bytes;
     }
 
@@ -103,7 +106,8 @@ public class InProcessDispatchBench {
             if (e != null) {
                 throw new IllegalStateException(e);
             }
-            bytes = ProtoMapping.reply(callId, r).toByteArray();
+            bytes = r instanceof HcallResult h ? HcallFrames.encodeReply(callId, h)
+                    : ProtoMapping.reply(callId, r).toByteArray();
         }
     }
 

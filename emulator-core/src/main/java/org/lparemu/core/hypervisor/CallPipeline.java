@@ -70,8 +70,8 @@ final class CallPipeline {
     /**
      * Dispatches one guest call (an hcall when {@code service} is null, else the RTAS service) and delivers its
      * answer to {@code answer} (see {@link CallAnswer}: on this thread
-     * before returning, unless a fault action or a deferring handler holds the call back). The caller's session, if
-     * any, is told {@link GuestSession#callAnswered} just before the answer.
+     * before returning, unless a fault action or a deferring handler holds the call back). A call that waits counts in
+     * its session's {@link GuestSession#callsInFlight} until just before its answer.
      */
     void dispatch(GuestSession session, int vcpu, String task, long opcode, String service, long[] args, byte[] data,
                   boolean interruptsDisabled, CallAnswer answer) {
@@ -82,7 +82,6 @@ final class CallPipeline {
         if (refusal != null) {
             p.callsRefused.incrementAndGet();
             trace.append(TraceKind.REFUSED, p.name, vcpu, task, name, args, 0, 0, 0, refusal.message(), opcode);
-            session.callAnswered();
             deliver(answer, refusal, null);
             return;
         }
@@ -123,6 +122,8 @@ final class CallPipeline {
         final CallAnswer answer;
         CallInfo info;
         List<FaultPlan.Fired> fired = List.of();
+        /** Counted in the session's calls in flight: from when the call first left the dispatching thread. */
+        boolean counted;
 
         InFlight(CallContext ctx, String name, boolean rtasLocked, long beginSeq, long beginNanos, CallAnswer answer) {
             this.ctx = ctx;
@@ -131,6 +132,20 @@ final class CallPipeline {
             this.beginSeq = beginSeq;
             this.beginNanos = beginNanos;
             this.answer = answer;
+        }
+
+        /**
+         * The call is about to wait (a Delay, a Hold, a deferred answer): from here until it is answered it counts
+         * in {@link GuestSession#callsInFlight}. A call answered on the dispatching thread is never counted (two
+         * atomic updates per call saved; nothing could observe it in flight for longer than the dispatch itself).
+         * Called on the thread that hands the call on, before handing it on.
+         */
+        void leaving() {
+            GuestSession s = ctx.session();
+            if (!counted && s != null) {
+                counted = true;
+                s.callStarted();
+            }
         }
 
         /** Applies BEFORE actions from index i, then runs the call. */
@@ -144,9 +159,11 @@ final class CallPipeline {
                 noteFault(f, null);
                 int next = i + 1;
                 if (a instanceof FaultAction.Delay d) {
+                    leaving();
                     services.schedule(() -> before(next), d.ms());
                     return;
                 } else if (a instanceof FaultAction.Hold h) {
+                    leaving();
                     CompletableFuture<Void> released = holds.park(h.latch(), info, When.BEFORE, 0);
                     if (released == null) {
                         faults.holdRefused(f.ruleId());
@@ -201,6 +218,7 @@ final class CallPipeline {
             if (result == null) {
                 finish(null, new ControlException(ControlError.UNKNOWN_PARTITION, "partition " + p.name + " is gone"));
             } else if (ctx.isDeferred()) {
+                leaving();
                 ctx.deferredFuture().whenCompleteAsync((r, e) -> {
                     if (e != null) {
                         finish(null, e);
@@ -226,9 +244,11 @@ final class CallPipeline {
                 int next = i + 1;
                 CallResult current = result;
                 if (a instanceof FaultAction.Delay d) {
+                    leaving();
                     services.schedule(() -> after(current, next), d.ms());
                     return;
                 } else if (a instanceof FaultAction.Hold h) {
+                    leaving();
                     CompletableFuture<Void> released = holds.park(h.latch(), info, When.AFTER, status(current));
                     if (released == null) {
                         faults.holdRefused(f.ruleId());
@@ -290,7 +310,7 @@ final class CallPipeline {
                         beginNanos, result instanceof HcallResult h ? h.rets() : null, ctx.opcode());
             }
             GuestSession s = ctx.session();
-            if (s != null) {
+            if (counted && s != null) {
                 s.callAnswered();
             }
             deliver(answer, result, error);

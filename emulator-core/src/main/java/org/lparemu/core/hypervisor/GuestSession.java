@@ -59,7 +59,10 @@ public final class GuestSession {
         return open.get();
     }
 
-    /** Calls dispatched on this session and not yet answered. */
+    /**
+     * Calls dispatched on this session and waiting for their answer (held by a fault action, a deferred H_JOIN or
+     * ibm,suspend-me); a call answered while it is dispatched is not counted.
+     */
     public int callsInFlight() {
         return inFlight.get();
     }
@@ -87,7 +90,6 @@ public final class GuestSession {
      */
     public void hcall(int vcpu, long opcode, long[] args, byte[] buffer, String task, boolean interruptsDisabled,
                       CallAnswer answer) {
-        inFlight.incrementAndGet();
         platform.dispatch(this, vcpu, task, opcode, null, args, buffer, interruptsDisabled, answer);
     }
 
@@ -103,11 +105,15 @@ public final class GuestSession {
 
     /** {@link #rtas(int, String, long[], byte[], String)} answered through {@code answer}. */
     public void rtas(int vcpu, String service, long[] args, byte[] workArea, String task, CallAnswer answer) {
-        inFlight.incrementAndGet();
         platform.dispatch(this, vcpu, task, 0, service, args, workArea, true, answer);
     }
 
-    /** The pipeline answered one of this session's calls (just before the answer is delivered). */
+    /** One of this session's calls waits (a fault action or a deferred handler holds it back). */
+    void callStarted() {
+        inFlight.incrementAndGet();
+    }
+
+    /** A call counted by {@link #callStarted} is answered (just before the answer is delivered). */
     void callAnswered() {
         inFlight.decrementAndGet();
     }

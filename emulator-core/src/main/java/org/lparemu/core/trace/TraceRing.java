@@ -119,6 +119,7 @@ public final class TraceRing {
     static final int MAX_NAME_LIMIT = ID_NONE - 1;
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final int ID_CACHE_NAMES = 16;
     private static final long[] NO_ARGS = new long[0];
     /** Kinds by their code in a slot's meta word (the inverse of {@link #kindCode}). */
     private static final TraceKind[] KINDS = TraceKind.values();
@@ -134,6 +135,13 @@ public final class TraceRing {
     private final AtomicLong textCursor = new AtomicLong();
     private final int nameLimit;
     private volatile Names names;
+    /**
+     * The last ids looked up, by string identity: partition (slot 0), task (1), and names by opcode (2..). Each
+     * call's two records name the same partition, task and call, so most appends read their three ids here instead
+     * of in the intern table's map. Entries are immutable and carry their table, so a stale or racing one is only a
+     * miss (plain reads and writes).
+     */
+    private final CachedId[] idCache = new CachedId[2 + ID_CACHE_NAMES];
     private final AtomicLong nextSeq = new AtomicLong(1);
     private final LongSupplier clock;
     private final long originNanos;
@@ -236,6 +244,24 @@ public final class TraceRing {
                 opcode);
     }
 
+    /** {@code table.id(s)}, through {@link #idCache} slot {@code slot}. */
+    @SuppressWarnings("ReferenceEquality") // a cache hit is the very same String (and table) instance
+    private int cachedId(Names table, String s, int slot) {
+        CachedId c = idCache[slot];
+        if (c != null && c.s == s && c.table == table) {
+            return c.id;
+        }
+        int id = table.id(s);
+        if (id != ID_NONE) {
+            idCache[slot] = new CachedId(s, id, table);
+        }
+        return id;
+    }
+
+    /** One {@link #idCache} entry. */
+    private record CachedId(String s, int id, Names table) {
+    }
+
     /** Appends a simple record (no call pairing). */
     public long note(TraceKind kind, String partition, String name, String detail) {
         return append(kind, partition, -1, "", name, null, 0, 0, 0, detail, 0);
@@ -261,9 +287,9 @@ public final class TraceRing {
         int argc = args == null ? 0 : args.length;
         // Read after the seq is claimed: see clear().
         Names table = names;
-        int pid = table.id(p);
-        int tid = table.id(t);
-        int nid = name == null ? ID_NULL : table.id(name);
+        int pid = cachedId(table, p, 0);
+        int tid = cachedId(table, t, 1);
+        int nid = name == null ? ID_NULL : cachedId(table, name, 2 + ((int) (opcode >>> 2) & (ID_CACHE_NAMES - 1)));
 
         int flags = 0;
         int textLen = 0;
