@@ -19,8 +19,11 @@ import org.lparemu.core.port.RtasResult;
  * any thread (the pipeline continues off the lock).
  *
  * <p>Handlers reach the rest of the platform only through {@link #services()}.
+ *
+ * <p>Not final only so that the pipeline's own per-call object can be the context too (one allocation per call
+ * instead of two); the constructor is package-private, so no other code can extend it.
  */
-public final class CallContext {
+public class CallContext {
     /** Marker return value of a deferred hcall handler. */
     public static final HcallResult PENDING_HCALL = new HcallResult(Long.MIN_VALUE, null, null);
     /** Marker return value of a deferred RTAS handler. */

@@ -91,9 +91,9 @@ final class CallPipeline {
         long beginNanos = trace.now();
         long beginSeq = trace.appendAt(beginNanos, TraceKind.CALL_BEGIN, p.name, vcpu, task, name, args, 0, 0, 0, "",
                 opcode);
-        CallContext ctx = new CallContext(services, p, session, vcpu, task, opcode, service, args, data,
-                interruptsDisabled);
-        InFlight call = new InFlight(ctx, name, rtasLocked, beginSeq, beginNanos, answer);
+        InFlight call = new InFlight(session, vcpu, task, opcode, service, args, data, interruptsDisabled, name,
+                rtasLocked, beginSeq, beginNanos, answer);
+        CallContext ctx = call.ctx;
         // Only a plan with a rule that can match this opcode (or service) is consulted: a rule for another call
         // would neither count a match nor fire, so skipping it changes nothing but the cost.
         if (faults.mayMatch(opcode, service)) {
@@ -111,8 +111,11 @@ final class CallPipeline {
         }
     }
 
-    /** One call on its way through the pipeline; each step may continue on another thread. */
-    private final class InFlight {
+    /**
+     * One call on its way through the pipeline; each step may continue on another thread. It is also the call's
+     * {@link CallContext} (one object per call, not two): {@link #ctx} is this.
+     */
+    private final class InFlight extends CallContext {
         final CallContext ctx;
         /** The hcall's name or the RTAS service, as admitted (computed once per call). */
         final String name;
@@ -125,8 +128,11 @@ final class CallPipeline {
         /** Counted in the session's calls in flight: from when the call first left the dispatching thread. */
         boolean counted;
 
-        InFlight(CallContext ctx, String name, boolean rtasLocked, long beginSeq, long beginNanos, CallAnswer answer) {
-            this.ctx = ctx;
+        InFlight(GuestSession session, int vcpu, String task, long opcode, String service, long[] args, byte[] data,
+                 boolean interruptsDisabled, String name, boolean rtasLocked, long beginSeq, long beginNanos,
+                 CallAnswer answer) {
+            super(services, session.partition(), session, vcpu, task, opcode, service, args, data, interruptsDisabled);
+            this.ctx = this;
             this.name = name;
             this.rtasLocked = rtasLocked;
             this.beginSeq = beginSeq;
