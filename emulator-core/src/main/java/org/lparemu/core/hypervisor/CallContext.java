@@ -29,6 +29,9 @@ public class CallContext {
     /** Marker return value of a deferred RTAS handler. */
     public static final RtasResult PENDING_RTAS = new RtasResult(Integer.MIN_VALUE, null, null);
 
+    private static final long[] NO_ARGS = new long[0];
+    private static final byte[] NO_DATA = new byte[0];
+
     private final PlatformServices services;
     private final Partition partition;
     private final GuestSession session;
@@ -51,8 +54,8 @@ public class CallContext {
         this.task = task == null ? "" : task;
         this.opcode = opcode;
         this.service = service;
-        this.args = args == null ? new long[0] : args;
-        this.data = data == null ? new byte[0] : data;
+        this.args = args == null ? NO_ARGS : args;
+        this.data = data == null ? NO_DATA : data;
         this.interruptsDisabled = interruptsDisabled;
     }
 

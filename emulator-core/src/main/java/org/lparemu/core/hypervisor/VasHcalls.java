@@ -211,6 +211,6 @@ final class VasHcalls {
         if (!validBuffer(buffer)) {
             return HcallResult.of(H_PRIVILEGE);
         }
-        return HcallResult.successWithBuffer(w.toWinLpar().encode());
+        return HcallResult.successWithBuffer(w.encodeWinLpar());
     }
 }

@@ -154,6 +154,12 @@ public final class Vas {
          * with this on every call, and the buffer's bounds and scope checks were most of the handler's cost.
          */
         public byte[] encode() {
+            return encode(version, winType, status, credits, pid, tid, winAddr, interrupt, fault, domain, winUtil);
+        }
+
+        /** {@link #encode()} of the record these fields would make, without making it. */
+        public static byte[] encode(int version, int winType, int status, int credits, long pid, long tid, long winAddr,
+                                    long interrupt, long fault, long[] domain, long winUtil) {
             byte[] out = new byte[WIN_LPAR_BYTES];
             BE_SHORT.set(out, 0, (short) version);
             out[2] = (byte) winType;
