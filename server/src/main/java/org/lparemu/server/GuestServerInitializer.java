@@ -4,17 +4,16 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.protobuf.ProtobufDecoder;
 import io.netty.handler.codec.protobuf.ProtobufEncoder;
 import io.netty.handler.codec.protobuf.ProtobufVarint32LengthFieldPrepender;
 import org.lparemu.core.hypervisor.Platform;
-import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.server.connection.Connections;
 import org.lparemu.server.connection.DistinctErrorLog;
 import org.lparemu.server.connection.RateLimitedLog;
 import org.lparemu.server.guest.GuestHandler;
 import org.lparemu.server.metrics.CallMetrics;
 import org.lparemu.wire.BoundedVarint32FrameDecoder;
+import org.lparemu.wire.GuestFrameDecoder;
 
 /**
  * The guest port's pipeline: connection limiter -> bounded varint32 frame decoder -> GuestFrame decoder ->
@@ -47,7 +46,7 @@ final class GuestServerInitializer extends ChannelInitializer<SocketChannel> {
         ChannelPipeline p = ch.pipeline();
         p.addLast("limit", limiter);
         p.addLast("frame", new BoundedVarint32FrameDecoder(limits.maxFrameBytes()));
-        p.addLast("decode", new ProtobufDecoder(GuestFrame.getDefaultInstance()));
+        p.addLast("decode", new GuestFrameDecoder());
         p.addLast("prepend", new ProtobufVarint32LengthFieldPrepender());
         p.addLast("encode", new ProtobufEncoder());
         p.addLast("session", new GuestHandler(platform, errors, connectionLog, limits.maxInFlightPerConnection(),

@@ -1,6 +1,7 @@
 package org.lparemu.wire;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +26,7 @@ import org.lparemu.proto.v1.ErrorCode;
 import org.lparemu.proto.v1.GuestCredits;
 import org.lparemu.proto.v1.GuestTopology;
 import org.lparemu.proto.v1.GuestWindow;
+import org.lparemu.proto.v1.HcallRequest;
 import org.lparemu.proto.v1.HcallResponse;
 import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.MigrationState;
@@ -32,6 +34,7 @@ import org.lparemu.proto.v1.PartitionState;
 import org.lparemu.proto.v1.PartitionSummary;
 import org.lparemu.proto.v1.PendingEvent;
 import org.lparemu.proto.v1.Property;
+import org.lparemu.proto.v1.RtasRequest;
 import org.lparemu.proto.v1.RtasResponse;
 import org.lparemu.proto.v1.VcpuState;
 import org.lparemu.proto.v1.WindowState;
@@ -51,7 +54,8 @@ public final class ProtoMapping {
                 b.addRets(v);
             }
             if (h.buffer().length > 0) {
-                b.setBuffer(ByteString.copyFrom(h.buffer()));
+                // Not copied: a handler's answer buffer is a fresh array that nothing writes after the call.
+                b.setBuffer(UnsafeByteOperations.unsafeWrap(h.buffer()));
             }
             return HostFrame.newBuilder().setHcall(b).build();
         }
@@ -61,7 +65,7 @@ public final class ProtoMapping {
                 b.addRets(v);
             }
             if (rt.workArea().length > 0) {
-                b.setWorkArea(ByteString.copyFrom(rt.workArea()));
+                b.setWorkArea(UnsafeByteOperations.unsafeWrap(rt.workArea()));
             }
             return HostFrame.newBuilder().setRtas(b).build();
         }
@@ -332,6 +336,24 @@ public final class ProtoMapping {
 
     public static byte[] bytes(ByteString b) {
         return b.isEmpty() ? null : b.toByteArray();
+    }
+
+    /** A request's argument registers, read without boxing. */
+    public static long[] args(HcallRequest req) {
+        long[] out = new long[req.getArgsCount()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = req.getArgs(i);
+        }
+        return out;
+    }
+
+    /** A request's arguments, read without boxing. */
+    public static long[] args(RtasRequest req) {
+        long[] out = new long[req.getArgsCount()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = req.getArgs(i);
+        }
+        return out;
     }
 
     public static long[] longs(List<Long> l) {

@@ -34,7 +34,8 @@ import org.lparemu.core.hypervisor.PlatformConfig;
  */
 public final class B3InProcessLifecycles implements Figure {
     static final String PARTITION = "lpar1";
-    static final double TARGET_HCALLS_PER_S = 1_000_000;
+    /** Issue 13: at least 5 M hcalls/s on one task. */
+    static final double TARGET_HCALLS_PER_S = 5_000_000;
 
     static final List<Column> COLUMNS = List.of(new Column("hcalls_per_s", "hcalls/s", 0),
             new Column("lifecycles_per_s", "lifecycles/s", 0), new Column("hcalls_per_lifecycle", "hcalls/lifecycle", 2));

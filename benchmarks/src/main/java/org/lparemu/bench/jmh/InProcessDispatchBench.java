@@ -5,6 +5,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.concurrent.TimeUnit;
 import org.lparemu.bench.wire.ReplyTemplate;
 import org.lparemu.bench.wire.Workload;
+import org.lparemu.core.hypervisor.CallAnswer;
 import org.lparemu.core.hypervisor.GuestSession;
 import org.lparemu.core.hypervisor.InProcessPort;
 import org.lparemu.core.hypervisor.Platform;
@@ -14,6 +15,8 @@ import org.lparemu.core.port.HcallResult;
 import org.lparemu.proto.v1.GuestFrame;
 import org.lparemu.proto.v1.HcallRequest;
 import org.lparemu.proto.v1.HcallResponse;
+import org.lparemu.wire.HcallCall;
+import org.lparemu.wire.HcallFrames;
 import org.lparemu.wire.ProtoMapping;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -43,6 +46,7 @@ public class InProcessDispatchBench {
     private Workload workload;
     private byte[] requestBytes;
     private ReplyTemplate template;
+    private final HcallFrames.Reader reader = new HcallFrames.Reader();
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -75,13 +79,36 @@ public class InProcessDispatchBench {
         return port.hcall(0, workload.opcode, workload.args, null);
     }
 
-    /** Parse request frame -> dispatch -> build and serialize the reply frame, as the daemon's handler does. */
+    /**
+     * Decode request frame -> dispatch -> serialize the reply frame, as the daemon does per call (its
+     * GuestFrameDecoder's {@link HcallFrames.Reader}, GuestHandler's session call with one answer object, and the
+     * answer's {@link HcallFrames#encodeReply}).
+     */
     @Benchmark
-    public byte[] hcallWithCodec() throws InvalidProtocolBufferException {
-        HcallRequest req = GuestFrame.parseFrom(requestBytes).getHcall();
-        CallResult r = session.hcall(req.getVcpu(), req.getOpcode(), ProtoMapping.longs(req.getArgsList()),
-                ProtoMapping.bytes(req.getBuffer()), req.getTask(), req.getInterruptsDisabled()).join();
-        return ProtoMapping.reply(req.getCallId(), r).toByteArray();
+    public byte[] hcallWithCodec() {
+        HcallCall c = reader.decode(requestBytes, 0, requestBytes.length);
+        Reply reply = new Reply(c.callId());
+        session.hcall(c.vcpu(), c.opcode(), c.args(), c.buffer(), c.task(), c.interruptsDisabled(), reply);
+        return reply.bytes;
+    }
+
+    /** The daemon's per-call answer: serializes the reply frame when the core answers (here, before hcall returns). */
+    private static final class Reply implements CallAnswer {
+        final long callId;
+        byte[] bytes;
+
+        Reply(long callId) {
+            this.callId = callId;
+        }
+
+        @Override
+        public void answer(CallResult r, Throwable e) {
+            if (e != null) {
+                throw new IllegalStateException(e);
+            }
+            bytes = r instanceof HcallResult h ? HcallFrames.encodeReply(callId, h)
+                    : ProtoMapping.reply(callId, r).toByteArray();
+        }
     }
 
     /** The floor's per-call work: parse the request frame, answer with the captured reply, serialize it. */

@@ -1,10 +1,14 @@
 package org.lparemu.core.fault;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 
 /**
  * The ordered list of fault rules ({@code when(match).then(action)}) that the dispatcher consults for every
@@ -59,6 +63,8 @@ public final class FaultPlan {
     /** Fires since start by action kind (see {@link #ACTION_KINDS}); never reset, so removing a rule keeps its fires. */
     private final long[] firedByAction = new long[ACTION_KINDS.size()];
     private volatile boolean empty = true;
+    /** Which calls some rule can match: rebuilt under the monitor on every change, read without it. */
+    private volatile Scope scope = Scope.NONE;
     private long nextId = 1;
 
     public FaultPlan(int maxRules) {
@@ -73,6 +79,7 @@ public final class FaultPlan {
         long id = nextId++;
         rules.add(new Entry(id, rule));
         empty = false;
+        scope = Scope.of(rules);
         return id;
     }
 
@@ -80,6 +87,7 @@ public final class FaultPlan {
     public synchronized boolean remove(long id) {
         boolean removed = rules.removeIf(e -> e.id == id);
         empty = rules.isEmpty();
+        scope = Scope.of(rules);
         return removed;
     }
 
@@ -88,6 +96,7 @@ public final class FaultPlan {
         int n = rules.size();
         rules.clear();
         empty = true;
+        scope = Scope.NONE;
         return n;
     }
 
@@ -102,6 +111,27 @@ public final class FaultPlan {
     /** True when there is no rule: the dispatcher's fast path (one volatile read). */
     public boolean isEmpty() {
         return empty;
+    }
+
+    /**
+     * False when no rule can match a call of {@code opcode} (an hcall, {@code service} null) or of RTAS
+     * {@code service}: then {@link #evaluate} would count nothing and fire nothing, and the dispatcher skips it
+     * (and the {@link CallInfo} it needs). One volatile read and, with rules, a search of their opcodes.
+     */
+    public boolean mayMatch(long opcode, String service) {
+        Scope s = scope;
+        if (s.any) {
+            return true;
+        }
+        if (service != null) {
+            for (String r : s.services) {
+                if (r.equals(service)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        return Arrays.binarySearch(s.opcodes, opcode) >= 0;
     }
 
     public synchronized int size() {
@@ -167,6 +197,28 @@ public final class FaultPlan {
             return 3;
         }
         return 4;
+    }
+
+    /** The calls the current rules can match: any call, or these opcodes and these RTAS services. */
+    private record Scope(boolean any, long[] opcodes, String[] services) {
+        static final Scope NONE = new Scope(false, new long[0], new String[0]);
+
+        static Scope of(List<Entry> rules) {
+            boolean any = false;
+            TreeSet<Long> opcodes = new TreeSet<>();
+            Set<String> services = new LinkedHashSet<>();
+            for (Entry e : rules) {
+                FaultMatch m = e.rule.match();
+                if (m.opcode() != null) {
+                    opcodes.add(m.opcode());
+                } else if (m.rtasService() != null) {
+                    services.add(m.rtasService());
+                } else {
+                    any = true;
+                }
+            }
+            return new Scope(any, opcodes.stream().mapToLong(Long::longValue).toArray(), services.toArray(new String[0]));
+        }
     }
 
     /** Counts a Hold of rule {@code id} that could not park because the parked-holds limit was reached. */

@@ -1,6 +1,7 @@
 package org.lparemu.core.guest;
 
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Objects;
 import org.lparemu.core.papr.Hcall;
 import org.lparemu.core.papr.RtasService;
@@ -25,6 +26,13 @@ import org.lparemu.core.port.RtasResult;
 public final class KernelCalls {
     /** rtas_busy_delay's clamp on an extended-delay hint: one second. */
     static final long MAX_BUSY_DELAY_MS = 1000;
+
+    /** Named opcodes, ascending, and the two scheduling points of each one's hcall, built once (not per call). */
+    private static final long[] POINT_CODES = Hcall.names().keySet().stream().mapToLong(Long::longValue).toArray();
+    private static final String[] ISSUE_POINTS = Hcall.names().values().stream().map(n -> "hcall " + n)
+            .toArray(String[]::new);
+    private static final String[] RETURN_POINTS = Hcall.names().values().stream().map(n -> "hcall " + n + " returned")
+            .toArray(String[]::new);
 
     private final HcallPort port;
     private final Machine machine;
@@ -63,9 +71,10 @@ public final class KernelCalls {
     public HcallResult hcallWithBuffer(long opcode, long[] args, byte[] buffer) {
         return machine.onCpu(() -> {
             int cpu = machine.smpProcessorId();
-            machine.point("hcall " + Hcall.name(opcode));
+            int i = Arrays.binarySearch(POINT_CODES, opcode);
+            machine.point(i >= 0 ? ISSUE_POINTS[i] : "hcall " + Hcall.name(opcode));
             HcallResult r = machine.awaitInCall(port.hcallAsync(cpu, opcode, args, buffer, machine.interruptsDisabled()));
-            machine.point("hcall " + Hcall.name(opcode) + " returned");
+            machine.point(i >= 0 ? RETURN_POINTS[i] : "hcall " + Hcall.name(opcode) + " returned");
             return r;
         });
     }

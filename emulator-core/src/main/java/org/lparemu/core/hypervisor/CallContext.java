@@ -19,12 +19,18 @@ import org.lparemu.core.port.RtasResult;
  * any thread (the pipeline continues off the lock).
  *
  * <p>Handlers reach the rest of the platform only through {@link #services()}.
+ *
+ * <p>Not final only so that the pipeline's own per-call object can be the context too (one allocation per call
+ * instead of two); the constructor is package-private, so no other code can extend it.
  */
-public final class CallContext {
+public class CallContext {
     /** Marker return value of a deferred hcall handler. */
     public static final HcallResult PENDING_HCALL = new HcallResult(Long.MIN_VALUE, null, null);
     /** Marker return value of a deferred RTAS handler. */
     public static final RtasResult PENDING_RTAS = new RtasResult(Integer.MIN_VALUE, null, null);
+
+    private static final long[] NO_ARGS = new long[0];
+    private static final byte[] NO_DATA = new byte[0];
 
     private final PlatformServices services;
     private final Partition partition;
@@ -48,8 +54,8 @@ public final class CallContext {
         this.task = task == null ? "" : task;
         this.opcode = opcode;
         this.service = service;
-        this.args = args == null ? new long[0] : args;
-        this.data = data == null ? new byte[0] : data;
+        this.args = args == null ? NO_ARGS : args;
+        this.data = data == null ? NO_DATA : data;
         this.interruptsDisabled = interruptsDisabled;
     }
 

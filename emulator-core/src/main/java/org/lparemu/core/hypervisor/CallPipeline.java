@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * -> the fault plan's BEFORE actions in rule order (Delay, Hold, Trigger; a ReturnStatus answers instead of the
  * handler; Disconnect closes the caller) -> the handler from the {@link DispatchTable} under the partition lock
  * (no handler: H_FUNCTION / RTAS parameter error) -> the AFTER actions -> CALL_END trace record -> the vCPU is
- * free again -> the reply future completes. Each step may continue on another thread: on the platform executor
+ * free again -> the answer is delivered ({@link CallAnswer}). Each step may continue on another thread: on the platform executor
  * after a Delay, a released Hold or a deferred handler answer (H_JOIN, ibm,suspend-me).
  *
  * <p>A call never waits for a suspension: while the partition is suspended every running vCPU is inside H_JOIN
@@ -68,12 +68,13 @@ final class CallPipeline {
     }
 
     /**
-     * Dispatches one guest call: an hcall when {@code service} is null, else the RTAS service.
-     *
-     * @return the answer; fails only when the partition is gone or the caller's connection went away
+     * Dispatches one guest call (an hcall when {@code service} is null, else the RTAS service) and delivers its
+     * answer to {@code answer} (see {@link CallAnswer}: on this thread
+     * before returning, unless a fault action or a deferring handler holds the call back). A call that waits counts in
+     * its session's {@link GuestSession#callsInFlight} until just before its answer.
      */
-    CompletableFuture<CallResult> dispatch(GuestSession session, int vcpu, String task, long opcode, String service,
-                                           long[] args, byte[] data, boolean interruptsDisabled) {
+    void dispatch(GuestSession session, int vcpu, String task, long opcode, String service, long[] args, byte[] data,
+                  boolean interruptsDisabled, CallAnswer answer) {
         Partition p = session.partition();
         String name = service != null ? service : Hcall.name(opcode);
         boolean rtasLocked = service != null && !RtasService.unlocked(service);
@@ -81,37 +82,76 @@ final class CallPipeline {
         if (refusal != null) {
             p.callsRefused.incrementAndGet();
             trace.append(TraceKind.REFUSED, p.name, vcpu, task, name, args, 0, 0, 0, refusal.message(), opcode);
-            return CompletableFuture.completedFuture(refusal);
+            deliver(answer, refusal, null);
+            return;
         }
         p.vcpus.noteFirstArg(vcpu, args);
         calls.incrementAndGet();
         p.callsMade.incrementAndGet();
         long beginNanos = trace.now();
-        long beginSeq = trace.append(TraceKind.CALL_BEGIN, p.name, vcpu, task, name, args, 0, 0, 0, "", opcode);
-        CallContext ctx = new CallContext(services, p, session, vcpu, task, opcode, service, args, data,
-                interruptsDisabled);
-        InFlight call = new InFlight(ctx, beginSeq, beginNanos);
-        if (!faults.isEmpty()) {
+        long beginSeq = trace.appendAt(beginNanos, TraceKind.CALL_BEGIN, p.name, vcpu, task, name, args, 0, 0, 0, "",
+                opcode);
+        InFlight call = new InFlight(session, vcpu, task, opcode, service, args, data, interruptsDisabled, name,
+                rtasLocked, beginSeq, beginNanos, answer);
+        CallContext ctx = call.ctx;
+        // Only a plan with a rule that can match this opcode (or service) is consulted: a rule for another call
+        // would neither count a match nor fire, so skipping it changes nothing but the cost.
+        if (faults.mayMatch(opcode, service)) {
             call.info = new CallInfo(p.name, vcpu, ctx.task(), opcode, service, ctx.args(), session.id(), beginSeq);
             call.fired = faults.evaluate(call.info);
         }
         call.before(0);
-        return call.reply;
     }
 
-    /** One call on its way through the pipeline; each step may continue on another thread. */
-    private final class InFlight {
+    private static void deliver(CallAnswer answer, CallResult result, Throwable error) {
+        try {
+            answer.answer(result, error);
+        } catch (RuntimeException e) {
+            LOG.error("a call's answer failed to deliver", e);
+        }
+    }
+
+    /**
+     * One call on its way through the pipeline; each step may continue on another thread. It is also the call's
+     * {@link CallContext} (one object per call, not two): {@link #ctx} is this.
+     */
+    private final class InFlight extends CallContext {
         final CallContext ctx;
+        /** The hcall's name or the RTAS service, as admitted (computed once per call). */
+        final String name;
+        final boolean rtasLocked;
         final long beginSeq;
         final long beginNanos;
-        final CompletableFuture<CallResult> reply = new CompletableFuture<>();
+        final CallAnswer answer;
         CallInfo info;
         List<FaultPlan.Fired> fired = List.of();
+        /** Counted in the session's calls in flight: from when the call first left the dispatching thread. */
+        boolean counted;
 
-        InFlight(CallContext ctx, long beginSeq, long beginNanos) {
-            this.ctx = ctx;
+        InFlight(GuestSession session, int vcpu, String task, long opcode, String service, long[] args, byte[] data,
+                 boolean interruptsDisabled, String name, boolean rtasLocked, long beginSeq, long beginNanos,
+                 CallAnswer answer) {
+            super(services, session.partition(), session, vcpu, task, opcode, service, args, data, interruptsDisabled);
+            this.ctx = this;
+            this.name = name;
+            this.rtasLocked = rtasLocked;
             this.beginSeq = beginSeq;
             this.beginNanos = beginNanos;
+            this.answer = answer;
+        }
+
+        /**
+         * The call is about to wait (a Delay, a Hold, a deferred answer): from here until it is answered it counts
+         * in {@link GuestSession#callsInFlight}. A call answered on the dispatching thread is never counted (two
+         * atomic updates per call saved; nothing could observe it in flight for longer than the dispatch itself).
+         * Called on the thread that hands the call on, before handing it on.
+         */
+        void leaving() {
+            GuestSession s = ctx.session();
+            if (!counted && s != null) {
+                counted = true;
+                s.callStarted();
+            }
         }
 
         /** Applies BEFORE actions from index i, then runs the call. */
@@ -125,9 +165,11 @@ final class CallPipeline {
                 noteFault(f, null);
                 int next = i + 1;
                 if (a instanceof FaultAction.Delay d) {
+                    leaving();
                     services.schedule(() -> before(next), d.ms());
                     return;
                 } else if (a instanceof FaultAction.Hold h) {
+                    leaving();
                     CompletableFuture<Void> released = holds.park(h.latch(), info, When.BEFORE, 0);
                     if (released == null) {
                         faults.holdRefused(f.ruleId());
@@ -182,6 +224,7 @@ final class CallPipeline {
             if (result == null) {
                 finish(null, new ControlException(ControlError.UNKNOWN_PARTITION, "partition " + p.name + " is gone"));
             } else if (ctx.isDeferred()) {
+                leaving();
                 ctx.deferredFuture().whenCompleteAsync((r, e) -> {
                     if (e != null) {
                         finish(null, e);
@@ -207,9 +250,11 @@ final class CallPipeline {
                 int next = i + 1;
                 CallResult current = result;
                 if (a instanceof FaultAction.Delay d) {
+                    leaving();
                     services.schedule(() -> after(current, next), d.ms());
                     return;
                 } else if (a instanceof FaultAction.Hold h) {
+                    leaving();
                     CompletableFuture<Void> released = holds.park(h.latch(), info, When.AFTER, status(current));
                     if (released == null) {
                         faults.holdRefused(f.ruleId());
@@ -260,21 +305,21 @@ final class CallPipeline {
         }
 
         void finish(CallResult result, Throwable error) {
-            String name = ctx.isRtas() ? ctx.service() : Hcall.name(ctx.opcode());
-            ctx.partition().vcpus.release(ctx.vcpu(), ctx.isRtas() && !RtasService.unlocked(ctx.service()));
+            Partition p = ctx.partition();
+            p.vcpus.release(ctx.vcpu(), rtasLocked);
             if (error != null) {
-                trace.append(TraceKind.CALL_END, ctx.partition().name, ctx.vcpu(), ctx.task(), name, null, 0, beginSeq,
+                trace.append(TraceKind.CALL_END, p.name, ctx.vcpu(), ctx.task(), name, null, 0, beginSeq,
                         beginNanos, error.toString(), ctx.opcode());
             } else {
                 // The ring keeps the return registers as values ("rets [..]" is formatted when the trace is read).
-                trace.appendCallEnd(ctx.partition().name, ctx.vcpu(), ctx.task(), name, status(result), beginSeq,
+                trace.appendCallEnd(p.name, ctx.vcpu(), ctx.task(), name, status(result), beginSeq,
                         beginNanos, result instanceof HcallResult h ? h.rets() : null, ctx.opcode());
             }
-            if (error != null) {
-                reply.completeExceptionally(error);
-            } else {
-                reply.complete(result);
+            GuestSession s = ctx.session();
+            if (counted && s != null) {
+                s.callAnswered();
             }
+            deliver(answer, result, error);
         }
     }
 

@@ -59,7 +59,10 @@ public final class GuestSession {
         return open.get();
     }
 
-    /** Calls dispatched on this session and not yet answered. */
+    /**
+     * Calls dispatched on this session and waiting for their answer (held by a fault action, a deferred H_JOIN or
+     * ibm,suspend-me); a call answered while it is dispatched is not counted.
+     */
     public int callsInFlight() {
         return inFlight.get();
     }
@@ -76,9 +79,18 @@ public final class GuestSession {
      */
     public CompletableFuture<CallResult> hcall(int vcpu, long opcode, long[] args, byte[] buffer, String task,
                                                boolean interruptsDisabled) {
-        inFlight.incrementAndGet();
-        return platform.dispatch(this, vcpu, task, opcode, null, args, buffer, interruptsDisabled)
-                .whenComplete((r, e) -> inFlight.decrementAndGet());
+        CallAnswer.Future f = new CallAnswer.Future();
+        hcall(vcpu, opcode, args, buffer, task, interruptsDisabled, f);
+        return f;
+    }
+
+    /**
+     * {@link #hcall(int, long, long[], byte[], String, boolean)} answered through {@code answer} instead of a future
+     * (the transports' hot path: see {@link CallAnswer}).
+     */
+    public void hcall(int vcpu, long opcode, long[] args, byte[] buffer, String task, boolean interruptsDisabled,
+                      CallAnswer answer) {
+        platform.dispatch(this, vcpu, task, opcode, null, args, buffer, interruptsDisabled, answer);
     }
 
     /**
@@ -86,9 +98,24 @@ public final class GuestSession {
      * {@link org.lparemu.core.port.RtasResult} or a {@link org.lparemu.core.port.CallRefusal}.
      */
     public CompletableFuture<CallResult> rtas(int vcpu, String service, long[] args, byte[] workArea, String task) {
+        CallAnswer.Future f = new CallAnswer.Future();
+        rtas(vcpu, service, args, workArea, task, f);
+        return f;
+    }
+
+    /** {@link #rtas(int, String, long[], byte[], String)} answered through {@code answer}. */
+    public void rtas(int vcpu, String service, long[] args, byte[] workArea, String task, CallAnswer answer) {
+        platform.dispatch(this, vcpu, task, 0, service, args, workArea, true, answer);
+    }
+
+    /** One of this session's calls waits (a fault action or a deferred handler holds it back). */
+    void callStarted() {
         inFlight.incrementAndGet();
-        return platform.dispatch(this, vcpu, task, 0, service, args, workArea, true)
-                .whenComplete((r, e) -> inFlight.decrementAndGet());
+    }
+
+    /** A call counted by {@link #callStarted} is answered (just before the answer is delivered). */
+    void callAnswered() {
+        inFlight.decrementAndGet();
     }
 
     /** The guest finished handling an event. */

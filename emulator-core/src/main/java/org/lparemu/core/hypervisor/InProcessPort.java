@@ -59,8 +59,9 @@ public final class InProcessPort implements HcallPort, GuestSink {
         if (!open) {
             return CompletableFuture.failedFuture(new PortException("port closed: " + closeReason));
         }
-        return session.hcall(vcpu, opcode, args, buffer, Thread.currentThread().getName(), interruptsDisabled)
-                .thenApply(CallResult::asHcall);
+        Answer<HcallResult> f = new Answer<>(false);
+        session.hcall(vcpu, opcode, args, buffer, Thread.currentThread().getName(), interruptsDisabled, f);
+        return f;
     }
 
     @Override
@@ -73,8 +74,35 @@ public final class InProcessPort implements HcallPort, GuestSink {
         if (!open) {
             return CompletableFuture.failedFuture(new PortException("port closed: " + closeReason));
         }
-        return session.rtas(vcpu, service, args, workArea, Thread.currentThread().getName())
-                .thenApply(CallResult::asRtas);
+        Answer<RtasResult> f = new Answer<>(true);
+        session.rtas(vcpu, service, args, workArea, Thread.currentThread().getName(), f);
+        return f;
+    }
+
+    /**
+     * The future a caller waits on, completed by the pipeline's answer with the result as the port's type (one
+     * object per call; a refusal fails it with {@link org.lparemu.core.port.CallRefusedException}).
+     */
+    private static final class Answer<T> extends CompletableFuture<T> implements CallAnswer {
+        private final boolean rtas;
+
+        Answer(boolean rtas) {
+            this.rtas = rtas;
+        }
+
+        @Override
+        @SuppressWarnings("unchecked") // T is HcallResult when !rtas, RtasResult when rtas (the two constructors above)
+        public void answer(CallResult result, Throwable error) {
+            if (error != null) {
+                completeExceptionally(CallAnswer.Future.wrap(error));
+                return;
+            }
+            try {
+                complete((T) (rtas ? result.asRtas() : result.asHcall()));
+            } catch (RuntimeException e) {
+                completeExceptionally(CallAnswer.Future.wrap(e));
+            }
+        }
     }
 
     private <T> T join(CompletableFuture<T> f) {

@@ -21,7 +21,6 @@ import org.lparemu.core.fault.FaultRule;
 import org.lparemu.core.fault.Holds;
 import org.lparemu.core.fault.ParkedCall;
 import org.lparemu.core.papr.VasiState;
-import org.lparemu.core.port.CallResult;
 import org.lparemu.core.port.GuestReport;
 import org.lparemu.core.port.PlatformEvent;
 import org.lparemu.core.trace.TraceKind;
@@ -456,9 +455,9 @@ public final class Platform implements AutoCloseable, OperatorActions {
     // ---------------------------------------------------------------------------------------------
     // the transports' side (through GuestSession)
 
-    CompletableFuture<CallResult> dispatch(GuestSession session, int vcpu, String task, long opcode, String service,
-                                           long[] args, byte[] data, boolean interruptsDisabled) {
-        return pipeline.dispatch(session, vcpu, task, opcode, service, args, data, interruptsDisabled);
+    void dispatch(GuestSession session, int vcpu, String task, long opcode, String service, long[] args, byte[] data,
+                  boolean interruptsDisabled, CallAnswer answer) {
+        pipeline.dispatch(session, vcpu, task, opcode, service, args, data, interruptsDisabled, answer);
     }
 
     void acknowledge(GuestSession s, long eventId, int status, String detail) {

@@ -29,6 +29,9 @@ import org.lparemu.core.port.HcallResult;
  * <p>Handlers run under the partition lock.
  */
 final class VasHcalls {
+    /** How many window states there are (values() copies its array; hAllocateVasWindow asks on every call). */
+    private static final int WINDOW_STATES = PlatformConfig.WindowState.values().length;
+
     /** Capability and result buffers are 4 KiB aligned guest pages. */
     static final long BUFFER_ALIGN = 4096;
 
@@ -122,7 +125,7 @@ final class VasHcalls {
         }
         int type = (int) winType;
         PlatformConfig.HypervisorOptions opts = ctx.services().hypervisor();
-        int held = opts.creditHoldingStates().size() == PlatformConfig.WindowState.values().length
+        int held = opts.creditHoldingStates().size() == WINDOW_STATES
                 ? p.usedCreditsLocked(type) : p.creditsHeldLocked(type, opts.creditHoldingStates());
         if (held + credits > p.targetCreditsLocked(type)) {
             return HcallResult.of(opts.overCreditStatus());
@@ -211,6 +214,6 @@ final class VasHcalls {
         if (!validBuffer(buffer)) {
             return HcallResult.of(H_PRIVILEGE);
         }
-        return HcallResult.successWithBuffer(w.toWinLpar().encode());
+        return HcallResult.successWithBuffer(w.encodeWinLpar());
     }
 }

@@ -90,8 +90,9 @@ final class VasWindow {
         status = next;
     }
 
-    Vas.WinLpar toWinLpar() {
-        return new Vas.WinLpar(1, winType, status.code, credits, pid, tid, pasteAddress, completionIrq, faultIrq,
+    /** The window as {@link Vas.WinLpar}'s 88 bytes, without making the record (H_QUERY_VAS_WINDOW, every call). */
+    byte[] encodeWinLpar() {
+        return Vas.WinLpar.encode(1, winType, status.code, credits, pid, tid, pasteAddress, completionIrq, faultIrq,
                 domain, bytesProcessed);
     }
 

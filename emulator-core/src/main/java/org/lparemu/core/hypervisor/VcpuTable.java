@@ -1,5 +1,7 @@
 package org.lparemu.core.hypervisor;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -36,6 +38,16 @@ final class VcpuTable {
         volatile long firstArg;
         /** Runs instructions: false after stop-self, and for a DLPAR-added vCPU until start-cpu. */
         volatile boolean running;
+
+        private static final VarHandle FIRST_ARG;
+
+        static {
+            try {
+                FIRST_ARG = MethodHandles.lookup().findVarHandle(Slot.class, "firstArg", long.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
 
         Slot(int id, boolean running) {
             this.id = id;
@@ -129,7 +141,8 @@ final class VcpuTable {
     void noteFirstArg(int vcpu, long[] args) {
         Slot[] s = slots;
         if (vcpu >= 0 && vcpu < s.length) {
-            s[vcpu].firstArg = args != null && args.length > 0 ? args[0] : 0;
+            // A release store (no StoreLoad fence on every call): readers already accept a stale value for an instant.
+            Slot.FIRST_ARG.setRelease(s[vcpu], args != null && args.length > 0 ? args[0] : 0L);
         }
     }
 
@@ -155,7 +168,8 @@ final class VcpuTable {
                 rtas.compareAndSet(mine, null);
             }
         }
-        s[vcpu].call.set(null);
+        // A release store, as a lock's unlock: the next admit's CAS sees it; nothing on the call path needs a fence.
+        s[vcpu].call.lazySet(null);
     }
 
     /** stop-self: the vCPU stops. Caller holds the partition lock. */

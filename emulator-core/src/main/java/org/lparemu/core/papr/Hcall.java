@@ -39,6 +39,8 @@ public final class Hcall {
     public static final long H_LPAREMU_NX_PASTE = 0xF100;
 
     private static final Map<Long, String> NAMES = new TreeMap<>();
+    /** The names of the opcodes below 0x1000 (PAPR's), indexed by opcode. */
+    private static final String[] DIRECT = new String[0x1000];
     /** NAMES as sorted arrays: {@link #name} runs twice per traced call and must not box the opcode. */
     private static final long[] CODES;
     private static final String[] LABELS;
@@ -64,6 +66,11 @@ public final class Hcall {
         NAMES.put(H_LPAREMU_NX_PASTE, "H_LPAREMU_NX_PASTE");
         CODES = NAMES.keySet().stream().mapToLong(Long::longValue).toArray();
         LABELS = NAMES.values().toArray(new String[0]);
+        NAMES.forEach((code, label) -> {
+            if (code >= 0 && code < DIRECT.length) {
+                DIRECT[(int) (long) code] = label;
+            }
+        });
     }
 
     private Hcall() {
@@ -71,6 +78,9 @@ public final class Hcall {
 
     /** Decoded name, or {@code "hcall 0x<hex>"} for an opcode lparemu does not know. */
     public static String name(long opcode) {
+        if (opcode >= 0 && opcode < DIRECT.length && DIRECT[(int) opcode] != null) {
+            return DIRECT[(int) opcode]; // every call's trace records name it: no search for the PAPR opcodes
+        }
         int i = Arrays.binarySearch(CODES, opcode);
         return i >= 0 ? LABELS[i] : "hcall 0x" + Long.toHexString(opcode);
     }

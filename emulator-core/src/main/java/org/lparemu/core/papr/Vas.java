@@ -1,5 +1,7 @@
 package org.lparemu.core.papr;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -76,6 +78,9 @@ public final class Vas {
     public static final int COP_FEAT_CAPS_BYTES = 18;
     /** Layout size of hv_vas_win_lpar as written. */
     public static final int WIN_LPAR_BYTES = 88;
+    private static final VarHandle BE_SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle BE_INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle BE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
     /** Bytes of a coprocessor request block (CRB), the unit H_GET_NX_FAULT copies out: one cache line. */
     public static final int CRB_BYTES = 128;
     /** Alignment of the buffer H_GET_NX_FAULT writes the CRB into. */
@@ -144,22 +149,31 @@ public final class Vas {
     /** hv_vas_win_lpar, written by H_QUERY_VAS_WINDOW. */
     public record WinLpar(int version, int winType, int status, int credits, long pid, long tid, long winAddr,
                           long interrupt, long fault, long[] domain, long winUtil) {
+        /**
+         * The 88 big-endian bytes. Written with array views rather than a ByteBuffer: H_QUERY_VAS_WINDOW answers
+         * with this on every call, and the buffer's bounds and scope checks were most of the handler's cost.
+         */
         public byte[] encode() {
+            return encode(version, winType, status, credits, pid, tid, winAddr, interrupt, fault, domain, winUtil);
+        }
+
+        /** {@link #encode()} of the record these fields would make, without making it. */
+        public static byte[] encode(int version, int winType, int status, int credits, long pid, long tid, long winAddr,
+                                    long interrupt, long fault, long[] domain, long winUtil) {
             byte[] out = new byte[WIN_LPAR_BYTES];
-            ByteBuffer b = be(out);
-            b.putShort(0, (short) version);
-            b.put(2, (byte) winType);
-            b.put(3, (byte) status);
-            b.putShort(4, (short) credits);
-            b.putInt(8, (int) pid);
-            b.putInt(12, (int) tid);
-            b.putLong(16, winAddr);
-            b.putInt(24, (int) interrupt);
-            b.putInt(28, (int) fault);
+            BE_SHORT.set(out, 0, (short) version);
+            out[2] = (byte) winType;
+            out[3] = (byte) status;
+            BE_SHORT.set(out, 4, (short) credits);
+            BE_INT.set(out, 8, (int) pid);
+            BE_INT.set(out, 12, (int) tid);
+            BE_LONG.set(out, 16, winAddr);
+            BE_INT.set(out, 24, (int) interrupt);
+            BE_INT.set(out, 28, (int) fault);
             for (int i = 0; i < 6; i++) {
-                b.putLong(32 + 8 * i, domain != null && i < domain.length ? domain[i] : 0);
+                BE_LONG.set(out, 32 + 8 * i, domain != null && i < domain.length ? domain[i] : 0L);
             }
-            b.putLong(80, winUtil);
+            BE_LONG.set(out, 80, winUtil);
             return out;
         }
 

@@ -119,6 +119,7 @@ public final class TraceRing {
     static final int MAX_NAME_LIMIT = ID_NONE - 1;
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final int ID_CACHE_NAMES = 16;
     private static final long[] NO_ARGS = new long[0];
     /** Kinds by their code in a slot's meta word (the inverse of {@link #kindCode}). */
     private static final TraceKind[] KINDS = TraceKind.values();
@@ -134,6 +135,13 @@ public final class TraceRing {
     private final AtomicLong textCursor = new AtomicLong();
     private final int nameLimit;
     private volatile Names names;
+    /**
+     * The last ids looked up, by string identity: partition (slot 0), task (1), and names by opcode (2..). Each
+     * call's two records name the same partition, task and call, so most appends read their three ids here instead
+     * of in the intern table's map. Entries are immutable and carry their table, so a stale or racing one is only a
+     * miss (plain reads and writes).
+     */
+    private final CachedId[] idCache = new CachedId[2 + ID_CACHE_NAMES];
     private final AtomicLong nextSeq = new AtomicLong(1);
     private final LongSupplier clock;
     private final long originNanos;
@@ -211,7 +219,18 @@ public final class TraceRing {
     /** Appends a record and returns its seq. {@code args} is copied. */
     public long append(TraceKind kind, String partition, int vcpu, String task, String name, long[] args, long status,
                        long beginSeq, long beginNanos, String detail, long opcode) {
-        return write(kind, partition, vcpu, task, name, args, false, status, beginSeq, beginNanos, detail, opcode);
+        return write(-1, kind, partition, vcpu, task, name, args, false, status, beginSeq, beginNanos, detail, opcode);
+    }
+
+    /**
+     * {@link #append} stamped {@code nanos} (a {@link #now()} the caller just read, e.g. a call's begin time that
+     * its CALL_END will carry as beginNanos): the record's time is then exactly that value, and the ring does not
+     * read the clock a second time.
+     */
+    public long appendAt(long nanos, TraceKind kind, String partition, int vcpu, String task, String name, long[] args,
+                         long status, long beginSeq, long beginNanos, String detail, long opcode) {
+        return write(nanos, kind, partition, vcpu, task, name, args, false, status, beginSeq, beginNanos, detail,
+                opcode);
     }
 
     /**
@@ -221,8 +240,26 @@ public final class TraceRing {
      */
     public long appendCallEnd(String partition, int vcpu, String task, String name, long status, long beginSeq,
                               long beginNanos, long[] rets, long opcode) {
-        return write(TraceKind.CALL_END, partition, vcpu, task, name, rets, true, status, beginSeq, beginNanos, "",
+        return write(-1, TraceKind.CALL_END, partition, vcpu, task, name, rets, true, status, beginSeq, beginNanos, "",
                 opcode);
+    }
+
+    /** {@code table.id(s)}, through {@link #idCache} slot {@code slot}. */
+    @SuppressWarnings("ReferenceEquality") // a cache hit is the very same String (and table) instance
+    private int cachedId(Names table, String s, int slot) {
+        CachedId c = idCache[slot];
+        if (c != null && c.s == s && c.table == table) {
+            return c.id;
+        }
+        int id = table.id(s);
+        if (id != ID_NONE) {
+            idCache[slot] = new CachedId(s, id, table);
+        }
+        return id;
+    }
+
+    /** One {@link #idCache} entry. */
+    private record CachedId(String s, int id, Names table) {
     }
 
     /** Appends a simple record (no call pairing). */
@@ -236,22 +273,23 @@ public final class TraceRing {
         return kind.ordinal();
     }
 
-    private long write(TraceKind kind, String partition, int vcpu, String task, String name, long[] args,
+    /** {@code atNanos}: the record's time, or -1 to read the clock after claiming the seq. */
+    private long write(long atNanos, TraceKind kind, String partition, int vcpu, String task, String name, long[] args,
                        boolean rets, long status, long beginSeq, long beginNanos, String detail, long opcode) {
         // Nothing between claiming the seq and publishing it may throw: a seq never published stops every
         // reader there until the ring laps it, and a slot left locked would stall its next writer.
         long kindBits = (long) kindCode(kind) << 32;
         long seq = nextSeq.getAndIncrement();
-        long nanos = now();
+        long nanos = atNanos >= 0 ? atNanos : now();
         String p = partition == null ? "" : partition;
         String t = task == null ? "" : task;
         String d = detail == null ? "" : detail;
         int argc = args == null ? 0 : args.length;
         // Read after the seq is claimed: see clear().
         Names table = names;
-        int pid = table.id(p);
-        int tid = table.id(t);
-        int nid = name == null ? ID_NULL : table.id(name);
+        int pid = cachedId(table, p, 0);
+        int tid = cachedId(table, t, 1);
+        int nid = name == null ? ID_NULL : cachedId(table, name, 2 + ((int) (opcode >>> 2) & (ID_CACHE_NAMES - 1)));
 
         int flags = 0;
         int textLen = 0;

@@ -1,12 +1,13 @@
 package org.lparemu.server.guest;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import java.io.IOException;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import org.lparemu.core.hypervisor.CallAnswer;
 import org.lparemu.core.hypervisor.ControlError;
 import org.lparemu.core.hypervisor.ControlException;
 import org.lparemu.core.hypervisor.GuestSession;
@@ -22,7 +23,6 @@ import org.lparemu.core.port.PlatformEvent;
 import org.lparemu.core.port.RtasResult;
 import org.lparemu.proto.v1.EventAck;
 import org.lparemu.proto.v1.GuestFrame;
-import org.lparemu.proto.v1.HcallRequest;
 import org.lparemu.proto.v1.Hello;
 import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.ProtocolError;
@@ -32,6 +32,8 @@ import org.lparemu.server.connection.BackpressuredHandler;
 import org.lparemu.server.connection.DistinctErrorLog;
 import org.lparemu.server.connection.RateLimitedLog;
 import org.lparemu.server.metrics.CallMetrics;
+import org.lparemu.wire.HcallCall;
+import org.lparemu.wire.HcallFrames;
 import org.lparemu.wire.ProtoMapping;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,7 +46,7 @@ import org.lparemu.server.connection.Connections;
  * Flushing, the exact in-flight limit, backpressure and the close after a ProtocolError come from
  * {@link BackpressuredHandler}; this class decodes guest frames and answers calls.
  */
-public final class GuestHandler extends BackpressuredHandler<GuestFrame> implements GuestSink {
+public final class GuestHandler extends BackpressuredHandler<Object> implements GuestSink {
     private static final Logger LOG = LoggerFactory.getLogger(GuestHandler.class);
     /** PAPR passes at most 9 argument registers (plpar_hcall9). */
     public static final int MAX_HCALL_ARGS = 9;
@@ -89,11 +91,17 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
         super.channelInactive(ctx);
     }
 
+    /** {@code msg}: an {@link HcallCall} (the decoder's fast path) or any other {@link GuestFrame}. */
     @Override
-    protected void handle(GuestFrame frame) {
+    protected void handle(Object msg) {
+        if (msg instanceof HcallCall call) {
+            hcall(call);
+            return;
+        }
+        GuestFrame frame = (GuestFrame) msg;
         switch (frame.getKindCase()) {
             case HELLO -> hello(frame.getHello());
-            case HCALL -> hcall(frame.getHcall());
+            case HCALL -> hcall(HcallCall.of(frame.getHcall()));
             case RTAS -> rtas(frame.getRtas());
             case EVENT_ACK -> {
                 if (requireSession()) {
@@ -169,27 +177,19 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
         return true;
     }
 
-    private void hcall(HcallRequest req) {
+    private void hcall(HcallCall req) {
         if (!requireSession()) {
             return;
         }
-        long callId = req.getCallId();
-        if (req.getArgsCount() > MAX_HCALL_ARGS) {
+        long callId = req.callId();
+        if (req.argCount() > MAX_HCALL_ARGS) {
             write(ProtoMapping.reply(callId, HcallResult.of(HStatus.H_PARAMETER)));
             return;
         }
         callStarted();
-        CallMetrics.Series series = metrics == null ? null : metrics.hcall(req.getOpcode());
-        long startNanos = series == null ? 0 : System.nanoTime();
-        CompletableFuture<CallResult> f = session.hcall(req.getVcpu(), req.getOpcode(),
-                ProtoMapping.longs(req.getArgsList()), ProtoMapping.bytes(req.getBuffer()), req.getTask(),
-                req.getInterruptsDisabled());
-        f.whenComplete((r, e) -> {
-            if (series != null && r != null) {
-                metrics.record(series, r, System.nanoTime() - startNanos);
-            }
-            reply(e == null ? ProtoMapping.reply(callId, r) : null, e);
-        });
+        CallMetrics.Series series = metrics == null ? null : metrics.hcall(req.opcode());
+        session.hcall(req.vcpu(), req.opcode(), req.args(), req.buffer(), req.task(), req.interruptsDisabled(),
+                new Reply(callId, series));
     }
 
     private void rtas(RtasRequest req) {
@@ -203,23 +203,42 @@ public final class GuestHandler extends BackpressuredHandler<GuestFrame> impleme
         }
         callStarted();
         CallMetrics.Series series = metrics == null ? null : metrics.rtas(req.getService());
-        long startNanos = series == null ? 0 : System.nanoTime();
-        CompletableFuture<CallResult> f = session.rtas(req.getVcpu(), req.getService(),
-                ProtoMapping.longs(req.getArgsList()), ProtoMapping.bytes(req.getWorkArea()), req.getTask());
-        f.whenComplete((r, e) -> {
+        session.rtas(req.getVcpu(), req.getService(), ProtoMapping.args(req), ProtoMapping.bytes(req.getWorkArea()),
+                req.getTask(), new Reply(callId, series));
+    }
+
+    /**
+     * One call's answer: builds the reply frame on whichever thread the core answers on (the event loop itself for
+     * a call nothing held back) and writes it on the event loop. The only per-call object the handler adds.
+     */
+    private final class Reply implements CallAnswer {
+        private final long callId;
+        private final CallMetrics.Series series;
+        private final long startNanos;
+
+        Reply(long callId, CallMetrics.Series series) {
+            this.callId = callId;
+            this.series = series;
+            this.startNanos = series == null ? 0 : System.nanoTime();
+        }
+
+        @Override
+        public void answer(CallResult r, Throwable e) {
             if (series != null && r != null) {
                 metrics.record(series, r, System.nanoTime() - startNanos);
             }
-            reply(e == null ? ProtoMapping.reply(callId, r) : null, e);
-        });
+            // An hcall's answer is written as its serialized HostFrame (HcallFrames), anything else as the message.
+            Object frame = e != null ? null : r instanceof HcallResult h
+                    ? Unpooled.wrappedBuffer(HcallFrames.encodeReply(callId, h)) : ProtoMapping.reply(callId, r);
+            if (ctx.executor().inEventLoop()) {
+                replyOnLoop(frame, e);
+            } else {
+                ctx.executor().execute(() -> replyOnLoop(frame, e));
+            }
+        }
     }
 
-    /** Called from any thread when the core answers a call. */
-    private void reply(HostFrame frame, Throwable error) {
-        onLoop(() -> replyOnLoop(frame, error));
-    }
-
-    private void replyOnLoop(HostFrame frame, Throwable error) {
+    private void replyOnLoop(Object frame, Throwable error) {
         answered++;
         callFinished();
         if (frame != null) {
