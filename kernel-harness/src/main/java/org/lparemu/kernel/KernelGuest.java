@@ -75,6 +75,8 @@ public final class KernelGuest implements AutoCloseable {
     private final CompletableFuture<Reply> ready = new CompletableFuture<>();
     private final Consumer<String> consoleSink;
     private volatile String lost;
+    /** Completed when the stdout reader has read the guest's last line and recorded why it ended. */
+    private final CompletableFuture<Void> stdoutDone = new CompletableFuture<>();
     private final String kernel;
 
     private KernelGuest(Process process, Consumer<String> consoleSink, String kernel) {
@@ -291,12 +293,22 @@ public final class KernelGuest implements AutoCloseable {
         return process.exitValue();
     }
 
-    /** Waits for the process to end by itself; true when it has. */
+    /**
+     * Waits for the process to end by itself and for its last output line to be read (so that {@link #lost()} says
+     * why); true when both happened within the timeout.
+     */
     public boolean awaitExit(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         try {
-            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                return false;
+            }
+            stdoutDone.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException e) {
             return false;
         }
     }
@@ -333,6 +345,7 @@ public final class KernelGuest implements AutoCloseable {
         String why = lost != null ? lost : "the guest exited with status " + process.exitValue()
                 + (process.exitValue() == 70 ? " (PANIC: a broken runtime invariant)" : "");
         lost = why;
+        stdoutDone.complete(null);
         KernelHarnessException gone = new KernelHarnessException(KernelHarnessException.Kind.GUEST_FAILED,
                 why + "\n" + consoleTail(15));
         ready.completeExceptionally(gone);
