@@ -90,8 +90,7 @@ public final class GuestConnection implements HcallPort {
             Throwable c = e.getCause() != null ? e.getCause() : e;
             throw c instanceof PortException pe ? pe : new PortException("no Welcome from the daemon: " + c, c);
         }
-        bootInfo = new BootInfo(w.getPartition(), w.getVcpus(), w.getSystem(), w.getCores(), w.getSharedProcessor(),
-                ProtoMapping.fromProto(w.getDeviceTree()));
+        bootInfo = ProtoMapping.fromProto(w);
     }
 
     /** The code of the ProtocolError that closed this connection, or null. */

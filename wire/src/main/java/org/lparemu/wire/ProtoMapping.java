@@ -10,6 +10,7 @@ import org.lparemu.core.hypervisor.ControlError;
 import org.lparemu.core.hypervisor.PartitionSpec;
 import org.lparemu.core.hypervisor.PartitionView;
 import org.lparemu.core.papr.VasiState;
+import org.lparemu.core.port.BootInfo;
 import org.lparemu.core.port.CallRefusal;
 import org.lparemu.core.port.CallResult;
 import org.lparemu.core.port.DeviceTree;
@@ -37,6 +38,7 @@ import org.lparemu.proto.v1.Property;
 import org.lparemu.proto.v1.RtasRequest;
 import org.lparemu.proto.v1.RtasResponse;
 import org.lparemu.proto.v1.VcpuState;
+import org.lparemu.proto.v1.Welcome;
 import org.lparemu.proto.v1.WindowState;
 
 /** Converts between the core's records and the protocol's messages; no logic beyond the mapping. */
@@ -126,6 +128,22 @@ public final class ProtoMapping {
     }
 
     // device tree
+
+    // boot
+
+    /** The Welcome a daemon answers a guest's Hello with: the partition's boot information and the versions. */
+    public static Welcome welcome(BootInfo boot) {
+        return Welcome.newBuilder().setPartition(boot.partition()).setProtocolVersion(Protocol.PROTOCOL_VERSION)
+                .setEmulatorVersion(Protocol.EMULATOR_VERSION).setVcpus(boot.vcpus()).setSystem(boot.system())
+                .setCores(boot.cores()).setSharedProcessor(boot.sharedProcessor())
+                .setDeviceTree(toProto(boot.deviceTree())).build();
+    }
+
+    /** The boot information a guest reads from the daemon's Welcome. */
+    public static BootInfo fromProto(Welcome w) {
+        return new BootInfo(w.getPartition(), w.getVcpus(), w.getSystem(), w.getCores(), w.getSharedProcessor(),
+                fromProto(w.getDeviceTree()));
+    }
 
     public static org.lparemu.proto.v1.DeviceTree toProto(DeviceTree t) {
         org.lparemu.proto.v1.DeviceTree.Builder b = org.lparemu.proto.v1.DeviceTree.newBuilder()

@@ -27,18 +27,17 @@ import org.lparemu.proto.v1.Hello;
 import org.lparemu.proto.v1.HostFrame;
 import org.lparemu.proto.v1.ProtocolError;
 import org.lparemu.proto.v1.RtasRequest;
-import org.lparemu.proto.v1.Welcome;
 import org.lparemu.server.connection.BackpressuredHandler;
+import org.lparemu.server.connection.Connections;
 import org.lparemu.server.connection.DistinctErrorLog;
 import org.lparemu.server.connection.RateLimitedLog;
 import org.lparemu.server.metrics.CallMetrics;
 import org.lparemu.wire.HcallCall;
 import org.lparemu.wire.HcallFrames;
 import org.lparemu.wire.ProtoMapping;
+import org.lparemu.wire.Protocol;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.lparemu.wire.Protocol;
-import org.lparemu.server.connection.Connections;
 
 /**
  * Per-connection state of one guest connection (the adapter between frames and the core's
@@ -155,11 +154,7 @@ public final class GuestHandler extends BackpressuredHandler<Object> implements 
             return;
         }
         BootInfo boot = session.bootInfo();
-        write(HostFrame.newBuilder().setWelcome(Welcome.newBuilder().setPartition(boot.partition())
-                .setProtocolVersion(Protocol.PROTOCOL_VERSION).setEmulatorVersion(Protocol.EMULATOR_VERSION)
-                .setVcpus(boot.vcpus()).setSystem(boot.system()).setCores(boot.cores())
-                .setSharedProcessor(boot.sharedProcessor()).setDeviceTree(ProtoMapping.toProto(boot.deviceTree())))
-                .build());
+        write(HostFrame.newBuilder().setWelcome(ProtoMapping.welcome(boot)).build());
         bound();
         connectionLog.info("guest connection {} bound", session);
     }
