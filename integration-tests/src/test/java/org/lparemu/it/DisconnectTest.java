@@ -92,6 +92,10 @@ class DisconnectTest {
             RawConn.await("3 vCPUs joined", WAIT, () -> c.getState("lpar1").getJoinedVcpusCount() == 3);
             a.abort();
             awaitNoConnections(c, "lpar1");
+            // The joins are failed after the connection is forgotten, and each vCPU leaves its call as its failure
+            // completes: until then a new guest's call on that vCPU is refused VCPU_BUSY, as on a real vCPU.
+            RawConn.await("the vanished guest's vCPUs left H_JOIN", WAIT, () -> c.getState("lpar1").getVcpusList()
+                    .stream().allMatch(v -> v.getInCall().isEmpty()));
 
             // Consistent and inspectable: the joins are gone, the windows and the stream are not, the
             // undelivered request waits for the next guest.
