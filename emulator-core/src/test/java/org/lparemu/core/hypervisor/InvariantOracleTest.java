@@ -369,7 +369,7 @@ class InvariantOracleTest {
     }
 
     private static GuestReport reportWithTree(DeviceTree tree) {
-        return new GuestReport(1, List.of(), 0, 0, Map.of(), List.of(), tree, 0, "UPSTREAM", "IGNORE", 0, 0, 0, 0, 0);
+        return new GuestReport(1, List.of(), 0, 0, Map.of(), List.of(), tree, 0, "UPSTREAM", "IGNORE", 0, 0, 0, 0, 0, null);
     }
 
     @Test
@@ -410,7 +410,7 @@ class InvariantOracleTest {
                 .map(c -> c.winType() == Vas.WIN_TYPE_DEFAULT ? f.apply(c) : c).toList();
         return new GuestReport(r.seq(), credits, r.migrationsOk(), r.migrationsFailed(), r.errorsByErrno(), r.windows(),
                 r.deviceTree(), r.inReplyToEvent(), r.vasPolicy(), r.prrnPolicy(), r.pastesOk(), r.pastesFailed(),
-                r.prrnHandled(), r.prrnFailed(), r.busyTasks());
+                r.prrnHandled(), r.prrnFailed(), r.busyTasks(), r.topology());
     }
 
     private InvariantReport checkWith(ReportRewritingPort port, UnaryOperator<GuestReport.Credits> bug) {
@@ -465,7 +465,7 @@ class InvariantOracleTest {
                 r.errorsByErrno(), r.windows().stream().map(w -> new GuestReport.Window(w.winId(), w.winType(), w.status(),
                 w.pasteAddress() + ManagedSystem.PASTE_PAGE, w.pid(), w.task())).toList(), r.deviceTree(),
                 r.inReplyToEvent(), r.vasPolicy(), r.prrnPolicy(), r.pastesOk(), r.pastesFailed(), r.prrnHandled(),
-                r.prrnFailed(), r.busyTasks());
+                r.prrnFailed(), r.busyTasks(), r.topology());
         assertExactly("paste-address-mismatch", check("lpar1"));
     }
 
@@ -479,7 +479,7 @@ class InvariantOracleTest {
             GuestReport b = withDefault(r, inFlight);
             return new GuestReport(b.seq(), b.credits(), b.migrationsOk(), b.migrationsFailed(), b.errorsByErrno(),
                     b.windows(), b.deviceTree(), b.inReplyToEvent(), b.vasPolicy(), b.prrnPolicy(), b.pastesOk(),
-                    b.pastesFailed(), b.prrnHandled(), b.prrnFailed(), 1);
+                    b.pastesFailed(), b.prrnHandled(), b.prrnFailed(), 1, b.topology());
         };
         InvariantReport busy = check("lpar1");
         assertClean(busy);
