@@ -8,11 +8,13 @@ import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
 import org.lparemu.core.check.InvariantChecker;
+import org.lparemu.core.check.Violation;
 import org.lparemu.core.papr.RtasService;
 import org.lparemu.core.port.CallRefusal;
 import org.lparemu.core.port.CallResult;
@@ -39,6 +41,11 @@ class DispatcherFuzzTest {
     private static final String[] PARTITIONS = {"lpar1", "lpar2"};
     /** One scheduler for every input (a thread each would dominate); time only moves when a step says so. */
     private static final ManualScheduler CLOCK = new ManualScheduler();
+    /**
+     * Oracles that judge the guest, not the hypervisor: a guest may call H_JOIN outside a migration (the hypervisor
+     * parks the vCPU, as PowerVM does, and the oracle reports the stuck vCPU), which is no inconsistency of the dispatcher.
+     */
+    private static final Set<String> GUEST_MADE = Set.of("vcpu-stuck-in-join");
     private static final PlatformConfig CONFIG = Rig.config(PlatformConfig.HypervisorOptions.DEFAULT,
             PlatformConfig.Limits.DEFAULT.withTraceCapacity(256).withMaxWindowsPerPartition(MAX_WINDOWS));
 
@@ -145,9 +152,11 @@ class DispatcherFuzzTest {
         }
         int vcpus = 0;
         for (String name : PARTITIONS) {
-            PartitionView v = platform.getState(name);
+            PartitionView v = platform.getStateWithoutTree(name);
             vcpus += v.vcpus().size();
-            assertEquals(List.of(), InvariantChecker.hypervisor(v, platform.system(v.system())), name);
+            List<Violation> violations = InvariantChecker.hypervisor(v, platform.system(v.system())).stream()
+                    .filter(x -> !GUEST_MADE.contains(x.name())).toList();
+            assertEquals(List.of(), violations, name);
             assertTrue(v.windows().size() <= MAX_WINDOWS, name + " has " + v.windows().size() + " windows");
             for (PartitionView.ConnectionView conn : v.connections()) {
                 assertTrue(conn.callsInFlight() <= steps, conn + " after " + steps + " steps");
