@@ -1,5 +1,6 @@
 package org.lparemu.core.fault;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -19,7 +20,9 @@ import java.util.TreeSet;
  * its seeded generator says no ({@code probability}). Every rule that fires contributes its action; the first
  * terminal action (ReturnStatus, Disconnect) ends the evaluation.
  *
- * <p>Thread-safety: rule list and counters are guarded by this object's monitor; the list is also published
+ * <p>Thread-safety: the rule list, the ids and the fired-by-action counts are {@code @GuardedBy("this")}; each
+ * entry's counters are changed and read only inside this object's synchronized methods (Error Prone cannot name the
+ * outer monitor from the nested class, so that half is stated here); the list is also published
  * as an immutable snapshot so the no-rule case costs one volatile read per call.
  */
 public final class FaultPlan {
@@ -59,12 +62,15 @@ public final class FaultPlan {
     private static final List<String> ACTION_KINDS = List.of("ReturnStatus", "Delay", "Hold", "Disconnect", "Trigger");
 
     private final int maxRules;
+    @GuardedBy("this")
     private final List<Entry> rules = new ArrayList<>();
     /** Fires since start by action kind (see {@link #ACTION_KINDS}); never reset, so removing a rule keeps its fires. */
+    @GuardedBy("this")
     private final long[] firedByAction = new long[ACTION_KINDS.size()];
     private volatile boolean empty = true;
     /** Which calls some rule can match: rebuilt under the monitor on every change, read without it. */
     private volatile Scope scope = Scope.NONE;
+    @GuardedBy("this")
     private long nextId = 1;
 
     public FaultPlan(int maxRules) {

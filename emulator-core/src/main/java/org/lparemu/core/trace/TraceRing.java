@@ -1,5 +1,6 @@
 package org.lparemu.core.trace;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
@@ -838,7 +839,8 @@ public final class TraceRing {
         private final int limit;
         private final ConcurrentHashMap<String, Integer> ids = new ConcurrentHashMap<>();
         private final AtomicReferenceArray<String> byId;
-        private int size; // guarded by this
+        @GuardedBy("this")
+        private int size;
         private volatile boolean full;
 
         Names(int epoch, int limit) {
