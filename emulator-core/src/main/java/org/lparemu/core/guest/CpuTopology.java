@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import org.lparemu.core.port.BootInfo;
+import org.lparemu.core.port.CpuNodes;
 import org.lparemu.core.port.DeviceTree;
 
 /**
@@ -13,7 +14,7 @@ import org.lparemu.core.port.DeviceTree;
  * minimal test platform) gives vCPUs {@code 0 .. vcpus-1} from the Welcome.
  */
 public final class CpuTopology {
-    static final String INTERRUPT_SERVERS = "ibm,ppc-interrupt-server#s";
+    static final String INTERRUPT_SERVERS = CpuNodes.INTERRUPT_SERVERS;
 
     private CpuTopology() {
     }

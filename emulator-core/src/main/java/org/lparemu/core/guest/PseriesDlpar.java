@@ -7,6 +7,7 @@ import org.lparemu.core.papr.Errno;
 import org.lparemu.core.papr.RtasService;
 import org.lparemu.core.papr.RtasStatus;
 import org.lparemu.core.papr.Vas;
+import org.lparemu.core.port.CpuNodes;
 import org.lparemu.core.port.DeviceTree;
 import org.lparemu.core.port.RtasResult;
 import org.slf4j.Logger;
@@ -61,14 +62,12 @@ public final class PseriesDlpar {
      */
     public int dlparCpuReadd(int cpu) {
         Integer drcIndex = tree.read(t -> {
-            for (DeviceTree.Node core : t.node(CPUS) == null ? List.<DeviceTree.Node>of() : t.children(CPUS)) {
-                byte[] servers = core.property(CpuTopology.INTERRUPT_SERVERS);
-                if (servers != null && CpuTopology.cells(servers).contains(cpu)) {
-                    byte[] drc = core.property("ibm,my-drc-index");
-                    return drc != null && drc.length >= 4 ? CpuTopology.cells(drc).get(0) : core.drcIndex();
-                }
+            DeviceTree.Node core = CpuNodes.coreOf(t, cpu);
+            if (core == null) {
+                return null;
             }
-            return null;
+            byte[] drc = core.property("ibm,my-drc-index");
+            return drc != null && drc.length >= 4 ? CpuTopology.cells(drc).get(0) : core.drcIndex();
         });
         if (drcIndex == null) {
             LOG.warn("dlpar_cpu_readd: no cpu node for thread {}", cpu);

@@ -29,16 +29,22 @@ public final class CpuNodes {
         if (depth <= 0) {
             return 0;
         }
+        DeviceTree.Node core = coreOf(t, cpu);
+        return core == null ? Associativity.NO_NODE : Associativity.nid(core.property(Associativity.PROPERTY), depth);
+    }
+
+    /** {@code of_get_cpu_node}: the cpu node under {@code /cpus} whose interrupt servers list thread {@code cpu}, or null. */
+    public static DeviceTree.Node coreOf(DeviceTree t, int cpu) {
         if (t.node("/cpus") == null) {
-            return Associativity.NO_NODE;
+            return null;
         }
         for (DeviceTree.Node core : t.children("/cpus")) {
             byte[] servers = core.property(INTERRUPT_SERVERS);
             if (servers != null && lists(servers, cpu)) {
-                return Associativity.nid(core.property(Associativity.PROPERTY), depth);
+                return core;
             }
         }
-        return Associativity.NO_NODE;
+        return null;
     }
 
     private static boolean lists(byte[] servers, int cpu) {
