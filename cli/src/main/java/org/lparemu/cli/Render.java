@@ -72,7 +72,8 @@ final class Render {
         for (var c : s.getConnectionsList()) {
             sb.append("  connection ").append(c.getId()).append(' ').append(c.getClientName()).append(" from ")
                     .append(c.getRemote()).append(c.getReceivesEvents() ? " [events]" : "").append(", ")
-                    .append(c.getCallsInFlight()).append(" calls in flight\n");
+                    .append(c.getCallsInFlight()).append(" calls in flight")
+                    .append(c.getClosing() ? " (closing: gone, its calls not yet off their vCPUs)" : "").append('\n');
         }
         if (s.hasGuestReport()) {
             var g = s.getGuestReport();

@@ -319,7 +319,7 @@ public final class ProtoMapping {
         for (PartitionView.ConnectionView c : v.connections()) {
             b.addConnections(ConnectionInfo.newBuilder().setId(c.id()).setClientName(nz(c.clientName()))
                     .setRemote(nz(c.remote())).setReceivesEvents(c.receivesEvents())
-                    .setCallsInFlight(c.callsInFlight()));
+                    .setCallsInFlight(c.callsInFlight()).setClosing(c.closing()));
         }
         if (v.guestReport() != null) {
             b.setGuestReport(toProto(v.guestReport()));

@@ -24,6 +24,8 @@ public final class GuestSession {
     private final GuestSink sink;
     private final AtomicBoolean open = new AtomicBoolean(true);
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** Removed from its partition by {@link Platform#forget} (after close, once no call is left in flight). */
+    private final AtomicBoolean forgotten = new AtomicBoolean();
 
     GuestSession(long id, Platform platform, Partition partition, String clientName, boolean receivesEvents,
                  GuestSink sink) {
@@ -115,7 +117,9 @@ public final class GuestSession {
 
     /** A call counted by {@link #callStarted} is answered (just before the answer is delivered). */
     void callAnswered() {
-        inFlight.decrementAndGet();
+        if (inFlight.decrementAndGet() == 0 && !open.get()) {
+            platform.forget(this); // the last call of a closed connection has left its vCPU
+        }
     }
 
     /** The guest finished handling an event. */
@@ -139,6 +143,11 @@ public final class GuestSession {
         if (open.compareAndSet(true, false)) {
             platform.detach(this);
         }
+    }
+
+    /** True the first time only: {@link Platform#forget} removes the session once. */
+    boolean markForgotten() {
+        return forgotten.compareAndSet(false, true);
     }
 
     /** Marks the session closed without calling back into the platform (the platform is closing it). */

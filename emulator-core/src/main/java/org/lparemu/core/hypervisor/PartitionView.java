@@ -35,7 +35,12 @@ public record PartitionView(PartitionSpec spec, String system, List<WindowView> 
     public record VcpuView(int vcpu, boolean running, String inCall, boolean holdsRtas) {
     }
 
-    public record ConnectionView(long id, String clientName, String remote, boolean receivesEvents, int callsInFlight) {
+    /**
+     * One guest connection; {@code closing} when it has gone away but some of its calls (failed H_JOINs, a pending
+     * ibm,suspend-me) have not yet left their vCPUs.
+     */
+    public record ConnectionView(long id, String clientName, String remote, boolean receivesEvents, int callsInFlight,
+                                 boolean closing) {
     }
 
     /** One line of ListPartitions. */

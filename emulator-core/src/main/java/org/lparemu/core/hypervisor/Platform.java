@@ -266,7 +266,7 @@ public final class Platform implements AutoCloseable, OperatorActions {
             List<PartitionView.ConnectionView> conns = new ArrayList<>();
             for (GuestSession s : p.sessions) {
                 conns.add(new PartitionView.ConnectionView(s.id(), s.clientName(), s.sink().remote(),
-                        s.receivesEvents(), s.callsInFlight()));
+                        s.receivesEvents(), s.callsInFlight(), !s.isOpen()));
             }
             return HypervisorCalls.viewLocked(p, pendingEvents, conns, withTree);
         } finally {
@@ -394,16 +394,42 @@ public final class Platform implements AutoCloseable, OperatorActions {
         return s;
     }
 
-    /** A connection went away: forget it, hand its undelivered events to the next event connection. */
+    /**
+     * A connection went away: its H_JOINs and parked calls are failed at once, but the connection is forgotten (and
+     * its undelivered events handed to the next event connection) only when the last of its calls has left its
+     * vCPU ({@link #forget}). Until then it is listed as closing and its vCPUs stay busy, as a real vCPU stays in
+     * its call until the call returns: a partition that shows no connection has no vCPU still held by a gone one.
+     */
     void detach(GuestSession s) {
         Partition p = s.partition();
-        List<PlatformEvent> redeliver = new ArrayList<>();
-        GuestSession next;
         List<Runnable> pending;
         p.lock.lock();
         try {
-            p.sessions.remove(s);
             pending = HypervisorCalls.detachLocked(p, s);
+        } finally {
+            p.lock.unlock();
+        }
+        pending.forEach(Runnable::run);
+        holds.failConnection(s.id(), "the guest connection closed");
+        if (s.callsInFlight() == 0) {
+            forget(s);
+        }
+    }
+
+    /**
+     * A closed connection with no call left in flight: removes it from its partition and hands the events it had
+     * been given to the next event connection. Runs once, from {@link #detach} or from the answer of its last call.
+     */
+    void forget(GuestSession s) {
+        if (!s.markForgotten()) {
+            return;
+        }
+        Partition p = s.partition();
+        List<PlatformEvent> redeliver = new ArrayList<>();
+        GuestSession next;
+        p.lock.lock();
+        try {
+            p.sessions.remove(s);
             next = p.eventSessionLocked();
             for (Partition.PendingEventEntry e : p.events.values()) {
                 if (e.deliveredTo == s) {
@@ -416,8 +442,6 @@ public final class Platform implements AutoCloseable, OperatorActions {
         } finally {
             p.lock.unlock();
         }
-        pending.forEach(Runnable::run);
-        holds.failConnection(s.id(), "the guest connection closed");
         trace.note(TraceKind.CONNECTION, p.name, "disconnect", s.toString());
         if (next != null) {
             for (PlatformEvent e : redeliver) {
