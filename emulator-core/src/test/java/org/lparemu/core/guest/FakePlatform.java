@@ -32,6 +32,9 @@ import org.lparemu.core.port.ScriptedHcallPort;
  * change with the system), pastes, VASI states, an H_JOIN/H_PROD rendezvous with PAPR's rules, ibm,suspend-me
  * (refusing while windows are open, like PowerVM is said to), configure-connector from registered subtrees. Tests
  * can still override any opcode with the port's scripts and handlers.
+ *
+ * <p>Where it models a call, it answers like the real {@code Platform} configured alike (same checks in the same
+ * order, same capability fields): {@code FakePlatformDifferentialTest} runs the same call sequences against both.
  */
 final class FakePlatform {
     static final int CPU0_DRC = 0x10000000;
@@ -45,7 +48,7 @@ final class FakePlatform {
     static final long STREAM = 0x5EED;
 
     /** A window as the fake hypervisor sees it. */
-    record HvWindow(long winId, int winType, long pasteAddress, boolean modified) {
+    record HvWindow(long winId, int winType, long pasteAddress, boolean modified, boolean closed) {
     }
 
     final ScriptedHcallPort port;
@@ -60,6 +63,14 @@ final class FakePlatform {
     volatile int qosWinType = Vas.WIN_TYPE_QOS;
     volatile int defaultWinType = Vas.WIN_TYPE_DEFAULT;
     volatile int defaultMaxWinCreds = 1;
+    volatile int qosMaxWinCreds = 1;
+    /**
+     * Whether windows hold their credits against the target, so that an allocation beyond it is refused
+     * H_CONSTRAINED: the real platform's default; false is its {@code creditHoldingStates} left empty.
+     */
+    volatile boolean windowsHoldCredits = true;
+    /** Both types' max_lpar_creds (the real platform reports its system's one value for both). */
+    volatile int maxLparCreds = 640;
 
     // Windows.
     final Map<Long, HvWindow> windows = new ConcurrentHashMap<>();
@@ -176,22 +187,15 @@ final class FakePlatform {
     private void install() {
         port.on(Hcall.H_QUERY_VAS_CAPABILITIES, c -> queryCaps((int) c.arg(0), c.arg(1)));
         port.on(Hcall.H_ALLOCATE_VAS_WINDOW, c -> allocate((int) c.arg(0), c.arg(1)));
-        port.on(Hcall.H_MODIFY_VAS_WINDOW, c -> {
-            HvWindow w = windows.get(c.arg(0));
-            if (w == null) {
-                return HcallResult.of(HStatus.H_PARAMETER);
-            }
-            if (c.arg(3) != Vas.MOD_WIN_FLAGS) {
-                return HcallResult.of(HStatus.H_P4);
-            }
-            windows.put(w.winId(), new HvWindow(w.winId(), w.winType(), w.pasteAddress(), true));
-            return HcallResult.success();
-        });
+        port.on(Hcall.H_MODIFY_VAS_WINDOW, c -> modify(c.arg(0), c.arg(1), c.arg(2), c.arg(3)));
         port.on(Hcall.H_DEALLOCATE_VAS_WINDOW, c -> windows.remove(c.arg(0)) == null ? HcallResult.of(HStatus.H_PARAMETER)
                 : HcallResult.success());
         port.on(Hcall.H_LPAREMU_NX_PASTE, c -> {
+            if (c.arg(1) == 0) {
+                return HcallResult.of(HStatus.H_PARAMETER);
+            }
             for (HvWindow w : windows.values()) {
-                if (w.pasteAddress() == c.arg(0) && w.modified()) {
+                if (w.pasteAddress() == c.arg(0) && w.modified() && !w.closed()) {
                     pastes.incrementAndGet();
                     pasteLatch.countDown();
                     return HcallResult.success();
@@ -212,6 +216,9 @@ final class FakePlatform {
         port.on(Hcall.H_VASI_SIGNAL, c -> HcallResult.success());
         port.on(Hcall.H_JOIN, c -> join(c.vcpu()));
         port.on(Hcall.H_PROD, c -> {
+            if (c.arg(0) < 0 || c.arg(0) >= vcpus) {
+                return HcallResult.of(HStatus.H_PARAMETER);
+            }
             synchronized (joinLock) {
                 pendingProd[(int) c.arg(0)] = true;
                 joinLock.notifyAll();
@@ -252,6 +259,10 @@ final class FakePlatform {
     }
 
     private HcallResult queryCaps(int type, long pa) {
+        if ((type != Vas.QUERY_OVERALL && type != Vas.QUERY_GZIP_QOS && type != Vas.QUERY_GZIP_DEFAULT)
+                || (type == Vas.QUERY_GZIP_QOS && !qosFeature)) {
+            return HcallResult.of(HStatus.H_PARAMETER);
+        }
         if (pa == 0 || (pa & 0xFFF) != 0) {
             return HcallResult.of(HStatus.H_PRIVILEGE);
         }
@@ -261,12 +272,12 @@ final class FakePlatform {
                 return HcallResult.successWithBuffer(new Vas.AllCaps(Vas.DESCRIPTOR_OVERALL, feat).encode());
             }
             case Vas.QUERY_GZIP_QOS -> {
-                return HcallResult.successWithBuffer(new Vas.CopFeatCaps(Vas.DESCRIPTOR_QOS, qosWinType, userMode, 64, 1, 0,
-                        qosTarget).encode());
+                return HcallResult.successWithBuffer(new Vas.CopFeatCaps(Vas.DESCRIPTOR_QOS, qosWinType, userMode, maxLparCreds,
+                        qosMaxWinCreds, 0, qosTarget).encode());
             }
             case Vas.QUERY_GZIP_DEFAULT -> {
-                return HcallResult.successWithBuffer(new Vas.CopFeatCaps(Vas.DESCRIPTOR_DEFAULT, defaultWinType, userMode, 640,
-                        defaultMaxWinCreds, 320, defaultTarget).encode());
+                return HcallResult.successWithBuffer(new Vas.CopFeatCaps(Vas.DESCRIPTOR_DEFAULT, defaultWinType, userMode,
+                        maxLparCreds, defaultMaxWinCreds, defaultTarget, defaultTarget).encode());
             }
             default -> {
                 return HcallResult.of(HStatus.H_PARAMETER);
@@ -274,12 +285,20 @@ final class FakePlatform {
         }
     }
 
-    private HcallResult allocate(int winType, long credits) {
-        if (winType != Vas.WIN_TYPE_QOS && winType != Vas.WIN_TYPE_DEFAULT) {
+    /** The real platform's checks, in its order; a window holds its credits until it is deallocated. */
+    private synchronized HcallResult allocate(int winType, long credits) {
+        if ((winType != Vas.WIN_TYPE_QOS && winType != Vas.WIN_TYPE_DEFAULT) || (winType == Vas.WIN_TYPE_QOS && !qosFeature)) {
             return HcallResult.of(HStatus.H_PARAMETER);
         }
-        if (credits != Vas.DEF_WIN_CREDS) {
+        if (credits < 1 || credits > (winType == Vas.WIN_TYPE_QOS ? qosMaxWinCreds : defaultMaxWinCreds)) {
             return HcallResult.of(HStatus.H_P2);
+        }
+        if (userMode != Vas.USER_MODE_COPY_PASTE) {
+            return HcallResult.of(HStatus.H_COP_HW);
+        }
+        long held = windowsHoldCredits ? windows.values().stream().filter(w -> w.winType() == winType).count() : 0;
+        if (held + credits > (winType == Vas.WIN_TYPE_QOS ? qosTarget : defaultTarget)) {
+            return HcallResult.of(HStatus.H_CONSTRAINED);
         }
         long id = nextWinId.incrementAndGet();
         long paste = pasteBase + id * 0x1000;
@@ -288,9 +307,35 @@ final class FakePlatform {
             pasteAddressOverride = null;
             paste = override;
         }
-        windows.put(id, new HvWindow(id, winType, paste, false));
+        windows.put(id, new HvWindow(id, winType, paste, false, false));
         allocateLatch.countDown();
         return HcallResult.success(id, paste, 0x1000 + id, 0x2000 + id);
+    }
+
+    /**
+     * The real platform's checks: unknown window, then (unless closing) pid and tid, then unknown flags. CLOSE
+     * closes the window for pastes; a closed window cannot be modified open again (H_STATE).
+     */
+    private synchronized HcallResult modify(long winId, long pid, long tid, long flags) {
+        HvWindow w = windows.get(winId);
+        if (w == null) {
+            return HcallResult.of(HStatus.H_PARAMETER);
+        }
+        boolean close = (flags & Vas.MOD_WIN_CLOSE) != 0;
+        if (!close && (pid == 0 || (pid >>> 32) != 0)) {
+            return HcallResult.of(HStatus.H_P2);
+        }
+        if (!close && (tid >>> 32) != 0) {
+            return HcallResult.of(HStatus.H_P3);
+        }
+        if ((flags & ~Vas.MOD_WIN_KNOWN_FLAGS) != 0) {
+            return HcallResult.of(HStatus.H_P4);
+        }
+        if (!close && w.closed()) {
+            return HcallResult.of(HStatus.H_STATE);
+        }
+        windows.put(winId, new HvWindow(winId, w.winType(), w.pasteAddress(), !close || w.modified(), close));
+        return HcallResult.success();
     }
 
     private HcallResult join(int vcpu) throws InterruptedException {

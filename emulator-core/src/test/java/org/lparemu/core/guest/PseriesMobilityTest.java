@@ -154,7 +154,7 @@ class PseriesMobilityTest {
     @Test
     void aWindowStillOpenInTheHypervisorMakesSuspendMeRefuse() {
         // What a half-open window missed by SUSPEND looks like to the platform (see VasPolicyRaceTest).
-        platform.windows.put(999L, new FakePlatform.HvWindow(999, Vas.WIN_TYPE_DEFAULT, 0xABC000, true));
+        platform.windows.put(999L, new FakePlatform.HvWindow(999, Vas.WIN_TYPE_DEFAULT, 0xABC000, true, false));
 
         assertEquals(Errno.EBUSY.negative(), mobility.migratePartition(STREAM));
 
