@@ -35,7 +35,10 @@ import org.junit.jupiter.api.Test;
  *   <li>{@code fields-first}: a type's fields come before its constructors and methods;</li>
  *   <li>{@code unused-import}: every single-type import is used;</li>
  *   <li>{@code marker}: no to-do or fix-me markers and no disabled tests;</li>
- *   <li>{@code jcstress-forbidden}: every {@code @JCStressTest} has a FORBIDDEN outcome;</li>
+ *   <li>{@code jcstress-forbidden}: every class annotated {@code @JCStressTest}, each nested variant on its own, has an
+ *       {@code @Outcome} that is FORBIDDEN (a test without one cannot fail). The one exception is a shape demo, a
+ *       {@code *ShapeDemo.java} file of the jcstress module that shows a memory-model shape on fields of its own: it
+ *       may not import product code, and the gate runs it without counting it (jcstress/README.md);</li>
  *   <li>{@code whitespace}: no tabs, no trailing blanks, lines of at most 140 characters;</li>
  *   <li>{@code console}: {@code System.out} / {@code System.err} only in the command-line and tool modules.</li>
  * </ul>
@@ -53,6 +56,9 @@ class TidyTest {
             "(?<![\\w.])((?:java|javax|jdk|sun|org|com|io|ch|picocli)(?:\\.[a-z][a-z0-9_]*)+)\\.([A-Z]\\w*)");
     private static final Pattern IMPORT = Pattern.compile("^import (static )?([\\w.]+?)(\\.\\*)?;", Pattern.MULTILINE);
     private static final Pattern TYPE_DECL = Pattern.compile("\\b(class|interface|enum|record)\\s+(\\w+)");
+    private static final Pattern JCSTRESS_TEST = Pattern.compile("@JCStressTest\\b");
+    private static final Pattern FORBIDDEN_OUTCOME = Pattern.compile("@Outcome\\s*\\([^)]*\\bFORBIDDEN\\b");
+    private static final Pattern PRODUCT_IMPORT = Pattern.compile("^import (static )?org\\.lparemu\\.", Pattern.MULTILINE);
     private static final Pattern MARKER = Pattern.compile("\\b(" + "TO" + "DO|" + "FIX" + "ME|" + "X" + "XX)\\b|@"
             + "Disabled\\b");
 
@@ -120,6 +126,71 @@ class TidyTest {
         assertEquals(List.of(), check("emulator-core/src/main/java/A.java", good));
     }
 
+    @Test
+    void jcstressForbiddenIsCheckedPerAnnotatedClass() {
+        String file = "jcstress/src/main/java/org/lparemu/core/guest/XTest.java";
+        // The file as a whole has a FORBIDDEN outcome (and imports it); its second variant has none.
+        String oneVariantUnguarded = """
+                import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+                import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
+                public final class XTest {
+                    @JCStressTest
+                    @Outcome(id = "1", expect = ACCEPTABLE, desc = "fine")
+                    @Outcome(id = "0", expect = FORBIDDEN, desc = "lost")
+                    @State
+                    public static class Guarded {
+                    }
+
+                    @JCStressTest
+                    @Description("FORBIDDEN in a string is no outcome")
+                    @Outcome(id = "1", expect = ACCEPTABLE, desc = "not FORBIDDEN")
+                    @SuppressWarnings({"GuardedBy", "unused"})
+                    @State
+                    public static class Unguarded {
+                    }
+                }
+                """;
+        List<Violation> v = jcstressRule(file, oneVariantUnguarded);
+        assertEquals(1, v.size(), v.toString());
+        assertTrue(v.get(0).what().contains("Unguarded") && v.get(0).line() == 17, v.toString());
+
+        String topLevelAndCatchAll = """
+                @Description("x")
+                @JCStressTest
+                @Outcome(id = "1", expect = ACCEPTABLE, desc = "fine")
+                @Outcome(expect = Expect.FORBIDDEN, desc = "anything else")
+                @State
+                public class XTest {
+                    static final class Helper {
+                    }
+                }
+                """;
+        assertEquals(List.of(), jcstressRule(file, topLevelAndCatchAll));
+
+        String demo = """
+                package org.lparemu.jcstress;
+
+                public final class XShapeDemo {
+                    @JCStressTest
+                    @Outcome(id = "0", expect = ACCEPTABLE_INTERESTING)
+                    public static class Sb {
+                    }
+                }
+                """;
+        assertEquals(List.of(), jcstressRule("jcstress/src/main/java/org/lparemu/jcstress/XShapeDemo.java", demo));
+        assertEquals(1, jcstressRule("emulator-core/src/main/java/org/lparemu/core/XShapeDemo.java", demo).size(),
+                "a shape demo outside the jcstress module");
+        String demoOnProduct = demo.replace("\n\npublic", "\n\nimport org.lparemu.core.guest.PseriesVas;\n\npublic");
+        List<Violation> onProduct = jcstressRule("jcstress/src/main/java/org/lparemu/jcstress/XShapeDemo.java", demoOnProduct);
+        assertEquals(1, onProduct.size(), onProduct.toString());
+        assertEquals(3, onProduct.get(0).line(), onProduct.toString());
+    }
+
+    private static List<Violation> jcstressRule(String file, String text) {
+        return check(file, text).stream().filter(x -> x.rule().equals("jcstress-forbidden")).toList();
+    }
+
     private static boolean isSource(Path p) {
         String s = p.toString();
         return s.endsWith(".java") && !s.contains("/target/") && !s.contains("/.git/") && !s.contains("/examples/")
@@ -156,10 +227,49 @@ class TidyTest {
         qualifiedNames(file, text, code, out);
         unusedImports(file, text, code, out);
         fieldsFirst(file, code, out);
-        if (text.contains("@JCStressTest") && !text.contains("Expect.FORBIDDEN")) {
-            out.add(new Violation("jcstress-forbidden", file, 1, "a @JCStressTest without a FORBIDDEN outcome cannot fail"));
-        }
+        jcstressForbidden(file, text, code, out);
         return out;
+    }
+
+    /**
+     * Per annotated class: the annotations of a type are the code between the previous member's end (a semicolon or
+     * a brace outside parentheses, so array-valued annotation arguments do not cut them short) and its {@code class}
+     * keyword. Comments and strings are blanked first, so an outcome's description cannot fake it.
+     */
+    private static void jcstressForbidden(String file, String text, String code, List<Violation> out) {
+        if (file.endsWith("ShapeDemo.java")) {
+            Matcher im = PRODUCT_IMPORT.matcher(text);
+            boolean importsProduct = im.find();
+            if (!file.startsWith("jcstress/") || importsProduct) {
+                out.add(new Violation("jcstress-forbidden", file, importsProduct ? lineOf(text, im.start()) : 1,
+                        "a shape demo lives in the jcstress module and touches no product code"));
+            }
+            return;
+        }
+        Matcher td = TYPE_DECL.matcher(code);
+        while (td.find()) {
+            String annotations = code.substring(annotationsStart(code, td.start()), td.start());
+            if (JCSTRESS_TEST.matcher(annotations).find() && !FORBIDDEN_OUTCOME.matcher(annotations).find()) {
+                out.add(new Violation("jcstress-forbidden", file, lineOf(code, td.start()), "@JCStressTest "
+                        + td.group(2) + " has no FORBIDDEN @Outcome, so it cannot fail"));
+            }
+        }
+    }
+
+    /** Where the modifiers and annotations before {@code pos} begin: after the previous member, skipping (...). */
+    private static int annotationsStart(String code, int pos) {
+        int depth = 0;
+        for (int i = pos - 1; i >= 0; i--) {
+            char c = code.charAt(i);
+            if (c == ')') {
+                depth++;
+            } else if (c == '(') {
+                depth--;
+            } else if (depth == 0 && (c == ';' || c == '{' || c == '}')) {
+                return i + 1;
+            }
+        }
+        return 0;
     }
 
     private static void loggers(String file, String code, List<Violation> out) {

@@ -13,12 +13,15 @@ import java.util.regex.Pattern;
 import org.openjdk.jcstress.JCStress;
 import org.openjdk.jcstress.Options;
 import org.openjdk.jcstress.annotations.Expect;
+import org.openjdk.jcstress.infra.StateCase;
 import org.openjdk.jcstress.infra.Status;
+import org.openjdk.jcstress.infra.TestInfo;
 import org.openjdk.jcstress.infra.collectors.DiskReadCollector;
 import org.openjdk.jcstress.infra.collectors.InProcessCollector;
 import org.openjdk.jcstress.infra.collectors.TestResult;
 import org.openjdk.jcstress.infra.grading.GradingResult;
 import org.openjdk.jcstress.infra.grading.TestGrading;
+import org.openjdk.jcstress.infra.runners.TestList;
 
 /**
  * Runs jcstress with the given arguments (the same as jcstress's own {@code Main}), then reads back the binary
@@ -26,12 +29,15 @@ import org.openjdk.jcstress.infra.grading.TestGrading;
  * throws an AssertionError when a test failed, but passes when no test matched the filter and leaves the counts
  * of interesting outcomes in its long console report only.
  *
- * <p>Usage: {@code JcstressGate [--min-tests N] [--require-interesting REGEX] <jcstress options>}. Fails (exit
- * status 1) when any run of any test observed a FORBIDDEN or unlisted outcome, ended in an error (exception in an
- * actor, VM crash, timeout, API mismatch), when fewer than N tests ran (so a filter that matches nothing cannot
- * pass), or when a test whose name matches REGEX never observed any of its ACCEPTABLE_INTERESTING outcomes (the
- * sensitivity check: those tests model a buggy shape this hardware is expected to show, so a run that never shows
- * it would not have noticed the bug either). Prints every test's
+ * <p>Usage: {@code JcstressGate [--min-tests N] [--require-interesting REGEX] [--shape-demos REGEX] <jcstress
+ * options>}. Tests whose name matches the {@code --shape-demos} REGEX are shape demos (see
+ * {@link MigrationInProgressShapeDemo}): they run, but they are not tests of lparemu and do not count. Every other
+ * test is gated. Fails (exit status 1) when any run of any test observed a FORBIDDEN or unlisted outcome, ended in
+ * an error (exception in an actor, VM crash, timeout, API mismatch), when a gated test declares no FORBIDDEN
+ * outcome (it could never fail), when fewer than N gated tests ran (so a filter that matches nothing cannot pass),
+ * or when a test whose name matches the {@code --require-interesting} REGEX never observed any of its
+ * ACCEPTABLE_INTERESTING outcomes (the sensitivity check: those tests model a buggy shape this hardware is
+ * expected to show, so a run that never shows it would not have noticed the bug either). Prints every test's
  * outcome counts summed over its runs, with their expectation.
  *
  * <p>The gate's own option is an argument, not a system property, because jcstress passes the launching VM's
@@ -44,11 +50,14 @@ public final class JcstressGate {
     public static void main(String[] args) throws Exception {
         int minTests = 1;
         Pattern sensitive = null;
+        Pattern demos = null;
         while (args.length >= 2 && args[0].startsWith("--")) {
             if (args[0].equals("--min-tests")) {
                 minTests = Integer.parseInt(args[1]);
             } else if (args[0].equals("--require-interesting")) {
                 sensitive = Pattern.compile(args[1]);
+            } else if (args[0].equals("--shape-demos")) {
+                demos = Pattern.compile(args[1]);
             } else {
                 break;
             }
@@ -88,10 +97,19 @@ public final class JcstressGate {
             }
         }
 
+        Pattern demo = demos;
+        List<String> gated = counts.keySet().stream().filter(n -> demo == null || !demo.matcher(n).find()).toList();
+        for (String name : gated) {
+            if (!declaresForbidden(TestList.getInfo(name))) {
+                failures.add(name + ": declares no FORBIDDEN outcome, so it cannot fail; make it a shape demo or give it one");
+            }
+        }
+
         System.out.println();
-        System.out.println("jcstress gate: " + counts.size() + " tests, " + results.size() + " runs, " + seconds + " s");
+        System.out.println("jcstress gate: " + gated.size() + " tests and " + (counts.size() - gated.size()) + " shape demos, "
+                + results.size() + " runs, " + seconds + " s");
         counts.forEach((name, states) -> {
-            System.out.println("  " + name);
+            System.out.println("  " + name + (gated.contains(name) ? "" : "  (shape demo, not counted)"));
             states.forEach((state, n) -> {
                 Expect x = expects.get(name).get(state);
                 if (n > 0 || x == Expect.FORBIDDEN) {
@@ -113,8 +131,8 @@ public final class JcstressGate {
                 }
             }
         }
-        if (counts.size() < minTests) {
-            failures.add("only " + counts.size() + " tests ran, expected at least " + minTests);
+        if (gated.size() < minTests) {
+            failures.add("only " + gated.size() + " tests (shape demos aside) ran, expected at least " + minTests);
         }
         if (failures.isEmpty()) {
             System.out.println("jcstress gate: OK, no FORBIDDEN outcome and no error");
@@ -123,6 +141,24 @@ public final class JcstressGate {
         System.out.println("jcstress gate: FAILED");
         failures.forEach(f -> System.out.println("  " + f));
         System.exit(1);
+    }
+
+    /**
+     * Whether any of the test's own {@code @Outcome}s, the catch-all one included, is FORBIDDEN. jcstress files a
+     * declared catch-all (no id) under an empty pattern; without one, {@code unmatched()} makes up a FORBIDDEN
+     * {@code ".*"} case, which is jcstress's default and says nothing about the test, so it does not count.
+     */
+    private static boolean declaresForbidden(TestInfo info) {
+        StateCase catchAll = info.unmatched();
+        if (catchAll.matchPattern().isEmpty() && catchAll.expect() == Expect.FORBIDDEN) {
+            return true;
+        }
+        for (StateCase c : info.cases()) {
+            if (c.expect() == Expect.FORBIDDEN) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Collection<TestResult> read(String file) throws IOException, ClassNotFoundException {

@@ -151,15 +151,12 @@ public final class PseriesVas {
     /** {@code caps->nr_close_wins}: listed windows closed in the hypervisor (lost credits and/or migration). */
     @GuardedBy("vasPseriesMutex")
     private final int[] nrCloseWins = new int[Vas.WIN_TYPES];
-    /**
-     * UPSTREAM only: {@code caps->nr_open_wins_progress}, windows allocated but not yet listed (0cf72f7f14d1).
-     * Package-private for the jcstress store-buffering tests, which reach it lock-free through a VarHandle.
-     */
+    /** UPSTREAM only: {@code caps->nr_open_wins_progress}, windows allocated but not yet listed (0cf72f7f14d1). */
     @GuardedBy("vasPseriesMutex")
-    final int[] nrOpenWinsProgress = new int[Vas.WIN_TYPES];
+    private final int[] nrOpenWinsProgress = new int[Vas.WIN_TYPES];
 
-    /** V1_PATCH only: {@code caps->nr_open_wins_progress} as the v1 patch declared it (package-private for jcstress). */
-    final AtomicT[] v1OpenWinsProgress = new AtomicT[Vas.WIN_TYPES];
+    /** V1_PATCH only: {@code caps->nr_open_wins_progress} as the v1 patch declared it. */
+    private final AtomicT[] v1OpenWinsProgress = new AtomicT[Vas.WIN_TYPES];
     /** V1_PATCH only: {@code open_win_progress_wq}, where SUSPEND waits for opens in progress. */
     private final WaitQueue openWinProgressWq;
 
@@ -273,7 +270,7 @@ public final class PseriesVas {
         MIGRATION_IN_PROGRESS.setRelease(this, value);
     }
 
-    /** Opaque store (WRITE_ONCE), for tests that model a writer with no ordering at all. */
+    /** Opaque store (WRITE_ONCE): the V1_PATCH handler's {@code atomic_set}, made with no lock and no ordering. */
     void setMigrationInProgressOpaque(boolean value) {
         machine.point("migration_in_progress WRITE_ONCE");
         MIGRATION_IN_PROGRESS.setOpaque(this, value);

@@ -118,6 +118,41 @@ public final class VasSuspendRaceTest {
     }
 
     /**
+     * The v1 patch as posted for review (Nathan Lynch's question, seed thread 004), on the real code:
+     * {@code migration_in_progress} stored by an unordered {@code atomic_set} with no lock and read by
+     * {@code atomic_read} under the mutex in sections A and B, {@code nr_open_wins_progress} bumped and dropped by
+     * unordered {@code atomic_inc} / {@code atomic_dec}, SUSPEND sleeping on open_win_progress_wq until the counter
+     * reads 0 (see {@link VasPolicy#V1_PATCH}). The mutex carries the flag to every section that follows SUSPEND's
+     * own, so the same endings are forbidden as for UPSTREAM: a section B that stopped re-checking the flag, or a
+     * SUSPEND that stopped waiting, leaves the window allocated when SUSPEND returns.
+     */
+    @JCStressTest
+    @Description("V1_PATCH (atomic_t flag and counter, wait queue): SUSPEND never returns while an open has a window allocated")
+    @Outcome(id = "1, 0, 0", expect = ACCEPTABLE, desc = "opened first; SUSPEND closed it")
+    @Outcome(id = "-16, 0, 0", expect = ACCEPTABLE,
+            desc = "EBUSY: the open saw migration_in_progress in section A, or in section B and backed out while SUSPEND waited")
+    @Outcome(expect = FORBIDDEN, desc = "a window allocated in the hypervisor when SUSPEND returned, or an invariant broken")
+    @State
+    public static class V1Patch {
+        final Guest g = new Guest(VasPolicy.V1_PATCH);
+
+        @Actor
+        public void open(III_Result r) {
+            r.r1 = g.open();
+        }
+
+        @Actor
+        public void suspend(III_Result r) {
+            r.r2 = g.suspend();
+        }
+
+        @Arbiter
+        public void check(III_Result r) {
+            r.r3 = g.invariantViolations();
+        }
+    }
+
+    /**
      * The kernel before the fix (v5.18 to v6.6): SUSPEND closes only listed windows, and section B tests only
      * nr_close_wins. An open between sections A and B is missed, then listed active after SUSPEND returned. The
      * outcome is ACCEPTABLE_INTERESTING, not FORBIDDEN, so the build stays green: it is the bug this policy
