@@ -397,6 +397,20 @@ class InvariantOracleTest {
         assertEquals(1, InvariantChecker.deviceTree(v, reportWithTree(guest)).size(), "only the phandle properties");
     }
 
+    @Test
+    void deviceTreeStaleSaysWhatThePlatformHoldsWhereTheGuestHasNothing() {
+        PartitionView v = rig.state("lpar2");
+        DeviceTree guest = v.deviceTree().copy();
+        DeviceTree.Node cpu = guest.children("/cpus").get(0);
+        byte[] platformValue = cpu.property("ibm,associativity");
+        assertTrue(guest.deleteProperty(cpu.path(), "ibm,associativity"));
+        List<Violation> missing = InvariantChecker.deviceTree(v, reportWithTree(guest));
+        assertEquals(List.of("device-tree-stale"), missing.stream().map(Violation::name).toList());
+        assertEquals("lpar2:" + cpu.path() + " ibm,associativity", missing.get(0).location());
+        assertTrue(missing.get(0).detail().endsWith(": guest null, platform " + DeviceTree.render(platformValue)),
+                missing.get(0).detail());
+    }
+
     // --- guest oracle, the kernel's own counters --------------------------------------------------------------
 
     private GuestKernel bootWithRewrite(ReportRewritingPort port) {
