@@ -1,6 +1,7 @@
 package org.lparemu.core.fault;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -153,6 +154,54 @@ class FaultPlanTest {
         assertEquals(100, fired(1.0, 7));
         int quarter = fired(0.25, 7);
         assertTrue(quarter > 10 && quarter < 40, "a quarter of 100 from seed 7, got " + quarter);
+    }
+
+    @Test
+    void isEmptyFollowsAddRemoveAndClear() {
+        FaultPlan plan = new FaultPlan(8);
+        assertTrue(plan.isEmpty(), "a new plan");
+        long id = plan.add(new FaultRule(FaultMatch.hcall(1), BUSY));
+        assertFalse(plan.isEmpty());
+        assertTrue(plan.remove(id));
+        assertTrue(plan.isEmpty(), "its last rule removed");
+        plan.add(new FaultRule(FaultMatch.hcall(1), BUSY));
+        plan.add(new FaultRule(FaultMatch.rtas(RtasService.SUSPEND_ME), BUSY));
+        assertEquals(2, plan.clear());
+        assertTrue(plan.isEmpty(), "cleared");
+    }
+
+    /**
+     * The dispatcher's pre-filter: mayMatch is false exactly where evaluate could never fire, so an hcall rule
+     * leaves RTAS and other hcalls out, an RTAS rule leaves every hcall and other services out, and a rule naming
+     * neither (a partition's every call) lets everything through.
+     */
+    @Test
+    void mayMatchAdmitsTheRulesOpcodesAndServicesAndARuleNamingNeitherAdmitsEveryCall() {
+        FaultPlan plan = new FaultPlan(8);
+        assertFalse(plan.mayMatch(Hcall.H_MODIFY_VAS_WINDOW, null), "no rules");
+
+        long rtasRule = plan.add(new FaultRule(FaultMatch.rtas(RtasService.SUSPEND_ME), BUSY));
+        assertTrue(plan.mayMatch(0, RtasService.SUSPEND_ME));
+        assertFalse(plan.mayMatch(0, RtasService.UPDATE_NODES));
+        assertFalse(plan.mayMatch(Hcall.H_MODIFY_VAS_WINDOW, null), "an RTAS rule says nothing of hcalls");
+        assertEquals(List.of(), plan.evaluate(hcall("p", 0, "t", Hcall.H_MODIFY_VAS_WINDOW)));
+
+        long hcallRule = plan.add(new FaultRule(FaultMatch.hcall(Hcall.H_JOIN), BUSY));
+        plan.add(new FaultRule(FaultMatch.hcall(Hcall.H_MODIFY_VAS_WINDOW), BUSY));
+        assertTrue(plan.mayMatch(Hcall.H_JOIN, null));
+        assertTrue(plan.mayMatch(Hcall.H_MODIFY_VAS_WINDOW, null));
+        assertFalse(plan.mayMatch(Hcall.H_PROD, null));
+        assertTrue(plan.remove(hcallRule));
+        assertFalse(plan.mayMatch(Hcall.H_JOIN, null), "the removed rule's opcode is out of the scope");
+        assertTrue(plan.remove(rtasRule));
+        assertFalse(plan.mayMatch(0, RtasService.SUSPEND_ME));
+
+        plan.add(new FaultRule(new FaultMatch("lpar1", null, null, null, 0, 0, 0, 0, null), BUSY));
+        assertTrue(plan.mayMatch(Hcall.H_PROD, null), "a rule naming no call matches every hcall");
+        assertTrue(plan.mayMatch(0, RtasService.UPDATE_NODES), "and every RTAS service");
+        assertEquals(1, plan.evaluate(rtas("lpar1", RtasService.UPDATE_NODES)).size());
+        plan.clear();
+        assertFalse(plan.mayMatch(Hcall.H_PROD, null), "cleared");
     }
 
     private static int fired(double p, long seed) {

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -184,6 +185,29 @@ class PseriesMobilityTest {
         assertEquals(0, mobility.migratePartition(STREAM));
         assertEquals(1, platform.migrations.get());
         assertEquals(List.of(), clock.sleepsOf(me()), "no VASI polling loop without H_VASI_STATE");
+    }
+
+    @Test
+    void aVasiPollErrorAfterAFailedSuspendGivesUpAtOnceAndCancels() {
+        platform.suspendStatus = RtasStatus.NOT_SUSPENDABLE;
+        AtomicInteger polls = new AtomicInteger();
+        // Suspending for the wait before the first attempt; then H_VASI_STATE itself fails (not H_FUNCTION).
+        platform.port.on(Hcall.H_VASI_STATE, c -> polls.incrementAndGet() == 1
+                ? HcallResult.success(VasiState.SUSPENDING.code) : HcallResult.of(HStatus.H_HARDWARE));
+
+        assertEquals(Errno.EBUSY.negative(), mobility.migratePartition(STREAM), "the attempt's error, not the poll's");
+
+        assertEquals(1, mobility.suspendAttempts(), "no retry after a poll error");
+        assertEquals(1, platform.port.rtasCalls(RtasService.SUSPEND_ME).size());
+        assertEquals(2, polls.get());
+        assertEquals(List.of(), clock.sleepsOf(me()), "no back-off");
+        List<Call> cancel = platform.port.calls(Hcall.H_VASI_SIGNAL);
+        assertEquals(1, cancel.size());
+        assertEquals(VasiSignal.cancelReason(6, Errno.EBUSY.value), cancel.get(0).arg(2));
+        assertEquals(0, platform.port.rtasCalls(RtasService.ACTIVATE_FIRMWARE).size(), "no post-mobility fixup");
+        assertEquals(0, platform.migrations.get());
+        assertEquals(0, mobility.migrationsOk());
+        assertEquals(1, mobility.migrationsFailed());
     }
 
     @Test

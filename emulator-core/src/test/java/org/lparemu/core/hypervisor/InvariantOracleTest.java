@@ -397,6 +397,20 @@ class InvariantOracleTest {
         assertEquals(1, InvariantChecker.deviceTree(v, reportWithTree(guest)).size(), "only the phandle properties");
     }
 
+    @Test
+    void deviceTreeStaleSaysWhatThePlatformHoldsWhereTheGuestHasNothing() {
+        PartitionView v = rig.state("lpar2");
+        DeviceTree guest = v.deviceTree().copy();
+        DeviceTree.Node cpu = guest.children("/cpus").get(0);
+        byte[] platformValue = cpu.property("ibm,associativity");
+        assertTrue(guest.deleteProperty(cpu.path(), "ibm,associativity"));
+        List<Violation> missing = InvariantChecker.deviceTree(v, reportWithTree(guest));
+        assertEquals(List.of("device-tree-stale"), missing.stream().map(Violation::name).toList());
+        assertEquals("lpar2:" + cpu.path() + " ibm,associativity", missing.get(0).location());
+        assertTrue(missing.get(0).detail().endsWith(": guest null, platform " + DeviceTree.render(platformValue)),
+                missing.get(0).detail());
+    }
+
     // --- guest oracle, the kernel's own counters --------------------------------------------------------------
 
     private GuestKernel bootWithRewrite(ReportRewritingPort port) {
@@ -485,9 +499,26 @@ class InvariantOracleTest {
         assertClean(check("lpar1"));
     }
 
+    @Test
+    void cpuNodeStaleIsStillCheckedForAGuestThatSendsNoDeviceTree() {
+        ReportRewritingPort port = new ReportRewritingPort(new InProcessPort(rig.platform, "lpar1"));
+        bootWithRewrite(port);
+        // A guest that reports its CPU-to-node map but not its tree: only the tree comparison has nothing to compare.
+        port.rewrite = r -> withTopology(r, null, new GuestReport.Topology("BEFORE_65B9FDADFC4D", true,
+                Map.of(0, 0, 1, 0, 2, 7, 3, 0)));
+        assertExactly("cpu-node-stale", check("lpar1"));
+        port.rewrite = r -> withTopology(r, null, new GuestReport.Topology("BEFORE_65B9FDADFC4D", true,
+                r.topology().cpuNodes()));
+        assertClean(check("lpar1"));
+    }
+
     private static GuestReport withTopology(GuestReport r, GuestReport.Topology t) {
+        return withTopology(r, r.deviceTree(), t);
+    }
+
+    private static GuestReport withTopology(GuestReport r, DeviceTree tree, GuestReport.Topology t) {
         return new GuestReport(r.seq(), r.credits(), r.migrationsOk(), r.migrationsFailed(), r.errorsByErrno(),
-                r.windows(), r.deviceTree(), r.inReplyToEvent(), r.vasPolicy(), r.prrnPolicy(), r.pastesOk(),
+                r.windows(), tree, r.inReplyToEvent(), r.vasPolicy(), r.prrnPolicy(), r.pastesOk(),
                 r.pastesFailed(), r.prrnHandled(), r.prrnFailed(), r.busyTasks(), t);
     }
 
