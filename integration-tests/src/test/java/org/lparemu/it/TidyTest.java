@@ -42,6 +42,12 @@ import org.junit.jupiter.api.Test;
  *   <li>{@code whitespace}: no tabs, no trailing blanks, lines of at most 140 characters;</li>
  *   <li>{@code console}: {@code System.out} / {@code System.err} only in the command-line and tool modules.</li>
  * </ul>
+ * And one rule for the shell scripts ({@code .ci/run} and every script that sets {@code pipefail}):
+ * <ul>
+ *   <li>{@code pipefail-head}: no pipe into {@code head}. Under pipefail the pipeline fails when the writer dies of
+ *       the pipe {@code head} closed early: {@code mvn -v | head -1} failed CI after one second (Maven's console
+ *       library raises an error on the broken pipe). {@code sed -n 1p} reads to the end instead.</li>
+ * </ul>
  */
 class TidyTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -83,6 +89,25 @@ class TidyTest {
         assertTrue(files > 200, "the walk found only " + files + " Java files under " + ROOT);
         assertEquals(List.of(), all, all.size() + " violation(s):\n"
                 + String.join("\n", all.stream().map(Violation::toString).toList()));
+    }
+
+    @Test
+    void scriptsUnderPipefailNeverPipeIntoHead() throws IOException {
+        List<Violation> all = new ArrayList<>();
+        int scripts = 0;
+        try (Stream<Path> paths = Files.walk(ROOT)) {
+            for (Path p : paths.filter(TidyTest::isShellScript).toList()) {
+                String text = Files.readString(p, StandardCharsets.UTF_8);
+                if (text.contains("pipefail")) {
+                    scripts++;
+                    all.addAll(pipefailHeads(ROOT.relativize(p).toString(), text));
+                }
+            }
+        }
+        assertTrue(scripts >= 5, "found only " + scripts + " scripts with pipefail (.ci/run among them)");
+        assertEquals(List.of(), all, String.join("\n", all.stream().map(Violation::toString).toList()));
+        assertEquals(1, pipefailHeads("x/run", "set -euo pipefail\nmvn -v | head -1\n").size(), "the rule fires");
+        assertEquals(List.of(), pipefailHeads("x/run", "set -euo pipefail\nmvn -v 2>&1 | sed -n 1p\n"));
     }
 
     @Test
@@ -189,6 +214,27 @@ class TidyTest {
 
     private static List<Violation> jcstressRule(String file, String text) {
         return check(file, text).stream().filter(x -> x.rule().equals("jcstress-forbidden")).toList();
+    }
+
+    /** {@code .ci/run}, the launcher and the run / build scripts of the modules (outside build output). */
+    private static boolean isShellScript(Path p) {
+        String s = p.toString();
+        String name = p.getFileName().toString();
+        return !s.contains("/target/") && !s.contains("/.git/") && !s.contains("/node_modules/") && Files.isRegularFile(p)
+                && (name.equals("run") || name.endsWith(".sh") || name.equals("lparemu"));
+    }
+
+    /** The {@code pipefail-head} rule over one script's lines (comments skipped). */
+    static List<Violation> pipefailHeads(String file, String text) {
+        List<Violation> out = new ArrayList<>();
+        String[] lines = text.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            String line = lines[i].strip();
+            if (!line.startsWith("#") && line.matches(".*\\|\\s*head\\b.*")) {
+                out.add(new Violation("pipefail-head", file, i + 1, line));
+            }
+        }
+        return out;
     }
 
     private static boolean isSource(Path p) {
