@@ -108,6 +108,16 @@ public final class B3InProcessLifecycles implements Figure {
         return f;
     }
 
+    /** A row's columns: {@code calls} hcalls dispatched and {@code lifecycles} done since {@code t0} (nanoTime). */
+    static Map<String, Double> rates(long calls, long lifecycles, long t0) {
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("hcalls_per_s", calls / seconds);
+        m.put("lifecycles_per_s", lifecycles / seconds);
+        m.put("hcalls_per_lifecycle", lifecycles == 0 ? 0 : (double) calls / lifecycles);
+        return m;
+    }
+
     static String label(VasPolicy p, int tasks) {
         return p + ", " + tasks + (tasks == 1 ? " task" : " tasks");
     }
@@ -152,13 +162,7 @@ public final class B3InProcessLifecycles implements Figure {
                 }
                 n++;
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            long calls = platform.callCount() - calls0;
-            Map<String, Double> r = new LinkedHashMap<>();
-            r.put("hcalls_per_s", calls / seconds);
-            r.put("lifecycles_per_s", n / seconds);
-            r.put("hcalls_per_lifecycle", n == 0 ? 0 : (double) calls / n);
-            return r;
+            return rates(platform.callCount() - calls0, n, t0);
         }
 
         @Override
@@ -231,13 +235,7 @@ public final class B3InProcessLifecycles implements Figure {
             for (Future<long[]> f : fs) {
                 lifecycles += f.get()[0];
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            long calls = platform.callCount() - calls0;
-            Map<String, Double> m = new LinkedHashMap<>();
-            m.put("hcalls_per_s", calls / seconds);
-            m.put("lifecycles_per_s", lifecycles / seconds);
-            m.put("hcalls_per_lifecycle", lifecycles == 0 ? 0 : (double) calls / lifecycles);
-            return m;
+            return rates(platform.callCount() - calls0, lifecycles, t0);
         }
 
         @Override
