@@ -238,7 +238,12 @@ class LimitsTest {
                 // Nothing beyond the limit was dispatched: exactly released + 8 calls reached the platform.
                 assertEquals(released + expect, d.platform().callCount() - callsBefore, "after " + released);
                 assertEquals(expect, d.platform().holds().parkedCount());
-                assertEquals(expect, c.getState("wide").getConnections(0).getCallsInFlight());
+                // Never over the limit; exactly the parked ones once the calls released before have been answered
+                // (they leave the count on the executor, after the handler's slot already let a new call in).
+                int inFlight = c.getState("wide").getConnections(0).getCallsInFlight();
+                assertTrue(inFlight >= expect && inFlight <= 8, inFlight + " in flight after " + released);
+                RawConn.await("the connection's calls in flight settle at " + expect, Duration.ofSeconds(10),
+                        () -> c.getState("wide").getConnections(0).getCallsInFlight() == expect);
                 released += (int) c.releaseHold("gate", 0);
             }
             Set<Long> answered = new HashSet<>();
