@@ -238,8 +238,9 @@ class LimitsTest {
                 // Nothing beyond the limit was dispatched: exactly released + 8 calls reached the platform.
                 assertEquals(released + expect, d.platform().callCount() - callsBefore, "after " + released);
                 assertEquals(expect, d.platform().holds().parkedCount());
-                // Never over the limit; exactly the parked ones once the calls released before have been answered
-                // (they leave the count on the executor, after the handler's slot already let a new call in).
+                // Never over the limit; exactly the parked ones once the calls released before have been answered. On
+                // the last round the 4 remaining calls are read as soon as 4 released ones are answered, while the
+                // other released calls may still be on their way to their answer (counted, not parked).
                 int inFlight = c.getState("wide").getConnections(0).getCallsInFlight();
                 assertTrue(inFlight >= expect && inFlight <= 8, inFlight + " in flight after " + released);
                 RawConn.await("the connection's calls in flight settle at " + expect, Duration.ofSeconds(10),
