@@ -147,7 +147,14 @@ public final class PlatformEvents {
             p.lock.unlock();
         }
         PlatformEvent e = push(p, PlatformEvent.ReportRequest::new, "invariant check");
-        return await(e.eventId(), timeoutMs <= 0 ? 5000 : timeoutMs).thenApply(ack -> {
+        // A request nobody answered is withdrawn (before the caller hears of it): left pending, every check of a
+        // guest that never answers (a bare client library connection) would add one until the partition's
+        // pending-event limit refuses migrations.
+        return await(e.eventId(), timeoutMs <= 0 ? 5000 : timeoutMs).whenComplete((a, failure) -> {
+            if (failure != null) {
+                withdraw(p, e.eventId(), failure);
+            }
+        }).thenApply(ack -> {
             p.lock.lock();
             try {
                 GuestReport r = p.latestReport;
@@ -160,6 +167,21 @@ public final class PlatformEvents {
                 p.lock.unlock();
             }
         });
+    }
+
+    /** Removes a still-pending event its requester gave up on; a late ack then finds no event. */
+    private void withdraw(Partition p, long eventId, Throwable why) {
+        Partition.PendingEventEntry e;
+        p.lock.lock();
+        try {
+            e = p.events.remove(eventId);
+        } finally {
+            p.lock.unlock();
+        }
+        if (e != null) {
+            trace.append(TraceKind.EVENT, p.name, -1, "", e.event.kind() + " withdrawn", new long[] {eventId}, 0, 0, 0,
+                    String.valueOf(why.getMessage()), 0);
+        }
     }
 
     /** The latest report a guest sent; kept for GetState and the oracles. */

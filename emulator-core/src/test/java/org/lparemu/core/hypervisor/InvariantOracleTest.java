@@ -523,6 +523,29 @@ class InvariantOracleTest {
     }
 
     @Test
+    void aGuestThatNeverAnswersGetsTheHypervisorOraclesAndItsRequestIsWithdrawn() {
+        // A bare client connection takes events but answers none: the check must neither fail nor leave its
+        // report request pending (three checks would otherwise hold three events towards the partition's limit).
+        InProcessPort bare = new InProcessPort(rig.platform, "lpar1", "bare client", true);
+        try {
+            for (int round = 1; round <= 3; round++) {
+                CompletableFuture<InvariantReport> f = InvariantChecker.check(rig.platform, "lpar1", 1000);
+                assertEquals(1, rig.state("lpar1").pendingEvents().size(), "the request waits for an answer");
+                rig.clock.advance(1000);
+                InvariantReport r = Rig.await(f);
+                assertEquals(List.of(), r.violations());
+                assertEquals(1, r.partitionsChecked(), "the hypervisor's oracles ran");
+                assertEquals(0, r.guestReportsCompared());
+                assertEquals(1, r.notQuiescent().size());
+                assertTrue(r.notQuiescent().get(0).startsWith("lpar1: the guest did not answer"), r.notQuiescent().get(0));
+                assertEquals(List.of(), rig.state("lpar1").pendingEvents(), "round " + round + ": withdrawn");
+            }
+        } finally {
+            bare.close();
+        }
+    }
+
+    @Test
     void aBusyGuestsCountersAreNotComparedButItsBugIsWhenQuiescent() {
         ReportRewritingPort port = new ReportRewritingPort(new InProcessPort(rig.platform, "lpar1"));
         bootWithRewrite(port);
