@@ -39,7 +39,7 @@ import org.opentest4j.AssertionFailedError;
  */
 @Timeout(60)
 class InstantHcallPortDifferentialTest {
-    /** Seeds drawn per run of this test; a failure names its seed, {@code -Dlparemu.diff.seed=N} replays one. */
+    /** Seeds 1 to SEQUENCES, the same in every run; a failure names its seed, {@code -Dlparemu.diff.seed=N} replays it. */
     private static final int SEQUENCES = 60;
     private static final int STEPS = 80;
 
