@@ -425,7 +425,7 @@ public final class PseriesVas {
         System.arraycopy(domain, 0, args, 2, domain.length);
         HcallResult r = hcallBusyRetry(Hcall.H_ALLOCATE_VAS_WINDOW, args);
         if (r.ok()) {
-            if (win.pasteAddress() == Vas.INVALID_WIN_ADDRESS) {
+            if (win.pasteAddressUnderVasMutex() == Vas.INVALID_WIN_ADDRESS) {
                 LOG.error("H_ALLOCATE_VAS_WINDOW: COPY/PASTE is not supported");
                 return Errno.ENOTSUPP.negative();
             }
@@ -452,12 +452,15 @@ public final class PseriesVas {
 
     /** {@code request_threaded_irq} of the window's fault interrupt: faults on it now reach this window. */
     private void requestFaultIrq(VasWindow win) {
-        faultIrqs.put(win.faultIrq(), win);
+        faultIrqs.put(win.faultIrqUnderVasMutex(), win);
     }
 
-    /** {@code free_irq}: the fault interrupt is no longer the window's. */
+    /**
+     * {@code free_irq}: the fault interrupt is no longer the window's. Caller holds vasPseriesMutex or is the opener
+     * of the unlisted window (out_free).
+     */
     private void freeFaultIrq(VasWindow win) {
-        faultIrqs.remove(win.faultIrq(), win);
+        faultIrqs.remove(win.faultIrqUnderVasMutex(), win);
     }
 
     /** Sets the user API's CSB writer ({@link NxGzipDevice} at its construction). */
@@ -520,12 +523,12 @@ public final class PseriesVas {
 
     /**
      * {@code h_modify_vas_window}: makes the window usable by the opener's process (pid), with the flags Linux
-     * always passes.
+     * always passes. Caller holds vasPseriesMutex (reopen) or is the opener of the unlisted window (open).
      *
      * @return 0 or -EIO
      */
     int hModifyVasWindow(VasWindow win) {
-        long winId = win.winId();
+        long winId = win.winIdUnderVasMutex();
         HcallResult r = hcallBusyRetry(Hcall.H_MODIFY_VAS_WINDOW, winId, win.pid(), 0, Vas.MOD_WIN_FLAGS, 0);
         if (r.ok()) {
             return 0;
@@ -555,7 +558,7 @@ public final class PseriesVas {
      */
     @GuardedBy("vasPseriesMutex")
     private int deallocateFreeWindowLocked(VasWindow win) {
-        int rc = hDeallocateVasWindow(win.winId());
+        int rc = hDeallocateVasWindow(win.winIdUnderVasMutex());
         if (rc == 0) {
             freeFaultIrq(win);
         }
@@ -750,7 +753,7 @@ public final class PseriesVas {
     private void outFree(VasCaps caps, VasWindow win) {
         try {
             freeFaultIrq(win); // the kernel frees the interrupt first "so that do not have to hold mutex"
-            hDeallocateVasWindow(win.winId());
+            hDeallocateVasWindow(win.winIdUnderVasMutex());
         } finally {
             abandon(caps);
         }
@@ -789,10 +792,12 @@ public final class PseriesVas {
     }
 
     private int deallocateWindowOnCpu(VasWindow win) {
-        VasCaps caps = vascaps[win.winType()];
         vasPseriesMutex.lock();
         try {
-            if ((win.status() & CLOSED_MASK) == 0) {
+            // The kernel reads win_type before taking the mutex; it never changes once the window is open, so reading
+            // it under the mutex is the same value without a separate mmap_mutex round trip.
+            VasCaps caps = vascaps[win.winTypeUnderVasMutex()];
+            if ((win.statusUnderVasMutex() & CLOSED_MASK) == 0) {
                 int rc = deallocateFreeWindowLocked(win);
                 if (rc != 0) {
                     return rc;
@@ -823,7 +828,7 @@ public final class PseriesVas {
     int reconfigCloseWindowsLocked(VasCaps vcaps, int excess, boolean migrate) {
         int flag = migrate ? Vas.VAS_WIN_MIGRATE_CLOSE : Vas.VAS_WIN_NO_CRED_CLOSE;
         for (VasWindow win : lists.get(vcaps.type)) {
-            if ((win.status() & CLOSED_MASK) != 0) {
+            if ((win.statusUnderVasMutex() & CLOSED_MASK) != 0) {
                 win.addStatus(flag);
                 continue;
             }
@@ -864,7 +869,7 @@ public final class PseriesVas {
         int flag = migrate ? Vas.VAS_WIN_MIGRATE_CLOSE : Vas.VAS_WIN_NO_CRED_CLOSE;
         while (it.hasNext()) {
             VasWindow win = it.next();
-            int status = win.status();
+            int status = win.statusUnderVasMutex();
             if ((status & CLOSED_MASK) == CLOSED_MASK) {
                 win.clearStatus(flag);
                 continue;
@@ -879,7 +884,7 @@ public final class PseriesVas {
             rc = hModifyVasWindow(win);
             if (rc != 0) {
                 freeFaultIrq(win);
-                hDeallocateVasWindow(win.winId());
+                hDeallocateVasWindow(win.winIdUnderVasMutex());
                 return rc;
             }
             win.clearStatus(flag);

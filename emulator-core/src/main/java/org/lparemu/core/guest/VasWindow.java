@@ -13,9 +13,10 @@ import org.lparemu.core.papr.Vas;
  *
  * <p>Locking: {@link #winId}, {@link #pasteAddress}, {@link #status}, {@link #winType} and the IRQ numbers are
  * written with both {@code vasPseriesMutex} and {@link #mmapMutex} held, so either lock is enough to read them
- * in the kernel. Here every access takes {@link #mmapMutex} (checked by Error Prone); the mutators' callers
- * hold the owning {@link PseriesVas#vasPseriesMutex} too, which the checker cannot see across objects and the
- * mutators' javadoc states. The paste path takes only {@link #mmapMutex} (as the kernel's fault handler takes
+ * in the kernel. Here the public reads and the writes take {@link #mmapMutex} (checked by Error Prone); the
+ * mutators' callers hold the owning {@link PseriesVas#vasPseriesMutex} too, which the checker cannot see across
+ * objects and the mutators' javadoc states. vas.c's own paths read under vasPseriesMutex alone, as the kernel
+ * does ({@code ...UnderVasMutex()}). The paste path takes only {@link #mmapMutex} (as the kernel's fault handler takes
  * only {@code task_ref.mmap_mutex}); lock order is vasPseriesMutex before mmapMutex.
  */
 public final class VasWindow {
@@ -152,6 +153,43 @@ public final class VasWindow {
     @GuardedBy("mmapMutex")
     boolean activeLocked() {
         return (status & PseriesVas.CLOSED_MASK) == 0;
+    }
+
+    // --- Reads for vas.c's own paths, without mmapMutex: as in the kernel, which reads these fields holding only
+    // vas_pseries_mutex. The caller holds the owning PseriesVas's vasPseriesMutex, or is the opener of a window not
+    // yet on a list (no other task can reach it). Every write is made holding vasPseriesMutex (and mmapMutex), so
+    // such a caller reads a stable value. The checker cannot see a lock of another object: hence the suppressions.
+    // (B3 opens and closes windows at millions of hcalls a second: nine mmap_mutex round trips per lifecycle that the
+    // kernel does not make were a third of the guest model's cost.)
+
+    /** {@link #winId()} for a caller holding vasPseriesMutex or opening this unlisted window. */
+    @SuppressWarnings("GuardedBy") // every write holds vasPseriesMutex, which the caller holds (see above)
+    long winIdUnderVasMutex() {
+        return winId;
+    }
+
+    /** {@link #pasteAddress()} for a caller holding vasPseriesMutex or opening this unlisted window. */
+    @SuppressWarnings("GuardedBy") // every write holds vasPseriesMutex, which the caller holds (see above)
+    long pasteAddressUnderVasMutex() {
+        return pasteAddress;
+    }
+
+    /** {@link #status()} for a caller holding vasPseriesMutex. */
+    @SuppressWarnings("GuardedBy") // every write holds vasPseriesMutex, which the caller holds (see above)
+    int statusUnderVasMutex() {
+        return status;
+    }
+
+    /** {@link #winType()} for a caller holding vasPseriesMutex. */
+    @SuppressWarnings("GuardedBy") // every write holds vasPseriesMutex, which the caller holds (see above)
+    int winTypeUnderVasMutex() {
+        return winType;
+    }
+
+    /** {@link #faultIrq()} for a caller holding vasPseriesMutex or opening this unlisted window. */
+    @SuppressWarnings("GuardedBy") // every write holds vasPseriesMutex, which the caller holds (see above)
+    long faultIrqUnderVasMutex() {
+        return faultIrq;
     }
 
     // --- Mutators: callers hold the owning PseriesVas's vasPseriesMutex; these take mmapMutex themselves.
