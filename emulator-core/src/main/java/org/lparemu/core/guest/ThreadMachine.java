@@ -1,6 +1,8 @@
 package org.lparemu.core.guest;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,6 +68,18 @@ public final class ThreadMachine implements Machine {
 
         TaskState(String name) {
             this.name = name;
+        }
+    }
+
+    /** {@code ThreadMutex.ownerTask}, accessed opaque. */
+    private static final VarHandle OWNER_TASK;
+
+    static {
+        try {
+            OWNER_TASK = MethodHandles.privateLookupIn(ThreadMutex.class, MethodHandles.lookup())
+                    .findVarHandle(ThreadMutex.class, "ownerTask", String.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
         }
     }
 
@@ -675,15 +689,23 @@ public final class ThreadMachine implements Machine {
     /** The kernel mutex on a ReentrantLock: waiting gives the vCPU up; contention is traced. */
     private final class ThreadMutex implements KernelMutex {
         private final String name;
-        /** The contention tracepoint's name, built once (contended locking is the 8-task benchmarks' common case). */
-        private final String contendedPoint;
+        /**
+         * The contention tracepoint's name, built at the first contention (a window's mmap_mutex is created per open
+         * and rarely contended; the 8-task benchmarks contend vas_pseries_mutex all the time). A racy cache: two
+         * tasks may both build it.
+         */
+        private String contendedPoint;
         private final ReentrantLock lock = new ReentrantLock();
-        /** Name of the owning task, for the contention tracepoint. */
-        private volatile String ownerTask = "";
+        /**
+         * Name of the owning task, for the contention tracepoint and toString only: read and written opaque
+         * ({@link #OWNER_TASK}), since nothing is ordered by it (a volatile store per lock and unlock was a full fence
+         * each on the guest's hot path).
+         */
+        @SuppressWarnings("UnusedVariable") // read and written through OWNER_TASK
+        private String ownerTask = "";
 
         ThreadMutex(String name) {
             this.name = name;
-            this.contendedPoint = "lock_contended[" + name + "]";
         }
 
         @Override
@@ -691,25 +713,34 @@ public final class ThreadMachine implements Machine {
             return name;
         }
 
+        private String owner() {
+            return (String) OWNER_TASK.getOpaque(this);
+        }
+
         @Override
         public void lock() {
             if (lock.isHeldByCurrentThread()) {
                 // A kernel mutex is not recursive: on Linux the task would wait for itself forever.
-                throw new IllegalStateException("recursive locking of " + name + " by " + current.get().name);
+                throw new IllegalStateException("recursive locking of " + name + " by " + currentTask());
             }
             preemptionPoint();
             if (!lock.tryLock()) {
                 TaskState t = current.get();
-                tracer.tracepoint(t.cpu, contendedPoint, t.name + " waits for " + ownerTask);
+                String point = contendedPoint;
+                if (point == null) {
+                    point = "lock_contended[" + name + "]";
+                    contendedPoint = point;
+                }
+                tracer.tracepoint(t.cpu, point, t.name + " waits for " + owner());
                 block(lock::lock);
             }
-            ownerTask = current.get().name;
+            OWNER_TASK.setOpaque(this, currentTask());
         }
 
         @Override
         public void unlock() {
             if (lock.getHoldCount() == 1) {
-                ownerTask = "";
+                OWNER_TASK.setOpaque(this, "");
             }
             lock.unlock();
             preemptionPoint();
@@ -719,7 +750,7 @@ public final class ThreadMachine implements Machine {
         public boolean tryLock() {
             boolean got = lock.tryLock();
             if (got) {
-                ownerTask = current.get().name;
+                OWNER_TASK.setOpaque(this, currentTask());
             }
             return got;
         }
@@ -759,7 +790,7 @@ public final class ThreadMachine implements Machine {
 
         @Override
         public String toString() {
-            return name + (lock.isLocked() ? " (held by " + ownerTask + ")" : "");
+            return name + (lock.isLocked() ? " (held by " + owner() + ")" : "");
         }
     }
 
