@@ -76,7 +76,7 @@ final class NxHcalls {
         if (buffer == 0 || (buffer & (Vas.CRB_ALIGN - 1)) != 0) {
             return HcallResult.of(H_PRIVILEGE);
         }
-        Vas.FaultCrb crb = w.faults.poll();
+        Vas.FaultCrb crb = w.pollFault();
         if (crb == null) {
             return HcallResult.of(H_STATE);
         }
@@ -136,10 +136,10 @@ final class NxHcalls {
     @GuardedBy("p.lock")
     private static HcallResult faultLocked(Partition p, CallContext ctx, VasWindow w, long faultAddress,
                                            long csbAddress) {
-        if (w.faults.size() >= VasWindow.MAX_PENDING_FAULTS) {
+        if (w.pendingFaults() >= VasWindow.MAX_PENDING_FAULTS) {
             return HcallResult.of(H_BUSY);
         }
-        w.faults.add(new Vas.FaultCrb(0, csbAddress, faultAddress, NX_FAULT_STATUS_TRANSLATION, (int) w.winId));
+        w.addFault(new Vas.FaultCrb(0, csbAddress, faultAddress, NX_FAULT_STATUS_TRANSLATION, (int) w.winId));
         w.pastes++;
         int irq = w.faultIrq;
         String what = "fault irq " + irq + " of window " + w.winId;

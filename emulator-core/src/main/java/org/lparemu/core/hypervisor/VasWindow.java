@@ -55,9 +55,10 @@ final class VasWindow {
     /**
      * Faulted requests NX could not complete, oldest first, until the OS fetches each with H_GET_NX_FAULT: the fault
      * FIFO. At {@link #MAX_PENDING_FAULTS} NX takes no more requests that fault (the paste is refused busy).
-     * Confined to the partition lock (see the class comment).
+     * Confined to the partition lock (see the class comment). Null until the window's first fault: most windows
+     * never fault, and B3 opens and closes millions of them.
      */
-    final ArrayDeque<Vas.FaultCrb> faults = new ArrayDeque<>();
+    private ArrayDeque<Vas.FaultCrb> faults;
 
     // mutable: confined to the partition lock (see the class comment)
     Status status = Status.MOD_IN_PROCESS;
@@ -80,6 +81,24 @@ final class VasWindow {
         this.domain = domain.clone();
         this.ownerConnection = ownerConnection;
         this.ownerTask = ownerTask;
+    }
+
+    /** Faulted requests waiting for H_GET_NX_FAULT. */
+    int pendingFaults() {
+        return faults == null ? 0 : faults.size();
+    }
+
+    /** Queues a faulted request (the caller checked {@link #MAX_PENDING_FAULTS}). */
+    void addFault(Vas.FaultCrb crb) {
+        if (faults == null) {
+            faults = new ArrayDeque<>();
+        }
+        faults.add(crb);
+    }
+
+    /** The oldest faulted request, removed, or null. */
+    Vas.FaultCrb pollFault() {
+        return faults == null ? null : faults.poll();
     }
 
     /** Moves the window to {@code next}; the caller has checked {@link Status#canBecome}. */
