@@ -6,6 +6,7 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -150,6 +151,8 @@ public final class TraceRing {
     private volatile long floorSeq = 1;
 
     private final CopyOnWriteArrayList<Waiter> waiters = new CopyOnWriteArrayList<>();
+    /** Scans by {@link #await} that had to wait for a record still being written (tests, diagnostics). */
+    private final AtomicLong stalledScans = new AtomicLong();
 
     /** decode: the record's text was overwritten (counts as dropped). */
     private static final TraceRecord LOST = new TraceRecord(-1, 0, TraceKind.STATE, "", -1, "", "", null, 0, 0, 0,
@@ -279,8 +282,17 @@ public final class TraceRing {
                        boolean rets, long status, long beginSeq, long beginNanos, String detail, long opcode) {
         // Nothing between claiming the seq and publishing it may throw: a seq never published stops every
         // reader there until the ring laps it, and a slot left locked would stall its next writer.
-        long kindBits = (long) kindCode(kind) << 32;
+        Objects.requireNonNull(kind, "kind");
         long seq = nextSeq.getAndIncrement();
+        return writeClaimed(seq, true, atNanos, kind, partition, vcpu, task, name, args, rets, status, beginSeq,
+                beginNanos, detail, opcode);
+    }
+
+    /** Fills and publishes the claimed {@code seq}; then, when {@code offer}, offers it to the registered waiters. */
+    private long writeClaimed(long seq, boolean offer, long atNanos, TraceKind kind, String partition, int vcpu,
+                              String task, String name, long[] args, boolean rets, long status, long beginSeq,
+                              long beginNanos, String detail, long opcode) {
+        long kindBits = (long) kindCode(kind) << 32;
         long nanos = atNanos >= 0 ? atNanos : now();
         String p = partition == null ? "" : partition;
         String t = task == null ? "" : task;
@@ -415,12 +427,9 @@ public final class TraceRing {
             }
             LONGS.setRelease(s, base + W_STAMP, seq);
         }
-        // Store-buffering with await(): this thread publishes the stamp then reads the waiter list, await() adds to
-        // the list then reads the stamps. Without a full fence on both sides each can miss the other (a release
-        // store may still sit in the store buffer when the following load runs) and the waiter sleeps until its
-        // timeout although its record is in the ring (seen as a 30 s TIMEOUT in SeedRaceScenarioTest once).
-        VarHandle.fullFence();
-        if (!waiters.isEmpty()) {
+        // No fence here (there was one per record: a tenth of an append). A waiter registered before this seq was
+        // claimed is seen by this read; one registered after scans this record itself: see await().
+        if (offer && !waiters.isEmpty()) {
             long[] a = rets || args == null ? NO_ARGS : args.clone();
             String det = rets && args != null && args.length > 0 ? retsDetail(args, args.length) : d;
             wake(new TraceRecord(seq, nanos, kind, p, vcpu, t, name, a, status, beginSeq, beginNanos, det, opcode));
@@ -517,18 +526,31 @@ public final class TraceRing {
      * The first record after {@code sinceSeq} (of one partition, or any when null) that matches; completes at
      * once when such a record is already in the ring. Waiters that are abandoned (timed out) must be removed
      * by cancelling the future.
+     *
+     * <p><b>No lost wake-up, and no fence on the writer's path.</b> The waiter registers, then reads
+     * {@link #nextSeq} as {@code end}. A writer whose seq is {@code end} or later claimed it (a volatile
+     * read-modify-write) after that read, so its read of the waiter list, which follows, sees this waiter: it offers
+     * its record. Every record below {@code end} is looked at here: the scan goes on until it has passed
+     * {@code end - 1}, waiting (spinning, then yielding) for a record that is claimed but not yet published, which is
+     * a writer in the middle of a few stores. (The writer used to publish and then issue a full fence so that it
+     * and the waiter could not both miss each other; the jcstress test {@code TraceAwaitTest} gates both designs.)
      */
+    @SuppressWarnings("ThreadPriorityCheck") // a writer we wait for was descheduled mid-record: let it run
     public CompletableFuture<TraceRecord> await(String partition, long sinceSeq, Predicate<TraceRecord> match) {
         CompletableFuture<TraceRecord> f = new CompletableFuture<>();
         Waiter w = new Waiter(partition == null || partition.isEmpty() ? null : partition, sinceSeq, match, f);
         waiters.add(w);
         f.whenComplete((v, e) -> waiters.remove(w));
-        // Pairs with the writer's fence in append: after it, either the writer sees this waiter or the read below
-        // sees the writer's record.
-        VarHandle.fullFence();
-        // Records appended before the waiter was registered: look for them now.
+        // Writers of seq >= end see the waiter; the records below end are scanned here.
+        long end = nextSeq.get();
         long from = sinceSeq;
+        int stalls = 0;
         while (true) {
+            // After a clear() nothing below the floor can be read: do not wait for it.
+            from = Math.max(from, floorSeq - 1);
+            if (from >= end - 1) {
+                return f;
+            }
             Chunk c = read(from, 4096, w.partition);
             for (TraceRecord r : c.records()) {
                 if (match.test(r)) {
@@ -539,10 +561,25 @@ public final class TraceRing {
                 }
             }
             if (c.lastSeq() == from) {
-                return f;
+                // Stopped at a record claimed before end and not yet published: its writer is a few stores away.
+                if (stalls == 0) {
+                    stalledScans.incrementAndGet();
+                }
+                if (++stalls < 64) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            } else {
+                stalls = 0;
             }
             from = c.lastSeq();
         }
+    }
+
+    /** Scans by {@link #await} that waited for a record claimed before the waiter registered and not yet published. */
+    long stalledScans() {
+        return stalledScans.get();
     }
 
     /** Waiters currently registered (bounded by their timeouts). */
@@ -735,6 +772,15 @@ public final class TraceRing {
     /** Claims a seq and never publishes it: a writer stalled between the two (tests). */
     long claimWithoutPublishing() {
         return nextSeq.getAndIncrement();
+    }
+
+    /**
+     * Publishes a note at {@code seq}, claimed with {@link #claimWithoutPublishing}, without offering it to the waiters
+     * (tests): the writer whose read of the waiter list missed a waiter that registered meanwhile, which is what a
+     * store-buffering reordering does.
+     */
+    void publishClaimedUnoffered(long seq, TraceKind kind, String partition, String name) {
+        writeClaimed(seq, false, -1, kind, partition, -1, "", name, null, false, 0, 0, 0, "", 0);
     }
 
     /** Moves the text cursor as if {@code chars} of text had been written (tests: positions past 2^48). */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class TraceRingTest {
@@ -48,6 +49,51 @@ class TraceRingTest {
         CompletableFuture<TraceRecord> abandoned = ring.await(null, seq, r -> false);
         abandoned.cancel(false);
         assertEquals(0, ring.waiterCount(), "a cancelled waiter is dropped");
+    }
+
+    @Test
+    void awaitBehindAStalledWriterWaitsForItsRecordAndGoesOnOnceTheRingLapsIt() throws Exception {
+        TraceRing ring = new TraceRing(16);
+        // Seq 1 is claimed before the waiter registers and never published: a writer stalled between its claim and
+        // its publish. The waiter must not return past it (its writer may not see the waiter), nor wait for it once
+        // a newer lap owns its slot.
+        assertEquals(1, ring.claimWithoutPublishing());
+        CompletableFuture<CompletableFuture<TraceRecord>> registered = new CompletableFuture<>();
+        Thread awaiting = new Thread(() -> registered.complete(ring.await("p", 0, r -> r.name().equals("wanted"))),
+                "awaiting");
+        awaiting.start();
+        while (ring.stalledScans() == 0) {
+            Thread.onSpinWait(); // until the waiter's scan has reached seq 1 and found it unpublished
+        }
+        for (int i = 2; i <= 16; i++) {
+            ring.note(TraceKind.STATE, "p", "n" + i, "");
+        }
+        long wanted = ring.note(TraceKind.STATE, "p", "wanted", ""); // seq 17: the slot of seq 1
+        assertEquals(17, wanted);
+        assertEquals(wanted, registered.get().get().seq());
+        awaiting.join();
+        assertEquals(0, ring.waiterCount());
+    }
+
+    @Test
+    void awaitFindsARecordClaimedBeforeItRegisteredWhoseWriterMissedIt() throws Exception {
+        TraceRing ring = new TraceRing(64);
+        // The store-buffering interleaving, made deterministic: the writer claims seq 1 and reads the waiter list
+        // before the waiter registers (so it will not offer its record); the waiter registers and scans while seq 1
+        // is still unpublished. The scan must wait for seq 1 rather than leave it to a writer that will not call.
+        assertEquals(1, ring.claimWithoutPublishing());
+        CompletableFuture<CompletableFuture<TraceRecord>> registered = new CompletableFuture<>();
+        Thread awaiting = new Thread(() -> registered.complete(ring.await("p", 0, r -> r.name().equals("wanted"))),
+                "awaiting");
+        awaiting.start();
+        while (ring.stalledScans() == 0) {
+            Thread.onSpinWait(); // until the waiter's scan has reached seq 1 and found it unpublished
+        }
+        ring.publishClaimedUnoffered(1, TraceKind.STATE, "p", "wanted");
+        // Bounded so that a waiter that stopped at the unpublished record fails here instead of hanging the suite.
+        assertEquals(1, registered.get().get(30, TimeUnit.SECONDS).seq());
+        awaiting.join();
+        assertEquals(0, ring.waiterCount());
     }
 
     @Test

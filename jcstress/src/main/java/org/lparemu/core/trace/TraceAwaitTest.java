@@ -15,9 +15,14 @@ import org.openjdk.jcstress.infra.results.I_Result;
 /**
  * {@link TraceRing#await} against a concurrent {@link TraceRing#note}: the waiter registers and then scans the ring,
  * the writer publishes its record and then offers it to the registered waiters. That is the store-buffering
- * shape, so without a full fence on each side both can miss the other and the waiter is never completed although
- * its record is in the ring (a lost wake-up, which surfaced as a 30 s timeout in a scenario awaiting a
- * disconnect). The ring's fences forbid it: when both actors are done, the future is complete.
+ * shape: with plain release/acquire on each side both can miss the other, and the waiter is never completed
+ * although its record is in the ring (a lost wake-up, which surfaced as a 30 s timeout in a scenario awaiting a
+ * disconnect). The ring closes it without a fence on the writer's path: the waiter reads the next seq after
+ * registering, a writer that claims a later seq sees the waiter, and the waiter scans (waiting for publication)
+ * every record claimed before. FORBIDDEN: when both actors are done, the future is not complete. The reordering is
+ * rare on x86 (a waiter that stops its scan at an unpublished record, with no fence on the writer, did not fire in
+ * 40 s here), so {@code TraceRingTest.awaitFindsARecordClaimedBeforeItRegisteredWhoseWriterMissedIt} also stages the
+ * interleaving deterministically; that waiter fails it.
  */
 @JCStressTest
 @Description("await(since) racing note(): the awaited record is found by the scan or offered to the waiter, never neither")
