@@ -14,7 +14,8 @@ import org.lparemu.core.port.RtasResult;
  * How the guest kernel's code reaches the hypervisor: every hcall and RTAS call goes through here, on the calling
  * task's vCPU, so that the processor rules hold by construction:
  * <ul>
- *   <li>the call is made from the vCPU the task runs on ({@code smp_processor_id()}), entering the kernel first if
+ *   <li>the call is made from the vCPU the task runs on ({@code smp_processor_id()}) when it makes the call, read
+ *       after the call's issue point (a preemption point that may move the task), entering the kernel first if
  *       the task is not in it (a test calling a kernel function directly);</li>
  *   <li>the task keeps its vCPU until the hypervisor answers ({@link Machine#awaitInCall}), and a preemption point
  *       follows the answer;</li>
@@ -70,9 +71,10 @@ public final class KernelCalls {
     /** One hcall with a guest buffer. */
     public HcallResult hcallWithBuffer(long opcode, long[] args, byte[] buffer) {
         return machine.onCpu(() -> {
-            int cpu = machine.smpProcessorId();
             int i = Arrays.binarySearch(POINT_CODES, opcode);
             machine.point(i >= 0 ? ISSUE_POINTS[i] : "hcall " + Hcall.name(opcode));
+            // After the point, which may have moved the task to another vCPU: the call is made from this one.
+            int cpu = machine.smpProcessorId();
             HcallResult r = machine.awaitInCall(port.hcallAsync(cpu, opcode, args, buffer, machine.interruptsDisabled()));
             machine.point(i >= 0 ? RETURN_POINTS[i] : "hcall " + Hcall.name(opcode) + " returned");
             return r;
@@ -101,8 +103,8 @@ public final class KernelCalls {
     /** {@code rtas_call_unlocked}: stop-self, whose caller never comes back to release the lock. */
     public RtasResult rtasUnlocked(String service, long[] args, byte[] workArea) {
         return machine.onCpu(() -> {
-            int cpu = machine.smpProcessorId();
             machine.point("rtas " + service);
+            int cpu = machine.smpProcessorId(); // after the point, as for an hcall
             RtasResult r = machine.awaitInCall(port.rtasAsync(cpu, service, args, workArea));
             machine.point("rtas " + service + " returned");
             return r;
