@@ -51,6 +51,21 @@ class TraceRingTest {
         assertEquals(0, ring.waiterCount(), "a cancelled waiter is dropped");
     }
 
+    /**
+     * Starts a task that awaits a record named "wanted" of partition p from seq 0 and completes {@code registered}
+     * with the future await returns; returns once the task's scan has stopped at an unpublished record.
+     */
+    private static Thread awaitStalledOnAnotherThread(TraceRing ring,
+                                                      CompletableFuture<CompletableFuture<TraceRecord>> registered) {
+        Thread awaiting = new Thread(() -> registered.complete(ring.await("p", 0, r -> r.name().equals("wanted"))),
+                "awaiting");
+        awaiting.start();
+        while (ring.stalledScans() == 0) {
+            Thread.onSpinWait(); // until the waiter's scan has reached the unpublished record
+        }
+        return awaiting;
+    }
+
     @Test
     void awaitBehindAStalledWriterWaitsForItsRecordAndGoesOnOnceTheRingLapsIt() throws Exception {
         TraceRing ring = new TraceRing(16);
@@ -59,12 +74,7 @@ class TraceRingTest {
         // a newer lap owns its slot.
         assertEquals(1, ring.claimWithoutPublishing());
         CompletableFuture<CompletableFuture<TraceRecord>> registered = new CompletableFuture<>();
-        Thread awaiting = new Thread(() -> registered.complete(ring.await("p", 0, r -> r.name().equals("wanted"))),
-                "awaiting");
-        awaiting.start();
-        while (ring.stalledScans() == 0) {
-            Thread.onSpinWait(); // until the waiter's scan has reached seq 1 and found it unpublished
-        }
+        Thread awaiting = awaitStalledOnAnotherThread(ring, registered);
         for (int i = 2; i <= 16; i++) {
             ring.note(TraceKind.STATE, "p", "n" + i, "");
         }
@@ -83,12 +93,7 @@ class TraceRingTest {
         // is still unpublished. The scan must wait for seq 1 rather than leave it to a writer that will not call.
         assertEquals(1, ring.claimWithoutPublishing());
         CompletableFuture<CompletableFuture<TraceRecord>> registered = new CompletableFuture<>();
-        Thread awaiting = new Thread(() -> registered.complete(ring.await("p", 0, r -> r.name().equals("wanted"))),
-                "awaiting");
-        awaiting.start();
-        while (ring.stalledScans() == 0) {
-            Thread.onSpinWait(); // until the waiter's scan has reached seq 1 and found it unpublished
-        }
+        Thread awaiting = awaitStalledOnAnotherThread(ring, registered);
         ring.publishClaimedUnoffered(1, TraceKind.STATE, "p", "wanted");
         // Bounded so that a waiter that stopped at the unpublished record fails here instead of hanging the suite.
         assertEquals(1, registered.get().get(30, TimeUnit.SECONDS).seq());
