@@ -42,7 +42,7 @@ import org.lparemu.core.port.RtasResult;
  * and an opaque load (and a plain-memory-semantics CAS to consume it): the doorbell then carries no happens-before
  * edge, and only the kernel's own barriers in {@code doJoin} order {@code done} before the prod.
  */
-final class InstantHcallPort implements HcallPort {
+class InstantHcallPort implements HcallPort {
     static final int VCPUS = 2;
     private static final VarHandle PROD_PENDING;
     private static final VarHandle PROD_CONSUMED;
