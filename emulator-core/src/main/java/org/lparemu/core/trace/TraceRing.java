@@ -427,7 +427,7 @@ public final class TraceRing {
             }
             LONGS.setRelease(s, base + W_STAMP, seq);
         }
-        // No fence here (there was one per record: a tenth of an append). A waiter registered before this seq was
+        // No fence here (there was one per record, two per hcall). A waiter registered before this seq was
         // claimed is seen by this read; one registered after scans this record itself: see await().
         if (offer && !waiters.isEmpty()) {
             long[] a = rets || args == null ? NO_ARGS : args.clone();
